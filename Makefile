@@ -1,0 +1,118 @@
+# corral: fetch, sort and serve mail. See README.md.
+#
+#   make            build ./corral
+#   make check      install what is missing, build, run every test (also under ASan+UBSan)
+#   make demo       a throwaway Dovecot, a fetch, a sort, the IMAP server, the result
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       libFuzzer targets for the parsers (clang)
+#   make bench      side-by-side benchmarks against other tools (bench/)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
+DATADIR  = $(PREFIX)/share/corral
+
+CC     ?= cc
+CFLAGS ?= -O2 -g
+PKGS    = libcurl openssl yaml-0.1 libmagic
+WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Object files go under $(BUILD); the sanitizer build uses build/asan.
+BUILD ?= build
+BIN   ?= corral
+
+# Sources: one per line.
+SRCS = \
+	src/util/log.c \
+	src/util/buf.c \
+	src/util/str.c \
+	src/util/diag.c \
+	src/yamlu.c \
+	src/config.c \
+	src/message.c \
+	src/deliver-maildir.c \
+	src/cmd-deliver.c \
+	src/cmd-check.c \
+	src/corral.c
+
+MAIN      = src/corral.c
+LIB_OBJS  = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(MAIN),$(SRCS)))
+MAIN_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(MAIN))
+LIB       = $(BUILD)/libcorral.a
+UNIT_SRCS = $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+all: $(BIN)
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS)
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Each unit test links only the modules it tests and what they use:
+# test-NAME_DEPS lists them (paths under src/, without .c).
+UTIL = util/log util/buf util/str util/diag
+test-util_DEPS    = $(UTIL)
+test-config_DEPS  = config yamlu $(UTIL)
+test-message_DEPS = message $(UTIL)
+test-maildir_DEPS = deliver-maildir $(UTIL)
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($$*_DEPS)))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+unit-bins: $(UNIT_BINS)
+
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/corral CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
+		build/asan/corral unit-bins
+
+deps:
+	@contrib/install-deps.sh build
+
+check: deps
+	$(MAKE) all unit-bins
+	$(MAKE) asan
+	tests/run-all.sh
+
+demo: deps all
+	contrib/demo.sh
+
+fuzz:
+	$(MAKE) -C tests/fuzz
+
+bench: all
+	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DATADIR)/rules
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/corral
+	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/corral.yml.5 man/corral-rules.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 rules/*.yml $(DESTDIR)$(DATADIR)/rules/
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*.h src/util/*.h tests/unit/*.c tests/unit/*.h)
+
+clean:
+	rm -rf build corral
+
+.PHONY: all unit-bins asan deps check demo fuzz bench install format clean
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,125 @@
+/*
+ * The configuration file (DESIGN.md section 2, corral.yml(5)): YAML -> typed
+ * structs. Every problem is reported into a struct diag as
+ * "FILE:LINE:COL: key.path: what was expected"; the CLI exits 78 on any.
+ *
+ * Memory: a struct config owns everything it points to; config_free()
+ * releases it all (secrets are wiped first).
+ */
+#ifndef CORRAL_CONFIG_H
+#define CORRAL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/diag.h"
+
+enum protocol { PROTO_IMAP, PROTO_POP3 };
+enum tls_mode { TLS_IMPLICIT, TLS_STARTTLS, TLS_OFF };
+enum auth_mech { AUTH_DEFAULT, AUTH_PLAIN, AUTH_LOGIN, AUTH_CRAM_MD5, AUTH_XOAUTH2, AUTH_OAUTHBEARER };
+enum deliver_mode { DELIVER_MAILDIR, DELIVER_SMTP };
+
+/* Where a value came from, for errors found after loading (rules, `check`). */
+struct conf_pos {
+	int line; /* 1-based */
+	int col;  /* 1-based */
+};
+
+struct strlist {
+	char **v; /* owned strings */
+	size_t n;
+};
+
+/* Credentials shared by accounts and the smtp relay: at most one is set. */
+struct credentials {
+	char *user;
+	char *password;          /* plain password from the file (wiped on free) */
+	char **password_command; /* argv, NULL-terminated; no shell */
+	char **oauth2_token_command;
+};
+
+struct account {
+	char *name;
+	struct conf_pos pos;
+	enum protocol protocol;
+	char *host;
+	int port; /* filled from protocol and tls when absent */
+	enum tls_mode tls;
+	bool allow_plaintext;
+	char *ca_file; /* expanded path or NULL */
+	bool insecure;
+	struct credentials cred;
+	enum auth_mech auth;
+	uint64_t timeout_s; /* default 60 */
+	struct strlist folders; /* imap; default ["INBOX"] */
+	bool keep;              /* default true */
+	uint64_t poll_s;        /* default 300 */
+	bool idle;              /* default true */
+	struct strlist rules;   /* expanded rule file paths; empty = config's default */
+	enum deliver_mode deliver;
+};
+
+struct smtp_conf {
+	bool present;
+	char *host; /* default "localhost" */
+	int port;   /* default 25 (off/starttls), 465 (implicit) */
+	enum tls_mode tls; /* default off */
+	char *ca_file;
+	bool insecure;
+	struct credentials cred;
+	char *to; /* envelope recipient for deliver: smtp */
+	uint64_t timeout_s;
+};
+
+struct listen_addr {
+	char *host; /* "127.0.0.1", "::1", "0.0.0.0" */
+	int port;
+};
+
+struct server_user {
+	char *name;
+	char *password_hash; /* crypt(3) string */
+};
+
+struct server_conf {
+	bool present;
+	struct listen_addr *listen;
+	size_t nlisten;
+	struct listen_addr *tls_listen;
+	size_t ntls_listen;
+	char *cert;
+	char *key;
+	struct server_user *users;
+	size_t nusers;
+};
+
+struct config {
+	char *path;      /* the file as given */
+	char *dir;       /* its directory: base for relative paths */
+	char *maildir;   /* expanded; default ~/Maildir */
+	char *state_dir; /* expanded; `state:` key, default $XDG_STATE_HOME/corral */
+	struct strlist rules; /* expanded rule files; default [rules.yml] when it exists */
+	uint64_t dedupe_s;    /* 0 = off */
+	struct account *accounts;
+	size_t naccounts;
+	struct smtp_conf smtp;
+	struct server_conf server;
+};
+
+/* The default config path: $XDG_CONFIG_HOME/corral/config.yml or ~/.config/... */
+char *config_default_path(void);
+
+/*
+ * Loads and validates path. Returns NULL when anything is wrong, with every
+ * problem in d (a missing file too: "FILE: cannot open: reason").
+ */
+struct config *config_load(const char *path, struct diag *d);
+void config_free(struct config *c);
+
+const struct account *config_account(const struct config *c, const char *name);
+
+const char *protocol_name(enum protocol p);
+const char *tls_mode_name(enum tls_mode t);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * Durable Maildir++ delivery.
+ *
+ * The root is INBOX; a folder "A/B" is the directory ".A.B" with a
+ * "maildirfolder" file, created on demand. A delivery writes to tmp/, and
+ * becomes visible in new/ (or in cur/ with ":2,FLAGS" when flags are set)
+ * only once its data is on disk; a batch is made durable together (one
+ * sync for the files, one fsync per touched directory), which is what the
+ * fetcher's group commit builds on. A full disk (ENOSPC, EDQUOT) leaves no
+ * partial file anywhere and is a temporary failure.
+ *
+ * Memory: strings returned belong to the caller; handles are freed by their
+ * own close/free call.
+ */
+#ifndef CORRAL_DELIVER_MAILDIR_H
+#define CORRAL_DELIVER_MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum md_result {
+	MD_OK = 0,
+	MD_TEMPFAIL = -1, /* full disk, quota, I/O error: retry later */
+	MD_PERMFAIL = -2, /* permission, not a directory: needs the user */
+};
+
+enum md_flag {
+	MD_FLAG_DRAFT = 1 << 0,    /* D */
+	MD_FLAG_FLAGGED = 1 << 1,  /* F */
+	MD_FLAG_PASSED = 1 << 2,   /* P */
+	MD_FLAG_ANSWERED = 1 << 3, /* R (replied) */
+	MD_FLAG_SEEN = 1 << 4,     /* S */
+	MD_FLAG_TRASHED = 1 << 5,  /* T */
+};
+
+struct maildir;
+struct md_batch;
+
+/* Opens the root, creating it and tmp/ new/ cur/ (mode 0700) when missing. */
+struct maildir *maildir_open(const char *root, char *err, size_t errlen);
+void maildir_close(struct maildir *md);
+const char *maildir_root(const struct maildir *md);
+
+/*
+ * "A/B" -> ".A.B"; "INBOX", "inbox" and "" -> "" (the root). Each level is
+ * sanitised: control characters dropped, "/" and leading dots removed, ".."
+ * never survives, a dot inside a level becomes "_". Returns NULL when
+ * nothing usable is left.
+ */
+char *maildir_folder_dir(const char *folder);
+/* Sanitises one value captured from a message (a rule's $1) before it is
+ * put into a folder name: no "/", no "..", no leading dot, no control
+ * characters, a dot becomes "_". Never returns an empty string ("_"). */
+char *maildir_sanitise_component(const char *s);
+/* "SFR" order-correct Maildir info letters for flags ("" for 0). */
+void maildir_flags_string(unsigned flags, char out[8]);
+
+/* A batch of deliveries made durable together. */
+struct md_batch *md_batch_new(struct maildir *md);
+
+/*
+ * Creates a file in the root's tmp/ for the caller to fill (the fetcher
+ * streams a message into it). *path gets its path. Returns MD_OK or a
+ * failure with err set.
+ */
+int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t errlen);
+
+/*
+ * Schedules the file tmp_path (on the same file system, size bytes) for
+ * delivery into folder with flags. The file's final name is decided now
+ * and returned in *name (unique, "TIME.MusecPpidQn.HOST,S=SIZE"), so a
+ * caller can journal its intent before commit. Several deliveries may share
+ * one tmp file (hard links). Nothing is visible until md_batch_commit().
+ */
+int md_batch_add_file(struct md_batch *b, const char *folder, const char *tmp_path, size_t size,
+		      unsigned flags, char **name, char *err, size_t errlen);
+
+/* md_tmp_create() + write + md_batch_add_file() for a message in memory. */
+int md_batch_add(struct md_batch *b, const char *folder, const void *data, size_t len,
+		 unsigned flags, char **name, char *err, size_t errlen);
+
+/*
+ * Makes every scheduled delivery durable and visible: file data synced,
+ * then linked into new/ (or cur/), then each touched directory fsynced,
+ * then the tmp files removed. On failure nothing of the batch stays
+ * visible (what was linked is unlinked) and no tmp file is left.
+ */
+int md_batch_commit(struct md_batch *b, char *err, size_t errlen);
+/* Drops everything scheduled: tmp files are removed. */
+void md_batch_abort(struct md_batch *b);
+size_t md_batch_count(const struct md_batch *b);
+void md_batch_free(struct md_batch *b); /* aborts what was not committed */
+
+/* True when a message file with this base name is in folder's new/ or cur/
+ * (with any flags): how a restart checks a journaled intent. */
+bool md_exists(struct maildir *md, const char *folder, const char *name);
+
+/* Maps an errno from a write/link/fsync to MD_TEMPFAIL or MD_PERMFAIL. */
+int md_errno_result(int err);
+
+#endif

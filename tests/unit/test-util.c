@@ -1,0 +1,167 @@
+/* Unit tests for src/util: capped buffers, globs, units, paths, argv. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/buf.h"
+#include "util/diag.h"
+#include "util/str.h"
+
+static void buf_append_past_cap_fails_and_keeps_content(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 8);
+	assert_int_equal(buf_puts(&b, "12345"), 0);
+	assert_int_equal(buf_puts(&b, "6789"), -1);
+	assert_string_equal(buf_cstr(&b), "12345");
+	assert_int_equal(buf_puts(&b, "678"), 0);
+	assert_int_equal(b.len, 8);
+	buf_free(&b);
+}
+
+static void buf_printf_longer_than_scratch(void **state)
+{
+	struct buf b;
+	char big[600];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	buf_init(&b, 4096);
+	assert_int_equal(buf_printf(&b, "<%s>", big), 0);
+	assert_int_equal(b.len, 601);
+	buf_free(&b);
+}
+
+static const struct {
+	const char *pat, *s;
+	bool match;
+} glob_cases[] = {
+	{"*@example.com", "Boss@EXAMPLE.com", true},
+	{"*@example.com", "boss@example.com.evil", false},
+	{"a?c", "abc", true},
+	{"a?c", "ac", false},
+	{"*", "", true},
+	{"", "", true},
+	{"", "x", false},
+	{"*a*b*", "xxaxxbxx", true},
+	{"*a*b*", "xxbxxaxx", false},
+	{"\\*x", "*x", true},
+	{"\\*x", "ax", false},
+	{"news*", "newsletter", true},
+};
+
+static void glob_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(glob_cases) / sizeof(glob_cases[0]); i++) {
+		const char *s = glob_cases[i].s;
+
+		if (glob_match(glob_cases[i].pat, s, strlen(s)) != glob_cases[i].match)
+			fail_msg("glob '%s' vs '%s': expected %d", glob_cases[i].pat, s,
+				 glob_cases[i].match);
+	}
+}
+
+static void duration_and_size_units(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(parse_duration("5m", &v), 0);
+	assert_int_equal(v, 300);
+	assert_int_equal(parse_duration("30", &v), 0);
+	assert_int_equal(v, 30);
+	assert_int_equal(parse_duration("2h", &v), 0);
+	assert_int_equal(v, 7200);
+	assert_int_equal(parse_duration("30d", &v), 0);
+	assert_int_equal(v, 30 * 86400);
+	assert_int_equal(parse_duration("5x", &v), -1);
+	assert_int_equal(parse_duration("", &v), -1);
+	assert_int_equal(parse_duration("-5s", &v), -1);
+	assert_int_equal(parse_size("5M", &v), 0);
+	assert_int_equal(v, 5 * 1024 * 1024);
+	assert_int_equal(parse_size("10k", &v), 0);
+	assert_int_equal(v, 10240);
+	assert_int_equal(parse_size("1000", &v), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(parse_size("99999999999999999999", &v), -1);
+	assert_int_equal(parse_size("5 MB", &v), 0);
+	assert_int_equal(v, 5 * 1024 * 1024);
+}
+
+static void path_expansion(void **state)
+{
+	const char *err = NULL;
+	char *p;
+
+	(void)state;
+	setenv("HOME", "/home/u", 1);
+	setenv("CORRAL_T", "x y", 1);
+	unsetenv("CORRAL_UNSET");
+	p = path_expand("~/Maildir", "/etc", &err);
+	assert_string_equal(p, "/home/u/Maildir");
+	free(p);
+	p = path_expand("${CORRAL_T}/m", NULL, &err);
+	assert_string_equal(p, "x y/m");
+	free(p);
+	p = path_expand("rules.yml", "/cfg", &err);
+	assert_string_equal(p, "/cfg/rules.yml");
+	free(p);
+	p = path_expand("a$/b", NULL, &err);
+	assert_string_equal(p, "a$/b");
+	free(p);
+	assert_null(path_expand("$CORRAL_UNSET/x", NULL, &err));
+	assert_non_null(err);
+}
+
+static void argv_split_quotes_without_shell(void **state)
+{
+	char **argv;
+
+	(void)state;
+	assert_int_equal(argv_split("pass show 'mail/my work' \"a\\\"b\" c\\ d $HOME", &argv), 6);
+	assert_string_equal(argv[0], "pass");
+	assert_string_equal(argv[2], "mail/my work");
+	assert_string_equal(argv[3], "a\"b");
+	assert_string_equal(argv[4], "c d");
+	assert_string_equal(argv[5], "$HOME");
+	assert_null(argv[6]);
+	argv_free(argv);
+	assert_int_equal(argv_split("echo 'unterminated", &argv), -1);
+}
+
+static void diag_formats_positions(void **state)
+{
+	struct diag d;
+
+	(void)state;
+	diag_init(&d);
+	diag_add(&d, "c.yml", 12, 5, "accounts.work.port: expected %s", "a number");
+	diag_add(&d, "c.yml", 0, 0, "cannot open");
+	assert_string_equal(d.msgs[0], "c.yml:12:5: accounts.work.port: expected a number");
+	assert_string_equal(d.msgs[1], "c.yml: cannot open");
+	diag_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(buf_append_past_cap_fails_and_keeps_content),
+		cmocka_unit_test(buf_printf_longer_than_scratch),
+		cmocka_unit_test(glob_table),
+		cmocka_unit_test(duration_and_size_units),
+		cmocka_unit_test(path_expansion),
+		cmocka_unit_test(argv_split_quotes_without_shell),
+		cmocka_unit_test(diag_formats_positions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
