@@ -37,10 +37,21 @@ SRCS = \
 	src/util/diag.c \
 	src/yamlu.c \
 	src/config.c \
+	src/config-walk.c \
+	src/config-account.c \
+	src/config-server.c \
 	src/message.c \
+	src/rfc2047.c \
+	src/charset.c \
+	src/address.c \
+	src/mime.c \
+	src/mime-param.c \
 	src/deliver-maildir.c \
+	src/mbox.c \
 	src/cmd-deliver.c \
 	src/cmd-check.c \
+	src/journal.c \
+	src/journal-state.c \
 	src/corral.c
 
 MAIN      = src/corral.c
@@ -67,9 +78,11 @@ $(BUILD)/%.o: %.c
 # test-NAME_DEPS lists them (paths under src/, without .c).
 UTIL = util/log util/buf util/str util/diag
 test-util_DEPS    = $(UTIL)
-test-config_DEPS  = config yamlu $(UTIL)
-test-message_DEPS = message $(UTIL)
+test-config_DEPS  = config config-walk config-account config-server yamlu $(UTIL)
+test-message_DEPS = message rfc2047 charset address mime mime-param $(UTIL)
 test-maildir_DEPS = deliver-maildir $(UTIL)
+test-mbox_DEPS    = mbox $(UTIL)
+test-journal_DEPS = journal journal-state $(UTIL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($$*_DEPS)))

@@ -64,6 +64,9 @@ struct md_batch *md_batch_new(struct maildir *md);
  * failure with err set.
  */
 int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t errlen);
+/* Removes one file made by md_tmp_create() that no delivery uses yet (a
+ * message that failed while streaming), leaving the rest of the batch. */
+void md_tmp_discard(struct md_batch *b, const char *path);
 
 /*
  * Schedules the file tmp_path (on the same file system, size bytes) for
@@ -73,11 +76,21 @@ int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t er
  * one tmp file (hard links). Nothing is visible until md_batch_commit().
  */
 int md_batch_add_file(struct md_batch *b, const char *folder, const char *tmp_path, size_t size,
-		      unsigned flags, char **name, char *err, size_t errlen);
+                      unsigned flags, char **name, char *err, size_t errlen);
+
+/*
+ * Schedules a hard link of an existing message file (same file system)
+ * into folder under the given base name, in new/ when flags is 0, else
+ * cur/NAME:2,FLAGS: a message moved between folders keeps its unique name,
+ * which makes a move restartable (md_exists() tells it was done). The
+ * batch never unlinks src_path: the caller does, after the commit.
+ */
+int md_batch_add_named(struct md_batch *b, const char *folder, const char *src_path,
+		       const char *name, unsigned flags, char *err, size_t errlen);
 
 /* md_tmp_create() + write + md_batch_add_file() for a message in memory. */
 int md_batch_add(struct md_batch *b, const char *folder, const void *data, size_t len,
-		 unsigned flags, char **name, char *err, size_t errlen);
+                 unsigned flags, char **name, char *err, size_t errlen);
 
 /*
  * Makes every scheduled delivery durable and visible: file data synced,

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Installs what corral needs on Debian 12, for one purpose:
+#   install-deps.sh build   compiler, pkg-config, the libraries' -dev packages, cmocka
+#   install-deps.sh check   build + the real servers and clients the tests start
+#   install-deps.sh demo    build + Dovecot
+#   install-deps.sh bench   build + the tools the benchmarks compare against
+# As root it runs apt-get (after apt-get update); otherwise it prints the
+# exact command to run and fails.
+set -eu
+
+build="gcc make pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev libmagic-dev libmagic-mgc libcmocka-dev"
+servers="dovecot-imapd dovecot-pop3d openssl curl python3 python3-aiosmtpd procps util-linux"
+case "${1:-build}" in
+build) want="$build" ;;
+check) want="$build $servers clang tmux neomutt" ;;
+demo) want="$build $servers" ;;
+bench) want="$build $servers procmail maildrop mpop isync fdm fetchmail hyperfine time" ;;
+*) echo "usage: $0 build|check|demo|bench" >&2; exit 64 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "corral needs these Debian packages:$missing" >&2
+	echo "install them with: sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# Dovecot's package scripts would start the system service: keep it off.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+chmod 755 /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,41 @@
+/*
+ * The commands of the CLI (corral(1)). corral.c parses the common options,
+ * then calls one of these with the command's own arguments (argv[0] is the
+ * command name). Each returns an exit status from <sysexits.h>:
+ * 0, EX_USAGE 64, EX_DATAERR 65, EX_UNAVAILABLE 69, EX_TEMPFAIL 75,
+ * EX_NOPERM 77, EX_CONFIG 78.
+ */
+#ifndef CORRAL_COMMANDS_H
+#define CORRAL_COMMANDS_H
+
+#include <stdbool.h>
+
+struct config;
+
+/* What the common options said; handed to every command. */
+struct cli {
+	const char *config_path; /* -c FILE, or NULL for the default */
+	int verbosity;           /* -q -1, default 0, -v 1, -vv 2 */
+	bool dry_run;            /* --dry-run */
+	bool progress;           /* stdout is a terminal and not -q */
+};
+
+/*
+ * Loads the config named by cli (or the default path). On any problem it
+ * prints every diagnostic to stderr and returns NULL: the command then
+ * returns EX_CONFIG.
+ */
+struct config *cli_load_config(const struct cli *cli);
+
+int cmd_fetch(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_deliver(struct cli *cli, int argc, char **argv);
+int cmd_test(struct cli *cli, int argc, char **argv);
+int cmd_refile(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_passwd(struct cli *cli, int argc, char **argv);
+int cmd_init(struct cli *cli, int argc, char **argv);
+
+#endif

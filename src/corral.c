@@ -1,0 +1,157 @@
+/*
+ * corral: the command line. Parses the common options (anywhere before
+ * "--"), then dispatches to a command in src/cmd-*.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "util/log.h"
+
+#ifndef CORRAL_VERSION
+#define CORRAL_VERSION "0.1.0"
+#endif
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *usage;
+};
+
+static const struct command commands[] = {
+    {"deliver", cmd_deliver,
+     "deliver [-a ACCOUNT]     MDA mode: one message on stdin -> rules -> delivery"},
+    {"check", cmd_check, "check                    validate config and rules"},
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "usage: corral [-c FILE] [-v|-q] [--dry-run] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  corral %s\n", commands[i].usage);
+	fprintf(fp,
+	        "\noptions:\n"
+	        "  -c FILE      config file (default $XDG_CONFIG_HOME/corral/config.yml)\n"
+	        "  -v, -vv      more output; -q less\n"
+	        "  --dry-run    fetch and sort without writing anything or changing any server\n"
+	        "  --version    print the version\n"
+	        "  --help       this text; see corral(1)\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Takes one common option out of argv[*i]; returns 1 when it was one, 0 when
+ * not, -1 on a usage error, 2 when the program should exit 0 (--help...). */
+static int take_common_option(struct cli *cli, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "corral: %s needs a file name\n", a);
+			return -1;
+		}
+		cli->config_path = argv[++*i];
+		return 1;
+	}
+	if (strncmp(a, "--config=", 9) == 0) {
+		cli->config_path = a + 9;
+		return 1;
+	}
+	if (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+		cli->verbosity += (int)strlen(a + 1);
+		return 1;
+	}
+	if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+		cli->verbosity = -1;
+		return 1;
+	}
+	if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) {
+		cli->dry_run = true;
+		return 1;
+	}
+	if (strcmp(a, "--version") == 0) {
+		printf("corral %s\n", CORRAL_VERSION);
+		return 2;
+	}
+	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		usage(stdout);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	int nrest = 0, rc;
+	bool dashdash = false;
+	const struct command *cmd;
+
+	if (rest == NULL)
+		fatal("out of memory");
+	for (int i = 1; i < argc; i++) {
+		if (!dashdash && strcmp(argv[i], "--") == 0) {
+			dashdash = true;
+			rest[nrest++] = argv[i];
+			continue;
+		}
+		rc = dashdash ? 0 : take_common_option(&cli, argc, argv, &i);
+		if (rc < 0) {
+			free(rest);
+			return EX_USAGE;
+		}
+		if (rc == 2) {
+			free(rest);
+			return 0;
+		}
+		if (rc == 0)
+			rest[nrest++] = argv[i];
+	}
+	log_set_verbosity(cli.verbosity);
+	cli.progress = cli.verbosity >= 0 && isatty(STDOUT_FILENO);
+	if (nrest == 0) {
+		usage(stderr);
+		free(rest);
+		return EX_USAGE;
+	}
+	cmd = find_command(rest[0]);
+	if (cmd == NULL) {
+		fprintf(stderr, "corral: unknown command '%s' (try corral --help)\n", rest[0]);
+		free(rest);
+		return EX_USAGE;
+	}
+	rc = cmd->run(&cli, nrest, rest);
+	free(rest);
+	return rc;
+}
+
+struct config *cli_load_config(const struct cli *cli)
+{
+	struct diag d;
+	struct config *c;
+	char *path = cli->config_path ? xstrdup(cli->config_path) : config_default_path();
+
+	diag_init(&d);
+	c = config_load(path, &d);
+	diag_print(&d, stderr);
+	if (c != NULL && d.n > 0) {
+		config_free(c);
+		c = NULL;
+	}
+	diag_free(&d);
+	free(path);
+	return c;
+}

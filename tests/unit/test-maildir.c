@@ -1,0 +1,960 @@
+/* Unit tests for src/deliver-maildir.c: names, folders, batches, failures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <regex.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "deliver-maildir.h"
+#include "util/log.h"
+
+struct fixture {
+	char dir[64];        /* the mkdtemp directory */
+	char root[PATH_MAX]; /* dir/Maildir */
+	bool mounted;        /* a tmpfs the test mounted on dir/Maildir's parent */
+	struct maildir *md;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char err[512];
+
+	snprintf(f->dir, sizeof(f->dir), "%s/corral-md-XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->root, sizeof(f->root), "%s/Maildir", f->dir);
+	f->md = maildir_open(f->root, err, sizeof(err));
+	if (f->md == NULL) {
+		print_error("maildir_open: %s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	maildir_close(f->md);
+	if (f->mounted)
+		umount2(f->dir, MNT_DETACH);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static char *path_of(const struct fixture *f, const char *rel)
+{
+	return xasprintf("%s/%s", f->root, rel);
+}
+
+/* Entries of root/rel other than "." and ".."; -1 when it cannot be read. */
+static int count_entries(const struct fixture *f, const char *rel)
+{
+	char *p = path_of(f, rel);
+	DIR *d = opendir(p);
+	struct dirent *de;
+	int n = 0;
+
+	free(p);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	char *data;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	data = xmalloc((size_t)st.st_size + 1);
+	assert_int_equal(read(fd, data, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return data;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *deliver_one(struct fixture *f, const char *folder, const void *data, size_t len,
+                         unsigned flags)
+{
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *name = NULL;
+
+	if (md_batch_add(b, folder, data, len, flags, &name, err, sizeof(err)) != MD_OK)
+		fail_msg("add: %s", err);
+	if (md_batch_commit(b, err, sizeof(err)) != MD_OK)
+		fail_msg("commit: %s", err);
+	md_batch_free(b);
+	return name;
+}
+
+/* ---- contents ---- */
+
+static const struct {
+	const char *what;
+	const char *data;
+	size_t len;
+} byte_cases[] = {
+    {"plain message", "Subject: hi\n\nbody\n", 18},
+    {"no final newline", "Subject: hi\n\nbody", 17},
+    {"empty message", "", 0},
+    {"NUL bytes", "A\0B\0\0C\r\n", 8},
+    {"CRLF and 8-bit", "Subject: \xff\xfe\r\n\r\n\x80\r\n", 19},
+};
+
+static void delivered_bytes_are_identical(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(byte_cases) / sizeof(byte_cases[0]); i++) {
+		char *name = deliver_one(f, "INBOX", byte_cases[i].data, byte_cases[i].len, 0);
+		char *rel = xasprintf("new/%s", name);
+		char *p = path_of(f, rel);
+		char want_size[32];
+		size_t len;
+		char *got = slurp(p, &len);
+
+		snprintf(want_size, sizeof(want_size), ",S=%zu", byte_cases[i].len);
+		if (len != byte_cases[i].len || memcmp(got, byte_cases[i].data, len) != 0)
+			fail_msg("%s: delivered bytes differ", byte_cases[i].what);
+		if (strstr(name, want_size) == NULL)
+			fail_msg("%s: name %s lacks %s", byte_cases[i].what, name, want_size);
+		free(got);
+		free(p);
+		free(rel);
+		free(name);
+	}
+	assert_int_equal(count_entries(f, "tmp"), 0);
+}
+
+static void one_megabyte_of_binary_is_identical(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 1 << 20, got_len;
+	unsigned char *data = xmalloc(len);
+	char *name, *rel, *p, *got;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	name = deliver_one(f, "Big", data, len, 0);
+	rel = xasprintf(".Big/new/%s", name);
+	p = path_of(f, rel);
+	got = slurp(p, &got_len);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, data, len);
+	free(got);
+	free(p);
+	free(rel);
+	free(name);
+	free(data);
+}
+
+/* ---- names ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void names_follow_spec_and_are_unique(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 10000 };
+	char **names = xcalloc(N, sizeof(*names));
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *tmp, *extra = NULL;
+	regex_t re;
+	int fd;
+
+	assert_int_equal(regcomp(&re, "^[0-9]{10,}\\.M[0-9]{1,6}P[0-9]+Q[0-9]+\\.[^/:]+,S=42$",
+	                         REG_EXTENDED | REG_NOSUB),
+	                 0);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	close(fd);
+	for (int i = 0; i < N; i++) {
+		if (md_batch_add_file(b, "INBOX", tmp, 42, 0, &names[i], err, sizeof(err)) != MD_OK)
+			fail_msg("add %d: %s", i, err);
+		if (regexec(&re, names[i], 0, NULL, 0) != 0)
+			fail_msg("name %s does not follow SECS.MusecPpidQn.HOST,S=SIZE", names[i]);
+	}
+	/* The batch is capped: one more is a temporary failure, not unbounded growth. */
+	assert_int_equal(md_batch_add_file(b, "INBOX", tmp, 42, 0, &extra, err, sizeof(err)),
+	                 MD_TEMPFAIL);
+	assert_null(extra);
+	/* Uniqueness within a handle rests on Q, not on the clock moving. */
+	for (int i = 1; i < N; i++)
+		if (strtoul(strchr(names[i], 'Q') + 1, NULL, 10) <=
+		    strtoul(strchr(names[i - 1], 'Q') + 1, NULL, 10))
+			fail_msg("Q does not grow: %s after %s", names[i], names[i - 1]);
+	qsort(names, N, sizeof(*names), cmp_str);
+	for (int i = 1; i < N; i++)
+		if (strcmp(names[i - 1], names[i]) == 0)
+			fail_msg("duplicate name %s", names[i]);
+	md_batch_abort(b);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	assert_int_equal(count_entries(f, "new"), 0);
+	for (int i = 0; i < N; i++)
+		free(names[i]);
+	free(names);
+	free(tmp);
+	regfree(&re);
+	md_batch_free(b);
+}
+
+/* Names made by a forked child (same seq, same microsecond possible) differ from ours. */
+static void names_differ_across_processes(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 500 };
+	char *names[2 * N], err[512], *tmp;
+	struct md_batch *b = md_batch_new(f->md);
+	int pipefd[2], fd, status;
+	FILE *in;
+	pid_t pid;
+
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	close(fd);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		FILE *out = fdopen(pipefd[1], "w");
+		char *name;
+
+		for (int i = 0; i < N; i++) {
+			md_batch_add_file(b, "INBOX", tmp, 1, 0, &name, err, sizeof(err));
+			fprintf(out, "%s\n", name);
+		}
+		fclose(out);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(
+		    md_batch_add_file(b, "INBOX", tmp, 1, 0, &names[i], err, sizeof(err)), MD_OK);
+	in = fdopen(pipefd[0], "r");
+	for (int i = N; i < 2 * N; i++) {
+		char line[512];
+
+		assert_non_null(fgets(line, sizeof(line), in));
+		line[strcspn(line, "\n")] = '\0';
+		names[i] = xstrdup(line);
+	}
+	fclose(in);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	qsort(names, 2 * N, sizeof(*names), cmp_str);
+	for (int i = 1; i < 2 * N; i++)
+		if (strcmp(names[i - 1], names[i]) == 0)
+			fail_msg("duplicate name across processes %s", names[i]);
+	for (int i = 0; i < 2 * N; i++)
+		free(names[i]);
+	md_batch_free(b);
+	free(tmp);
+}
+
+/* "/" and ":" in the host name are escaped (needs root for a private UTS namespace). */
+static void host_slash_and_colon_are_escaped(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		print_message("skipped: needs root to set a host name in a UTS namespace\n");
+		skip();
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const char host[] = "mx/1:a";
+		char err[512], *name;
+		struct maildir *md;
+
+		if (unshare(CLONE_NEWUTS) < 0 || sethostname(host, strlen(host)) < 0)
+			_exit(2);
+		if ((md = maildir_open(f->root, err, sizeof(err))) == NULL)
+			_exit(3);
+		f->md = md;
+		name = deliver_one(f, "INBOX", "x", 1, 0);
+		_exit(strstr(name, ".mx\\0571\\072a,S=1") != NULL ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+		print_message("skipped: cannot unshare the UTS namespace\n");
+		skip();
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- flags ---- */
+
+static const struct {
+	unsigned flags;
+	const char *letters;
+} flag_cases[] = {
+    {0, ""},
+    {MD_FLAG_SEEN, "S"},
+    {MD_FLAG_SEEN | MD_FLAG_FLAGGED, "FS"},
+    {MD_FLAG_ANSWERED | MD_FLAG_SEEN, "RS"},
+    {MD_FLAG_TRASHED | MD_FLAG_DRAFT, "DT"},
+    {MD_FLAG_DRAFT | MD_FLAG_FLAGGED | MD_FLAG_PASSED | MD_FLAG_ANSWERED | MD_FLAG_SEEN |
+         MD_FLAG_TRASHED,
+     "DFPRST"},
+    {1u << 20, ""},
+};
+
+static void flags_string_is_in_ascii_order(void **state)
+{
+	char out[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(flag_cases) / sizeof(flag_cases[0]); i++) {
+		maildir_flags_string(flag_cases[i].flags, out);
+		if (strcmp(out, flag_cases[i].letters) != 0)
+			fail_msg("flags %#x: got \"%s\", want \"%s\"", flag_cases[i].flags, out,
+			         flag_cases[i].letters);
+	}
+}
+
+static void flagged_delivery_goes_to_cur_with_info(void **state)
+{
+	struct fixture *f = *state;
+	char *name = deliver_one(f, "INBOX", "m", 1, MD_FLAG_SEEN | MD_FLAG_FLAGGED);
+	char *rel = xasprintf("cur/%s:2,FS", name);
+	char *p = path_of(f, rel);
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 1);
+	assert_int_equal(count_entries(f, "new"), 0);
+	assert_int_equal(count_entries(f, "cur"), 1);
+	free(p);
+	free(rel);
+	free(name);
+}
+
+/* ---- folders ---- */
+
+static void folder_is_created_with_maildirfolder_and_parents(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const must_exist[] = {
+	    ".Lists/tmp",     ".Lists/new",     ".Lists/cur",
+	    ".Lists.dev/tmp", ".Lists.dev/new", ".Lists.dev/cur",
+	};
+	char *name = deliver_one(f, "Lists/dev", "x", 1, 0);
+	char *p;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(must_exist) / sizeof(must_exist[0]); i++) {
+		p = path_of(f, must_exist[i]);
+		if (!is_dir(p))
+			fail_msg("%s is not a directory", p);
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0700);
+		free(p);
+	}
+	p = path_of(f, ".Lists.dev/maildirfolder");
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 0);
+	free(p);
+	p = path_of(f, ".Lists/maildirfolder");
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	p = path_of(f, "maildirfolder");
+	assert_int_not_equal(stat(p, &st), 0);
+	free(p);
+	assert_int_equal(count_entries(f, ".Lists.dev/new"), 1);
+	assert_int_equal(count_entries(f, ".Lists/new"), 0);
+	free(name);
+}
+
+static const struct {
+	const char *in;
+	const char *want; /* NULL: nothing usable */
+} folder_cases[] = {
+    {"A/B", ".A.B"},
+    {"../../x", ".x"},
+    {"a/../b", ".a.b"},
+    {"a/./b", ".a.b"},
+    {".", NULL},
+    {"..", NULL},
+    {"../..", NULL},
+    {"\x01", NULL},
+    {"", ""},
+    {"/", ""},
+    {"INBOX", ""},
+    {"inbox", ""},
+    {"InBoX/", ""},
+    {"inbox/Sub", ".INBOX.Sub"},
+    {"Sub/inbox", ".Sub.inbox"},
+    {"\x1b[31m", ".[31m"},
+    {"a.b", ".a_b"},
+    {"..a..b..", ".a__b__"},
+    {".hidden", ".hidden"},
+    {"Lists/", ".Lists"},
+    {"a//b", ".a.b"},
+    {"/abs/path", ".abs.path"},
+    {"x\x01y/z\x7f", ".xy.z"},
+    {"Caf\xc3\xa9", ".Caf\xc3\xa9"},
+    {"Lists/$1", ".Lists.$1"},
+};
+
+static void folder_names_are_sanitised(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(folder_cases) / sizeof(folder_cases[0]); i++) {
+		char *got = maildir_folder_dir(folder_cases[i].in);
+		const char *want = folder_cases[i].want;
+
+		if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got ? got : "(null)",
+			         want ? want : "(null)");
+		free(got);
+	}
+}
+
+static void folder_name_longer_than_a_directory_entry_is_refused(void **state)
+{
+	char in[400], *got;
+
+	(void)state;
+	memset(in, 'a', sizeof(in) - 1);
+	in[sizeof(in) - 1] = '\0';
+	assert_null(maildir_folder_dir(in));
+	in[254] = '\0';
+	got = maildir_folder_dir(in);
+	assert_non_null(got);
+	assert_int_equal(strlen(got), 255);
+	free(got);
+}
+
+static const struct {
+	const char *in, *want;
+} component_cases[] = {
+    {"../../x", "x"},
+    {".hidden", "hidden"},
+    {"a/b", "ab"},
+    {"\x01"
+     "evil",
+     "evil"},
+    {"", "_"},
+    {"...", "_"},
+    {"/", "_"},
+    {"\x1b[31mred", "[31mred"},
+    {"list.example.com", "list_example_com"},
+    {"dev-team", "dev-team"},
+    {"a..b", "a__b"},
+    {"..\x7f/..", "_"},
+};
+
+static void folder_capture_is_sanitised(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(component_cases) / sizeof(component_cases[0]); i++) {
+		char *got = maildir_sanitise_component(component_cases[i].in);
+
+		if (strcmp(got, component_cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got,
+			         component_cases[i].want);
+		free(got);
+	}
+}
+
+static void unusable_folder_is_a_permanent_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512] = "", *name = NULL;
+
+	assert_int_equal(md_batch_add(b, "../..", "x", 1, 0, &name, err, sizeof(err)), MD_PERMFAIL);
+	assert_null(name);
+	assert_non_null(strstr(err, "../.."));
+	assert_int_equal(md_batch_count(b), 0);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	md_batch_free(b);
+}
+
+/* ---- batches ---- */
+
+static void batch_of_300_is_visible_only_after_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], msg[64];
+
+	for (int i = 0; i < 300; i++) {
+		int n = snprintf(msg, sizeof(msg), "Subject: %d\n\n%d\n", i, i);
+
+		if (md_batch_add(b, i % 3 ? "INBOX" : "Other", msg, (size_t)n, 0, NULL, err,
+		                 sizeof(err)) != MD_OK)
+			fail_msg("add %d: %s", i, err);
+	}
+	assert_int_equal(md_batch_count(b), 300);
+	assert_int_equal(count_entries(f, "tmp"), 300);
+	assert_int_equal(count_entries(f, "new"), 0);
+	assert_int_equal(count_entries(f, ".Other/new"), 0);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_count(b), 0);
+	assert_int_equal(count_entries(f, "new"), 200);
+	assert_int_equal(count_entries(f, ".Other/new"), 100);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	/* The batch can be used again. */
+	assert_int_equal(md_batch_add(b, "INBOX", "x", 1, 0, NULL, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(count_entries(f, "new"), 201);
+	md_batch_free(b);
+}
+
+static void abort_leaves_nothing_visible_and_tmp_empty(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *tmp;
+	int fd;
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(md_batch_add(b, i % 2 ? "INBOX" : "A/B", "x", 1,
+		                              MD_FLAG_SEEN * (i > 2), NULL, err, sizeof(err)),
+		                 MD_OK);
+	/* A streamed file not yet scheduled belongs to the batch too. */
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	close(fd);
+	assert_int_equal(count_entries(f, "tmp"), 6);
+	md_batch_abort(b);
+	assert_int_equal(md_batch_count(b), 0);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	assert_int_equal(count_entries(f, "new"), 0);
+	assert_int_equal(count_entries(f, "cur"), 0);
+	assert_int_equal(count_entries(f, ".A.B/new"), 0);
+	/* Freeing an uncommitted batch aborts it. */
+	assert_int_equal(md_batch_add(b, "INBOX", "x", 1, 0, NULL, err, sizeof(err)), MD_OK);
+	md_batch_free(b);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	assert_int_equal(count_entries(f, "new"), 0);
+	free(tmp);
+}
+
+static void streamed_file_delivered_to_two_folders(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *tmp, *n1, *n2, *p1, *p2, *d1, *d2;
+	size_t l1, l2;
+	int fd;
+
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	assert_true(strncmp(tmp, f->root, strlen(f->root)) == 0);
+	assert_int_equal(write(fd, "hello", 5), 5);
+	close(fd);
+	assert_int_equal(md_batch_add_file(b, "One", tmp, 5, 0, &n1, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add_file(b, "Two", tmp, 5, MD_FLAG_SEEN, &n2, err, sizeof(err)),
+	                 MD_OK);
+	assert_int_equal(md_batch_count(b), 2);
+	assert_string_not_equal(n1, n2);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	p1 = xasprintf("%s/.One/new/%s", f->root, n1);
+	p2 = xasprintf("%s/.Two/cur/%s:2,S", f->root, n2);
+	d1 = slurp(p1, &l1);
+	d2 = slurp(p2, &l2);
+	assert_int_equal(l1, 5);
+	assert_memory_equal(d1, "hello", 5);
+	assert_int_equal(l2, 5);
+	assert_memory_equal(d2, "hello", 5);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	free(d1), free(d2), free(p1), free(p2), free(n1), free(n2), free(tmp);
+	md_batch_free(b);
+}
+
+static void discarded_tmp_file_is_removed_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *tmp;
+	int fd;
+
+	assert_int_equal(md_batch_add(b, "INBOX", "keep", 4, 0, NULL, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	close(fd);
+	md_tmp_discard(b, tmp);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(md_batch_count(b), 1);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(count_entries(f, "new"), 1);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	free(tmp);
+	md_batch_free(b);
+}
+
+/* ---- recovery ---- */
+
+static void exists_follows_commit_and_client_moves(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *name, *from, *to, *prefix;
+
+	assert_int_equal(md_batch_add(b, "Work", "x", 1, 0, &name, err, sizeof(err)), MD_OK);
+	assert_false(md_exists(f->md, "Work", name));
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_true(md_exists(f->md, "Work", name));
+	assert_false(md_exists(f->md, "INBOX", name));
+	/* A name that is a prefix of the real one is another message. */
+	prefix = xstrndup(name, strlen(name) - 1);
+	assert_false(md_exists(f->md, "Work", prefix));
+	/* A client reads it: new/NAME -> cur/NAME:2,S, then replies: :2,RS. */
+	from = xasprintf("%s/.Work/new/%s", f->root, name);
+	to = xasprintf("%s/.Work/cur/%s:2,S", f->root, name);
+	assert_int_equal(rename(from, to), 0);
+	assert_true(md_exists(f->md, "Work", name));
+	free(from);
+	from = to;
+	to = xasprintf("%s/.Work/cur/%s:2,RS", f->root, name);
+	assert_int_equal(rename(from, to), 0);
+	assert_true(md_exists(f->md, "Work", name));
+	assert_false(md_exists(f->md, "Work", prefix));
+	assert_int_equal(unlink(to), 0);
+	assert_false(md_exists(f->md, "Work", name));
+	assert_false(md_exists(f->md, "Work", ""));
+	assert_false(md_exists(f->md, "Missing", name));
+	free(from), free(to), free(prefix), free(name);
+	md_batch_free(b);
+}
+
+/* ---- failures ---- */
+
+static void commit_into_broken_folder_is_permanent_and_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *p;
+	int fd;
+
+	assert_int_equal(md_batch_add(b, "INBOX", "a", 1, 0, NULL, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "Bad", "b", 1, 0, NULL, err, sizeof(err)), MD_OK);
+	/* A file where .Bad/new should be: ENOTDIR even for root, who ignores modes. */
+	p = path_of(f, ".Bad/new");
+	assert_int_equal(rmdir(p), 0);
+	assert_true((fd = open(p, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_PERMFAIL);
+	if (strstr(err, ".Bad/new") == NULL || strstr(err, strerror(ENOTDIR)) == NULL)
+		fail_msg("error does not name the path and reason: %s", err);
+	assert_int_equal(count_entries(f, "new"), 0);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	assert_int_equal(count_entries(f, ".Bad/tmp"), 0);
+	free(p);
+	md_batch_free(b);
+}
+
+static void folder_blocked_by_a_file_fails_at_add(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *p = path_of(f, ".Filed");
+	int fd = open(p, O_WRONLY | O_CREAT, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(md_batch_add(b, "Filed", "x", 1, 0, NULL, err, sizeof(err)), MD_PERMFAIL);
+	assert_non_null(strstr(err, ".Filed"));
+	assert_int_equal(md_batch_count(b), 0);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	free(p);
+	md_batch_free(b);
+}
+
+static const struct {
+	int err;
+	int want;
+} errno_cases[] = {
+    {0, MD_OK},
+    {ENOSPC, MD_TEMPFAIL},
+    {EDQUOT, MD_TEMPFAIL},
+    {EIO, MD_TEMPFAIL},
+    {EMFILE, MD_TEMPFAIL},
+    {ENFILE, MD_TEMPFAIL},
+    {ENOMEM, MD_TEMPFAIL},
+    {ENOENT, MD_TEMPFAIL},
+    {EACCES, MD_PERMFAIL},
+    {EPERM, MD_PERMFAIL},
+    {ENOTDIR, MD_PERMFAIL},
+    {EROFS, MD_PERMFAIL},
+    {EISDIR, MD_PERMFAIL},
+    {ENAMETOOLONG, MD_PERMFAIL},
+};
+
+static void errno_maps_to_temporary_or_permanent(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(errno_cases) / sizeof(errno_cases[0]); i++)
+		if (md_errno_result(errno_cases[i].err) != errno_cases[i].want)
+			fail_msg("%s: got %d, want %d", strerror(errno_cases[i].err),
+			         md_errno_result(errno_cases[i].err), errno_cases[i].want);
+}
+
+/* ---- opening ---- */
+
+static void open_creates_root_and_parents_mode_0700(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], *root = xasprintf("%s/a/b/Mail/", f->dir), *p;
+	struct maildir *md = maildir_open(root, err, sizeof(err));
+	static const char *const subs[] = {"tmp", "new", "cur"};
+	struct stat st;
+
+	assert_non_null(md);
+	p = xasprintf("%s/a/b/Mail", f->dir);
+	assert_string_equal(maildir_root(md), p);
+	for (size_t i = 0; i < 3; i++) {
+		char *s = xasprintf("%s/%s", p, subs[i]);
+
+		assert_int_equal(stat(s, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0700);
+		free(s);
+	}
+	maildir_close(md);
+	/* Opening an existing maildir again is fine. */
+	md = maildir_open(p, err, sizeof(err));
+	assert_non_null(md);
+	maildir_close(md);
+	free(p);
+	free(root);
+}
+
+static void open_fails_clearly_on_a_file(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], *file = xasprintf("%s/plain", f->dir), *below;
+	int fd = open(file, O_WRONLY | O_CREAT, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+	err[0] = '\0';
+	assert_null(maildir_open(file, err, sizeof(err)));
+	if (strstr(err, file) == NULL || strstr(err, strerror(ENOTDIR)) == NULL)
+		fail_msg("unclear error: %s", err);
+	below = xasprintf("%s/Maildir", file);
+	err[0] = '\0';
+	assert_null(maildir_open(below, err, sizeof(err)));
+	assert_non_null(strstr(err, strerror(ENOTDIR)));
+	free(below);
+	free(file);
+}
+
+static bool mount_small_tmpfs(struct fixture *f, const char *size);
+
+/* Root ignores modes, so as root the maildir is made read-only by a read-only tmpfs. */
+static void open_fails_clearly_when_not_writable(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], *tmp;
+
+	if (geteuid() == 0) {
+		if (!mount_small_tmpfs(f, "64k"))
+			skip();
+		assert_int_equal(mount(NULL, f->dir, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+	} else {
+		tmp = xasprintf("%s/tmp", f->root);
+		assert_int_equal(chmod(tmp, 0500), 0);
+		free(tmp);
+	}
+	err[0] = '\0';
+	assert_null(maildir_open(f->root, err, sizeof(err)));
+	if (strstr(err, f->root) == NULL || strstr(err, "tmp") == NULL)
+		fail_msg("error does not name the maildir: %s", err);
+}
+
+/* ---- a full disk, in-process (the integration test covers `corral deliver`) ---- */
+
+static bool mount_small_tmpfs(struct fixture *f, const char *size)
+{
+	char err[512], opts[64];
+
+	if (geteuid() != 0) {
+		print_message("skipped: not root, cannot mount a tmpfs\n");
+		return false;
+	}
+	snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
+	if (mount("tmpfs", f->dir, "tmpfs", 0, opts) < 0) {
+		print_message("skipped: cannot mount tmpfs: %s\n", strerror(errno));
+		return false;
+	}
+	f->mounted = true;
+	maildir_close(f->md);
+	f->md = maildir_open(f->root, err, sizeof(err));
+	if (f->md == NULL)
+		fail_msg("maildir_open on tmpfs: %s", err);
+	return true;
+}
+
+static void full_disk_is_temporary_and_leaves_no_file(void **state)
+{
+	struct fixture *f = *state;
+	size_t big_len = 2 << 20, len;
+	char *big, err[512], *name, *p, *got;
+	struct md_batch *b;
+
+	if (!mount_small_tmpfs(f, "256k"))
+		skip();
+	big = xcalloc(1, big_len);
+	b = md_batch_new(f->md);
+	assert_int_equal(md_batch_add(b, "INBOX", "small", 5, 0, NULL, err, sizeof(err)), MD_OK);
+	err[0] = '\0';
+	assert_int_equal(md_batch_add(b, "INBOX", big, big_len, 0, NULL, err, sizeof(err)),
+	                 MD_TEMPFAIL);
+	if (strstr(err, strerror(ENOSPC)) == NULL || strstr(err, "/tmp/") == NULL)
+		fail_msg("error does not say the disk is full: %s", err);
+	/* Only the big message's tmp file went; the earlier one is still scheduled. */
+	assert_int_equal(count_entries(f, "tmp"), 1);
+	assert_int_equal(md_batch_count(b), 1);
+	md_batch_abort(b);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	assert_int_equal(count_entries(f, "new"), 0);
+	assert_int_equal(count_entries(f, "cur"), 0);
+	/* The disk has room again for a small message. */
+	name = deliver_one(f, "INBOX", "Subject: ok\n\nok\n", 16, 0);
+	p = xasprintf("%s/new/%s", f->root, name);
+	got = slurp(p, &len);
+	assert_int_equal(len, 16);
+	assert_memory_equal(got, "Subject: ok\n\nok\n", 16);
+	free(got), free(p), free(name), free(big);
+	md_batch_free(b);
+}
+
+static void full_disk_while_streaming_is_discarded(void **state)
+{
+	struct fixture *f = *state;
+	char chunk[4096], err[512], *tmp;
+	struct md_batch *b;
+	int fd, e = 0;
+
+	if (!mount_small_tmpfs(f, "128k"))
+		skip();
+	memset(chunk, 'x', sizeof(chunk));
+	b = md_batch_new(f->md);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	for (int i = 0; i < 1000 && e == 0; i++)
+		if (write(fd, chunk, sizeof(chunk)) < 0)
+			e = errno;
+	close(fd);
+	assert_int_equal(e, ENOSPC);
+	assert_int_equal(md_errno_result(e), MD_TEMPFAIL);
+	md_tmp_discard(b, tmp);
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(count_entries(f, "new"), 0);
+	free(tmp);
+	md_batch_free(b);
+}
+
+static void moved_message_keeps_its_name_and_source(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *name, *src, *dst;
+	size_t len;
+	char *data;
+
+	assert_int_equal(md_batch_add(b, "INBOX", "moved", 5, 0, &name, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	src = xasprintf("%s/new/%s", f->root, name);
+	assert_false(md_exists(f->md, "Archive", name));
+	assert_int_equal(md_batch_add_named(b, "Archive", src, name, MD_FLAG_SEEN, err, sizeof(err)),
+	                 MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	dst = xasprintf("%s/.Archive/cur/%s:2,S", f->root, name);
+	data = slurp(dst, &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "moved", 5);
+	assert_true(md_exists(f->md, "Archive", name));
+	/* The batch never removes the caller's file: the caller does, after the commit. */
+	assert_int_equal(access(src, F_OK), 0);
+	assert_int_equal(md_batch_add_named(b, "Archive", src, "../x", 0, err, sizeof(err)),
+	                 MD_PERMFAIL);
+	free(data), free(dst), free(src), free(name);
+	md_batch_free(b);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(delivered_bytes_are_identical),
+	    T(one_megabyte_of_binary_is_identical),
+	    T(names_follow_spec_and_are_unique),
+	    T(names_differ_across_processes),
+	    T(host_slash_and_colon_are_escaped),
+	    cmocka_unit_test(flags_string_is_in_ascii_order),
+	    T(flagged_delivery_goes_to_cur_with_info),
+	    T(folder_is_created_with_maildirfolder_and_parents),
+	    cmocka_unit_test(folder_names_are_sanitised),
+	    cmocka_unit_test(folder_name_longer_than_a_directory_entry_is_refused),
+	    cmocka_unit_test(folder_capture_is_sanitised),
+	    T(unusable_folder_is_a_permanent_failure),
+	    T(batch_of_300_is_visible_only_after_commit),
+	    T(abort_leaves_nothing_visible_and_tmp_empty),
+	    T(streamed_file_delivered_to_two_folders),
+	    T(discarded_tmp_file_is_removed_alone),
+	    T(exists_follows_commit_and_client_moves),
+	    T(commit_into_broken_folder_is_permanent_and_leaves_nothing),
+	    T(folder_blocked_by_a_file_fails_at_add),
+	    cmocka_unit_test(errno_maps_to_temporary_or_permanent),
+	    T(open_creates_root_and_parents_mode_0700),
+	    T(open_fails_clearly_on_a_file),
+	    T(open_fails_clearly_when_not_writable),
+	    T(full_disk_is_temporary_and_leaves_no_file),
+	    T(full_disk_while_streaming_is_discarded),
+	    T(moved_message_keeps_its_name_and_source),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
