@@ -14,7 +14,7 @@ CORRAL=${CORRAL:-$PWD/corral}
 contrib/install-deps.sh bench >/dev/null
 [ -x "$CORRAL" ] || make -s
 work=$(mktemp -d "${TMPDIR:-/tmp}/corral-mda.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
 python3 bench/gen-messages.py "$N" "$work/msgs" >/dev/null
 
 # corral
@@ -100,7 +100,7 @@ for t in corral procmail maildrop; do
 done
 # The same sorting: the same number of messages in each folder.
 for d in corral procmail maildrop; do
-	(cd "$work/$d/Maildir" && for f in . .[!.]*; do printf '%s %s\n' "$f" "$(ls "$f/new" | wc -l)"; done) > "$work/$d.folders"
+	(cd "$work/$d/Maildir" && for f in . .[!.]*; do c=$(ls "$f/new" | wc -l); if [ "$c" -gt 0 ]; then printf "%s %s\n" "$f" "$c"; fi; done) > "$work/$d.folders"
 done
 diff "$work/corral.folders" "$work/procmail.folders" > /dev/null || echo "warning: corral and procmail sorted differently" >&2
 diff "$work/corral.folders" "$work/maildrop.folders" > /dev/null || echo "warning: corral and maildrop sorted differently" >&2

@@ -9,13 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "actions.h"
 #include "config.h"
+#include "dedupe.h"
 #include "deliver-maildir.h"
+#include "message.h"
+#include "rules.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 /* Copies stdin into fd; returns the byte count, or -1 with errno set. */
@@ -75,35 +81,152 @@ static int result_to_exit(int r)
 	return r == MD_OK ? 0 : EX_TEMPFAIL;
 }
 
+/* What one run of `deliver` holds; released by deliver_end(). */
+struct delivery {
+	struct config *cfg;
+	struct rules *rules;
+	struct maildir *md;
+	struct md_batch *b;
+	struct dedupe *dd;
+	char *tmp;
+	int fd;
+	void *data;
+	size_t size;
+	char err[512];
+};
+
+static void deliver_end(struct delivery *d)
+{
+	char err[256];
+
+	if (d->data != NULL)
+		munmap(d->data, d->size);
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->b != NULL)
+		md_batch_free(d->b);
+	if (d->tmp != NULL)
+		unlink(d->tmp); /* gone after a commit; removes the spool on every error path */
+	free(d->tmp);
+	if (d->dd != NULL && dedupe_close(d->dd, err, sizeof(err)) < 0)
+		log_warn("dedupe store: %s", err);
+	maildir_close(d->md);
+	rules_free(d->rules);
+	config_free(d->cfg);
+}
+
+static int open_dedupe(struct delivery *d)
+{
+	char *path;
+
+	if (d->cfg->dedupe_s == 0)
+		return 0;
+	if (fs_mkdir_p(d->cfg->state_dir, 0700) < 0) {
+		log_err("cannot create %s: %s", d->cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	path = xasprintf("%s/dedupe", d->cfg->state_dir);
+	d->dd = dedupe_open(path, d->cfg->dedupe_s, d->err, sizeof(d->err));
+	free(path);
+	if (d->dd == NULL)
+		log_err("dedupe store: %s", d->err);
+	return d->dd != NULL ? 0 : -1;
+}
+
+/* Sorts the spooled message and schedules its deliveries; 0 when discarded. */
+static int plan(struct delivery *d, const char *account, struct msg *m, size_t *planned)
+{
+	struct rules_input in = {.account = account, .size = d->size};
+	struct rules_outcome o;
+	const char *folders[64];
+	unsigned flags[64];
+	size_t n;
+	int r = MD_OK;
+
+	rules_eval(d->rules, m, &in, &o, NULL);
+	n = actions_folders(&o, account ? account : "deliver", folders, flags, 64);
+	for (size_t i = 0; i < n && r == MD_OK; i++) {
+		char *name = NULL;
+
+		r = md_batch_add_file(d->b, folders[i], d->tmp, d->size, flags[i], &name, d->err,
+		                      sizeof(d->err));
+		if (r == MD_OK)
+			log_info("delivering %zu bytes to %s as %s", d->size, folders[i], name);
+		free(name);
+	}
+	if (n == 0)
+		log_info("discarded by rule #%d", o.discard_rule + 1);
+	rules_outcome_free(&o);
+	*planned = n;
+	return r;
+}
+
+/* Durable delivery of the spooled message; returns an exit status. */
+static int sort_and_commit(struct delivery *d, const char *account)
+{
+	struct msg m;
+	char *msgid;
+	size_t planned = 0;
+	int r;
+
+	if (d->size > 0) {
+		d->data = mmap(NULL, d->size, PROT_READ, MAP_PRIVATE, d->fd, 0);
+		if (d->data == MAP_FAILED) {
+			d->data = NULL;
+			log_err("cannot map %s: %s", d->tmp, strerror(errno));
+			return EX_TEMPFAIL;
+		}
+	}
+	msg_init(&m, d->data, d->size);
+	if (m.error != NULL)
+		log_warn("%s (the message is delivered as it is)", m.error);
+	msgid = msg_message_id(&m);
+	if (d->dd != NULL && msgid != NULL && dedupe_seen(d->dd, msgid)) {
+		log_info("duplicate of %s, already delivered: dropped", msgid);
+		r = MD_OK;
+	} else if ((r = plan(d, account, &m, &planned)) == MD_OK && planned > 0) {
+		r = md_batch_commit(d->b, d->err, sizeof(d->err));
+		if (r == MD_OK && d->dd != NULL && msgid != NULL) {
+			dedupe_add(d->dd, msgid);
+			if (dedupe_sync(d->dd, d->err, sizeof(d->err)) < 0)
+				log_warn("dedupe store: %s", d->err);
+		}
+	}
+	if (r != MD_OK)
+		log_err("%s", d->err);
+	free(msgid);
+	msg_free(&m);
+	return result_to_exit(r);
+}
+
 int cmd_deliver(struct cli *cli, int argc, char **argv)
 {
 	const char *account = NULL;
-	struct config *cfg;
-	struct maildir *md = NULL;
-	struct md_batch *b = NULL;
-	char err[512], *tmp = NULL, *name = NULL;
-	int fd = -1, rc = EX_TEMPFAIL, r;
+	struct delivery d = {.fd = -1};
 	ssize_t size;
+	int rc = EX_TEMPFAIL, r;
 
 	if (parse_args(argc, argv, &account) < 0)
 		return EX_USAGE;
-	if ((cfg = cli_load_config(cli)) == NULL)
+	if ((d.cfg = cli_load_config(cli)) == NULL)
 		return EX_CONFIG;
-	(void)account;
-	md = maildir_open(cfg->maildir, err, sizeof(err));
-	if (md == NULL) {
-		log_err("%s", err);
+	d.rules = cli_load_rules(d.cfg, account ? config_account(d.cfg, account) : NULL);
+	if (d.rules == NULL) {
+		rc = EX_CONFIG;
 		goto out;
 	}
-	b = md_batch_new(md);
-	if ((r = md_tmp_create(b, &tmp, &fd, err, sizeof(err))) != MD_OK) {
-		log_err("%s", err);
+	if ((d.md = maildir_open(d.cfg->maildir, d.err, sizeof(d.err))) == NULL) {
+		log_err("%s", d.err);
+		goto out;
+	}
+	d.b = md_batch_new(d.md);
+	if ((r = md_tmp_create(d.b, &d.tmp, &d.fd, d.err, sizeof(d.err))) != MD_OK) {
+		log_err("%s", d.err);
 		rc = result_to_exit(r);
 		goto out;
 	}
-	size = spool_stdin(fd);
-	if (size < 0) {
-		log_err("cannot spool the message into %s: %s", tmp, strerror(errno));
+	if ((size = spool_stdin(d.fd)) < 0) {
+		log_err("cannot spool the message into %s: %s", d.tmp, strerror(errno));
 		goto out;
 	}
 	if (size == 0) {
@@ -111,24 +234,10 @@ int cmd_deliver(struct cli *cli, int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	r = md_batch_add_file(b, "INBOX", tmp, (size_t)size, 0, &name, err, sizeof(err));
-	if (r == MD_OK)
-		r = md_batch_commit(b, err, sizeof(err));
-	if (r != MD_OK)
-		log_err("%s", err);
-	else
-		log_info("delivered %zd bytes to INBOX as %s", size, name);
-	rc = result_to_exit(r);
+	d.size = (size_t)size;
+	if (open_dedupe(&d) == 0)
+		rc = sort_and_commit(&d, account);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (b != NULL)
-		md_batch_free(b);
-	if (tmp != NULL)
-		unlink(tmp); /* gone after a commit; removes the spool on every error path */
-	free(tmp);
-	free(name);
-	maildir_close(md);
-	config_free(cfg);
+	deliver_end(&d);
 	return rc;
 }

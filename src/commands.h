@@ -11,6 +11,8 @@
 #include <stdbool.h>
 
 struct config;
+struct account;
+struct rules;
 
 /* What the common options said; handed to every command. */
 struct cli {
@@ -26,6 +28,13 @@ struct cli {
  * returns EX_CONFIG.
  */
 struct config *cli_load_config(const struct cli *cli);
+
+/*
+ * Compiles the rules an account uses (its own `rules:`, else the config's);
+ * a NULL account means the config's. On any problem it prints every
+ * diagnostic to stderr and returns NULL: the command returns EX_CONFIG.
+ */
+struct rules *cli_load_rules(const struct config *cfg, const struct account *acct);
 
 int cmd_fetch(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "rules.h"
 #include "util/log.h"
 
 #ifndef CORRAL_VERSION
@@ -154,4 +155,18 @@ struct config *cli_load_config(const struct cli *cli)
 	diag_free(&d);
 	free(path);
 	return c;
+}
+
+struct rules *cli_load_rules(const struct config *cfg, const struct account *acct)
+{
+	const struct strlist *files =
+	    acct != NULL && acct->rules.n > 0 ? &acct->rules : &cfg->rules;
+	struct diag d;
+	struct rules *r;
+
+	diag_init(&d);
+	r = rules_load(files->v, files->n, &d);
+	diag_print(&d, stderr);
+	diag_free(&d);
+	return r;
 }

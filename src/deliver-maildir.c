@@ -524,7 +524,7 @@ int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t er
 	for (int tries = 0; f < 0 && tries < 8; tries++) {
 		memcpy(rel, "tmp/", 4);
 		md_unique(md, rel + 4, sizeof(rel) - 4, "");
-		f = openat(md->root_fd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		f = openat(md->root_fd, rel, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (f < 0 && errno != EEXIST)
 			return fail_errno(md, errno, "cannot create", rel, err, errlen);
 	}

@@ -60,7 +60,8 @@ struct md_batch *md_batch_new(struct maildir *md);
 
 /*
  * Creates a file in the root's tmp/ for the caller to fill (the fetcher
- * streams a message into it). *path gets its path. Returns MD_OK or a
+ * streams a message into it; the descriptor is open for reading too, so the
+ * caller can map it to sort the message). *path gets its path. Returns MD_OK or a
  * failure with err set.
  */
 int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t errlen);

@@ -32,7 +32,7 @@ check "each of $n test messages delivered byte-identical" test "$n" -ge 40 -a "$
 name=$(ls "$T/Maildir/new" | head -1)
 size=$(stat -c %s "$T/Maildir/new/$name")
 check "file name carries ,S=size" bash -c "[[ '$name' == *,S=$size ]]"
-check "tmp/ is empty after deliveries" test -z "$(ls -A "$T/Maildir/tmp")"
+check "tmp/ is empty after deliveries" bash -c "test -d '$T/Maildir/tmp' && test -z \"\$(ls -A '$T/Maildir/tmp')\""
 
 # Concurrent deliveries: all arrive, distinct names.
 before=$(ls "$T/Maildir/new" | wc -l)
