@@ -35,6 +35,7 @@ SRCS = \
 	src/util/buf.c \
 	src/util/str.c \
 	src/util/diag.c \
+	src/util/fs.c \
 	src/yamlu.c \
 	src/config.c \
 	src/config-walk.c \
@@ -48,10 +49,26 @@ SRCS = \
 	src/mime-param.c \
 	src/deliver-maildir.c \
 	src/mbox.c \
+	src/cmd-test.c \
+	src/cmd-refile.c \
 	src/cmd-deliver.c \
 	src/cmd-check.c \
+	src/actions.c \
+	src/fetch.c \
+	src/cmd-fetch.c \
 	src/journal.c \
 	src/journal-state.c \
+	src/rules.c \
+	src/rules-cond.c \
+	src/rules-eval.c \
+	src/rules-explain.c \
+	src/sniff.c \
+	src/dedupe.c \
+	src/net.c \
+	src/source-common.c \
+	src/imap-parse.c \
+	src/source-imap.c \
+	src/source-pop3.c \
 	src/corral.c
 
 MAIN      = src/corral.c
@@ -76,13 +93,19 @@ $(BUILD)/%.o: %.c
 
 # Each unit test links only the modules it tests and what they use:
 # test-NAME_DEPS lists them (paths under src/, without .c).
-UTIL = util/log util/buf util/str util/diag
+UTIL = util/log util/buf util/str util/diag util/fs
 test-util_DEPS    = $(UTIL)
 test-config_DEPS  = config config-walk config-account config-server yamlu $(UTIL)
 test-message_DEPS = message rfc2047 charset address mime mime-param $(UTIL)
 test-maildir_DEPS = deliver-maildir $(UTIL)
+test-rules_DEPS   = rules rules-cond rules-eval rules-explain sniff yamlu deliver-maildir \
+	message rfc2047 charset address mime mime-param $(UTIL)
+test-sniff_DEPS   = sniff message rfc2047 charset address mime mime-param $(UTIL)
+test-dedupe_DEPS  = dedupe $(UTIL)
 test-mbox_DEPS    = mbox $(UTIL)
 test-journal_DEPS = journal journal-state $(UTIL)
+test-source-imap_DEPS = source-imap imap-parse source-common net $(UTIL)
+test-source-pop3_DEPS = source-pop3 source-common net $(UTIL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($$*_DEPS)))

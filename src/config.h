@@ -17,7 +17,14 @@
 
 enum protocol { PROTO_IMAP, PROTO_POP3 };
 enum tls_mode { TLS_IMPLICIT, TLS_STARTTLS, TLS_OFF };
-enum auth_mech { AUTH_DEFAULT, AUTH_PLAIN, AUTH_LOGIN, AUTH_CRAM_MD5, AUTH_XOAUTH2, AUTH_OAUTHBEARER };
+enum auth_mech {
+	AUTH_DEFAULT,
+	AUTH_PLAIN,
+	AUTH_LOGIN,
+	AUTH_CRAM_MD5,
+	AUTH_XOAUTH2,
+	AUTH_OAUTHBEARER
+};
 enum deliver_mode { DELIVER_MAILDIR, DELIVER_SMTP };
 
 /* Where a value came from, for errors found after loading (rules, `check`). */
@@ -27,11 +34,14 @@ struct conf_pos {
 };
 
 struct strlist {
-	char **v; /* owned strings */
+	char **v; /* owned strings; NULL-terminated unless v is NULL (n == 0) */
 	size_t n;
 };
 
-/* Credentials shared by accounts and the smtp relay: at most one is set. */
+/*
+ * Credentials shared by accounts and the smtp relay: exactly one of the three
+ * is set for an account, at most one (with user) for the relay.
+ */
 struct credentials {
 	char *user;
 	char *password;          /* plain password from the file (wiped on free) */
@@ -50,21 +60,22 @@ struct account {
 	char *ca_file; /* expanded path or NULL */
 	bool insecure;
 	struct credentials cred;
-	enum auth_mech auth;
-	uint64_t timeout_s; /* default 60 */
+	enum auth_mech auth; /* AUTH_DEFAULT: none given; AUTH_XOAUTH2 when only a token command */
+	uint64_t timeout_s;  /* default 60 */
 	struct strlist folders; /* imap; default ["INBOX"] */
 	bool keep;              /* default true */
 	uint64_t poll_s;        /* default 300 */
-	bool idle;              /* default true */
+	bool idle;              /* default true; always false for pop3 */
 	struct strlist rules;   /* expanded rule file paths; empty = config's default */
 	enum deliver_mode deliver;
 };
 
 struct smtp_conf {
 	bool present;
-	char *host; /* default "localhost" */
-	int port;   /* default 25 (off/starttls), 465 (implicit) */
-	enum tls_mode tls; /* default off */
+	char *host;           /* default "localhost" */
+	int port;             /* default 25 (off/starttls), 465 (implicit) */
+	enum tls_mode tls;    /* default off */
+	bool allow_plaintext; /* needed for a password over tls: off to a non-loopback host */
 	char *ca_file;
 	bool insecure;
 	struct credentials cred;
@@ -75,6 +86,7 @@ struct smtp_conf {
 struct listen_addr {
 	char *host; /* "127.0.0.1", "::1", "0.0.0.0" */
 	int port;
+	struct conf_pos pos; /* of the entry in the config */
 };
 
 struct server_user {
@@ -95,10 +107,10 @@ struct server_conf {
 };
 
 struct config {
-	char *path;      /* the file as given */
-	char *dir;       /* its directory: base for relative paths */
-	char *maildir;   /* expanded; default ~/Maildir */
-	char *state_dir; /* expanded; `state:` key, default $XDG_STATE_HOME/corral */
+	char *path;           /* the file as given */
+	char *dir;            /* its directory: base for relative paths */
+	char *maildir;        /* expanded; default ~/Maildir */
+	char *state_dir;      /* expanded; `state:` key, default $XDG_STATE_HOME/corral */
 	struct strlist rules; /* expanded rule files; default [rules.yml] when it exists */
 	uint64_t dedupe_s;    /* 0 = off */
 	struct account *accounts;
@@ -107,12 +119,17 @@ struct config {
 	struct server_conf server;
 };
 
-/* The default config path: $XDG_CONFIG_HOME/corral/config.yml or ~/.config/... */
+/*
+ * The default config path: $XDG_CONFIG_HOME/corral/config.yml or
+ * ~/.config/corral/config.yml; NULL when neither variable is set.
+ */
 char *config_default_path(void);
 
 /*
  * Loads and validates path. Returns NULL when anything is wrong, with every
- * problem in d (a missing file too: "FILE: cannot open: reason").
+ * problem in d (a missing file too: "FILE: cannot open: reason"), in file
+ * order. A NULL path (no default path) is reported too. Relative paths in
+ * the file are made absolute against the config file's directory.
  */
 struct config *config_load(const char *path, struct diag *d);
 void config_free(struct config *c);

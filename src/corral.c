@@ -25,6 +25,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"fetch", cmd_fetch, "fetch [ACCOUNT...]       one pass over the accounts, then exit"},
     {"deliver", cmd_deliver,
      "deliver [-a ACCOUNT]     MDA mode: one message on stdin -> rules -> delivery"},
     {"check", cmd_check, "check                    validate config and rules"},

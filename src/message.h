@@ -23,6 +23,7 @@
 #define MSG_MAX_HEADER_LINE (4u << 20) /* one (folded) header field */
 #define MSG_MAX_DEPTH       32         /* MIME nesting */
 #define MSG_MAX_PARTS       5000
+#define MSG_MAX_ADDRS       10000 /* addresses returned by one addr_parse() */
 
 struct msg_header {
 	const char *name; /* into the message; not NUL-terminated */
@@ -32,18 +33,19 @@ struct msg_header {
 };
 
 struct msg_part {
-	int parent; /* index into msg.parts, -1 for the root */
-	int depth;  /* 0 for the root */
+	int parent;        /* index into msg.parts, -1 for the root */
+	int depth;         /* 0 for the root */
 	size_t hdr_start;  /* offset of the part's header section */
 	size_t body_start; /* offset of the part's body */
 	size_t body_end;   /* offset one past the body */
-	char *type;     /* lower-case "text/plain"; the default applies when absent */
-	char *charset;  /* lower-case, or NULL */
-	char *encoding; /* lower-case Content-Transfer-Encoding, or NULL (= 7bit) */
-	char *filename; /* UTF-8 (RFC 2231 / 2047 decoded), or NULL */
-	char *boundary; /* multipart only */
+	char *type;        /* lower-case "text/plain"; the default applies when absent */
+	char *charset;     /* lower-case, or NULL */
+	char *encoding;    /* lower-case Content-Transfer-Encoding, or NULL (= 7bit) */
+	char *filename;    /* UTF-8 (RFC 2231 / 2047 decoded), or NULL */
+	char *boundary;    /* multipart only */
 	bool is_multipart;
 	bool is_attachment; /* disposition attachment, a filename, or a non-text leaf */
+	char *disposition;  /* lower-case "attachment", "inline"..., or NULL */
 };
 
 struct msg {
@@ -78,11 +80,16 @@ char *msg_message_id(const struct msg *m);
 
 /* RFC 2047: decodes B and Q encoded words (any charset iconv knows) to UTF-8;
  * white space between adjacent encoded words is dropped; a malformed or
- * unknown-charset word is left as it is. Other bytes pass through, with
- * invalid UTF-8 replaced by U+FFFD. */
+ * unknown-charset word is left as it is. Other bytes pass through: valid
+ * UTF-8 is kept, any other byte is read as Windows-1252 (what 8-bit headers
+ * mean in practice). Line breaks are dropped (unfolding), other control
+ * characters become spaces. */
 char *rfc2047_decode(const char *s, size_t len);
 /* Converts from charset to UTF-8 with iconv; unknown charsets and invalid
- * sequences become U+FFFD. *outlen gets the length (not counting the NUL). */
+ * sequences become U+FFFD (ASCII bytes of an unknown charset are kept).
+ * A NULL charset, US-ASCII and unknown-8bit read like 8-bit header bytes
+ * above; ISO-8859-1 is read as its superset Windows-1252. NUL bytes become
+ * U+FFFD. *outlen gets the length (not counting the NUL). */
 char *charset_to_utf8(const char *charset, const char *s, size_t len, size_t *outlen);
 
 struct msg_addr {

@@ -1,0 +1,191 @@
+/*
+ * Crash driver for tests/integration/test-journal-crash.sh (not a unit test).
+ *
+ *   crash-journal run STATE    fetches forever like the fetcher would: batches
+ *                              of intents, sync, dones, sync, then deletes and
+ *                              forgets what the "server" no longer lists; prints
+ *                              "synced N" once ids 1..N are durably done.
+ *   crash-journal check STATE N
+ *                              after a kill -9: the journal opens, every id of
+ *                              the last WINDOW below N is seen, nothing past
+ *                              the batch in flight is, no pending intent is
+ *                              malformed. Prints one line, exits 1 on a problem.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "util/log.h"
+
+#define WINDOW    500 /* ids the server still lists */
+#define BATCH_MAX 64
+#define RUN_SECS  5 /* a driver nobody kills stops by itself */
+
+static bool even_ids_exist(void *arg, const char *folder, const char *name)
+{
+	(void)arg;
+	(void)folder;
+	return (strtoul(name, NULL, 10) & 1) == 0;
+}
+
+static struct journal *open_or_die(const char *state)
+{
+	enum journal_result res;
+	char err[512];
+	struct journal *j = journal_open(state, "crash", &res, err, sizeof(err));
+
+	if (!j) {
+		printf("not ok open: %d %s\n", res, err);
+		exit(1);
+	}
+	return j;
+}
+
+static void sync_or_die(struct journal *j)
+{
+	char err[512];
+
+	if (journal_sync(j, err, sizeof(err)) != JOURNAL_OK) {
+		printf("not ok sync: %s\n", err);
+		exit(1);
+	}
+}
+
+/* The ids the server lists after batch last: the WINDOW newest. */
+static void forget_old(struct journal_folder *f, unsigned long last)
+{
+	static const size_t idlen = 12;
+	const char *ids[WINDOW];
+	char *buf = calloc(WINDOW, idlen);
+	size_t n = 0;
+
+	for (unsigned long id = last > WINDOW ? last - WINDOW + 1 : 1; id <= last; id++) {
+		snprintf(buf + n * idlen, idlen, "%lu", id);
+		ids[n] = buf + n * idlen;
+		n++;
+	}
+	journal_forget_missing(f, ids, n);
+	free(buf);
+}
+
+static void one_batch(struct journal *j, struct journal_folder *f, unsigned long first,
+                      unsigned long n)
+{
+	char id[16], name[64];
+	struct journal_target t[2] = {{"INBOX", name}, {"Archive/2024", name}};
+
+	for (unsigned long i = first; i < first + n; i++) {
+		snprintf(id, sizeof(id), "%lu", i);
+		snprintf(name, sizeof(name), "%lu.M1P1Q%lu.crashhost,S=1234", i, i);
+		journal_intent(f, id, i * 2654435761u + 1, t, 1 + (i & 1), NULL, 0);
+	}
+	sync_or_die(j);
+	for (unsigned long i = first; i < first + n; i++) {
+		snprintf(id, sizeof(id), "%lu", i);
+		journal_done(f, id, NULL, 0);
+	}
+	sync_or_die(j);
+}
+
+static int run(const char *state)
+{
+	struct journal *j = open_or_die(state);
+	struct journal_folder *f;
+	time_t start = time(NULL);
+	unsigned long next;
+	char line[64], id[16];
+
+	journal_recover(j, even_ids_exist, NULL);
+	f = journal_folder(j, "INBOX", 1, NULL);
+	sync_or_die(j);
+	next = journal_max_uid(f) + 1;
+	srand((unsigned)getpid());
+	while (time(NULL) - start < RUN_SECS) {
+		unsigned long n = 1 + (unsigned long)rand() % BATCH_MAX;
+
+		one_batch(j, f, next, n);
+		next += n;
+		/* Only now may the caller rely on ids up to next - 1. */
+		snprintf(line, sizeof(line), "synced %lu\n", next - 1);
+		if (write(1, line, strlen(line)) < 0)
+			return 1;
+		for (unsigned long i = next - n; i < next; i++) {
+			snprintf(id, sizeof(id), "%lu", i);
+			journal_deleted(f, id, NULL, 0);
+		}
+		forget_old(f, next - 1);
+		sync_or_die(j);
+	}
+	journal_close(j);
+	return 0;
+}
+
+static off_t size_of(const struct journal *j)
+{
+	struct stat st;
+
+	return stat(journal_path(j), &st) == 0 ? st.st_size : -1;
+}
+
+static int check(const char *state, unsigned long synced)
+{
+	struct journal *j = open_or_die(state);
+	struct journal_folder *f = journal_folder_find(j, "INBOX");
+	struct journal_pending *p;
+	size_t np = journal_pending(j, &p);
+	unsigned long max = f ? journal_max_uid(f) : 0, lo;
+	size_t count = f ? journal_count(f) : 0;
+	off_t size = size_of(j);
+	char id[16];
+
+	if (synced && !f) {
+		printf("not ok: folder lost\n");
+		return 1;
+	}
+	if (max < synced || max > synced + BATCH_MAX) {
+		printf("not ok: highest done id %lu, synced %lu\n", max, synced);
+		return 1;
+	}
+	lo = synced > WINDOW - 2 * BATCH_MAX ? synced - (WINDOW - 2 * BATCH_MAX) : 0;
+	for (unsigned long i = lo + 1; i <= synced; i++) {
+		snprintf(id, sizeof(id), "%lu", i);
+		if (!journal_seen(f, id)) {
+			printf("not ok: id %lu synced but not seen\n", i);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < np; i++) {
+		if (p[i].ntargets < 1 || p[i].ntargets > 2 ||
+		    strtoul(p[i].targets[0].name, NULL, 10) != strtoul(p[i].id, NULL, 10)) {
+			printf("not ok: malformed pending intent %s\n", p[i].id);
+			return 1;
+		}
+	}
+	journal_pending_free(p, np);
+	journal_close(j);
+	/* Opening again must find nothing more to repair. */
+	j = open_or_die(state);
+	if (size_of(j) != size) {
+		printf("not ok: second open changed the file\n");
+		return 1;
+	}
+	printf("max %lu, %zu ids, %zu pending, %lld bytes\n", max, count, np, (long long)size);
+	journal_close(j);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* check shows the warning about a dropped tail; run is quiet. */
+	log_set_verbosity(argc == 4 ? 0 : -1);
+	if (argc == 3 && strcmp(argv[1], "run") == 0)
+		return run(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "check") == 0)
+		return check(argv[2], strtoul(argv[3], NULL, 10));
+	fprintf(stderr, "usage: crash-journal run STATE | check STATE SYNCED\n");
+	return 64;
+}
