@@ -21,9 +21,13 @@
 
 enum jstate { ST_NONE, ST_INTENT, ST_DONE, ST_DELETED };
 
-/* The targets part of an 'I' record (u16 n, then n targets), kept while pending. */
+/* The targets part of an 'I' record (u16 n, then n targets), kept while
+ * pending, then one outcome byte per target (at data + len). */
 struct jintent {
 	size_t len;
+	uint16_t ntargets;
+	uint16_t attempts; /* of the last JOURNAL_RETRY outcome */
+	int64_t last_try;
 	unsigned char data[];
 };
 
@@ -67,6 +71,9 @@ size_t jr_rec_begin(struct buf *b, char kind);
 void jr_put(struct buf *b, const void *p, size_t n);
 void jr_put_int(struct buf *b, uint64_t v, size_t width);
 void jr_put_str(struct buf *b, const char *s, size_t len, size_t width);
+/* The payload of an 'A' (outcome) record. */
+void jr_put_outcome(struct buf *b, uint32_t no, const char *id, size_t idlen, size_t idx,
+		    unsigned outcome, unsigned attempts, int64_t when);
 /* Closes the record begun at off in j->out and applies it to the state. */
 void jr_emit(struct journal *j, size_t off);
 

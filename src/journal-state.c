@@ -13,7 +13,7 @@
  *   'G' forget     u32 no, s8 id
  *   'L' legacy     u32 no, u32 n, n * u64 Message-ID hash
  *   'C' clear      u32 no (drop the legacy hashes)
- *   'A' outcome    u32 no, u16 action index, u8 outcome, s8 id (reserved: read, ignored)
+ *   'A' outcome    u32 no, u16 action index, u8 outcome, u16 attempts, u64 time, s8 id
  * Folder numbers count 'F' records in order. Every live call encodes its
  * record and applies it through the function the replay uses, so memory
  * and file cannot disagree.
@@ -454,15 +454,16 @@ static struct jintent *targets_copy(struct rd *r)
 	if (n > JOURNAL_TARGETS_MAX)
 		r->bad = true;
 	for (size_t i = 0; i < n && !r->bad; i++) {
-		if (rd_int(r, 1) != JOURNAL_MAILDIR)
+		if (rd_int(r, 1) > JOURNAL_PIPE)
 			r->bad = true;
 		rd_str(r, 2, JOURNAL_NAME_MAX, &len);
 		rd_str(r, 2, JOURNAL_ID_MAX, &len);
 	}
 	if (r->bad)
 		return NULL;
-	in = xmalloc(sizeof(*in) + (size_t)(r->p - start));
+	in = xcalloc(1, sizeof(*in) + (size_t)(r->p - start) + n);
 	in->len = (size_t)(r->p - start);
+	in->ntargets = (uint16_t)n;
 	memcpy(in->data, start, in->len);
 	return in;
 }
@@ -555,17 +556,40 @@ static const char *apply_clear(struct journal *j, struct journal_folder *f, stru
 	return NULL;
 }
 
-/* Reserved for per-action outcomes (SMTP forwards retried alone): checked, not kept yet. */
+/* One action's outcome, kept with the pending intent (SMTP forwards retried alone). */
 static const char *apply_outcome(struct journal *j, struct journal_folder *f, struct rd *r)
 {
-	size_t len;
+	size_t idx = (size_t)rd_int(r, 2), len;
+	unsigned outcome = (unsigned)rd_int(r, 1), attempts = (unsigned)rd_int(r, 2);
+	int64_t when = (int64_t)rd_int(r, 8);
+	const char *id = rd_str(r, 1, JOURNAL_ID_MAX, &len);
+	struct jent *e;
 
 	(void)j;
-	(void)f;
-	rd_int(r, 2);
-	rd_int(r, 1);
-	rd_str(r, 1, JOURNAL_ID_MAX, &len);
-	return r->bad ? "malformed outcome record" : NULL;
+	if (r->bad || outcome > JOURNAL_RETRY)
+		return "malformed outcome record";
+	e = jr_ent_find(f, id, len);
+	/* An outcome for an id that is no longer pending changes nothing. */
+	if (e == NULL || e->state != ST_INTENT || idx >= e->intent->ntargets)
+		return NULL;
+	e->intent->data[e->intent->len + idx] = (unsigned char)outcome;
+	if (outcome == JOURNAL_RETRY) {
+		e->intent->attempts = (uint16_t)attempts;
+		e->intent->last_try = when;
+	}
+	return NULL;
+}
+
+/* The 'A' record of one outcome (live calls and compaction). */
+void jr_put_outcome(struct buf *b, uint32_t no, const char *id, size_t idlen, size_t idx,
+		    unsigned outcome, unsigned attempts, int64_t when)
+{
+	jr_put_int(b, no, 4);
+	jr_put_int(b, idx, 2);
+	jr_put_int(b, outcome, 1);
+	jr_put_int(b, attempts, 2);
+	jr_put_int(b, (uint64_t)when, 8);
+	jr_put_str(b, id, idlen, 1);
 }
 
 static const struct {
@@ -651,6 +675,16 @@ static void encode_entry(struct buf *b, const struct journal_folder *f, const st
 	if (e->state == ST_INTENT)
 		jr_put(b, e->intent->data, e->intent->len);
 	rec_end(b, off);
+	for (size_t i = 0; e->state == ST_INTENT && i < e->intent->ntargets; i++) {
+		unsigned oc = e->intent->data[e->intent->len + i];
+
+		if (oc == JOURNAL_OPEN)
+			continue;
+		off = jr_rec_begin(b, 'A');
+		jr_put_outcome(b, f->no, jr_ent_id(f, e), e->id_len, i, oc, e->intent->attempts,
+			       e->intent->last_try);
+		rec_end(b, off);
+	}
 	if (e->state == ST_DELETED) {
 		off = jr_rec_begin(b, 'X');
 		jr_put_int(b, f->no, 4);
@@ -726,10 +760,13 @@ static void pending_fill(struct journal_pending *p, const struct journal_folder 
 	p->msgid = e->msgid;
 	p->ntargets = (size_t)rd_int(&r, 2);
 	p->targets = xcalloc(p->ntargets ? p->ntargets : 1, sizeof(*p->targets));
+	p->attempts = e->intent->attempts;
+	p->last_try = e->intent->last_try;
 	for (size_t i = 0; i < p->ntargets; i++) {
 		const char *s;
 
-		rd_int(&r, 1);
+		p->targets[i].kind = (enum journal_action)rd_int(&r, 1);
+		p->targets[i].state = (enum journal_outcome)e->intent->data[e->intent->len + i];
 		s = rd_str(&r, 2, JOURNAL_NAME_MAX, &len);
 		p->targets[i].folder = xstrndup(s, len);
 		s = rd_str(&r, 2, JOURNAL_ID_MAX, &len);
@@ -781,8 +818,14 @@ size_t journal_recover(struct journal *j, journal_exists_fn exists, void *arg)
 		size_t found = 0;
 		int rc;
 
-		for (size_t t = 0; t < p[i].ntargets; t++)
-			found += exists(arg, p[i].targets[t].folder, p[i].targets[t].name);
+		for (size_t t = 0; t < p[i].ntargets; t++) {
+			const struct journal_target *tg = &p[i].targets[t];
+
+			if (tg->kind == JOURNAL_MAILDIR)
+				found += exists(arg, tg->folder, tg->name);
+			else
+				found += tg->state == JOURNAL_DONE || tg->state == JOURNAL_FAILED;
+		}
 		if (found == p[i].ntargets)
 			rc = journal_done(f, p[i].id, NULL, 0);
 		else if (found == 0)
@@ -790,7 +833,7 @@ size_t journal_recover(struct journal *j, journal_exists_fn exists, void *arg)
 		else
 			rc = JOURNAL_TEMPFAIL;
 		if (rc != JOURNAL_OK) {
-			log_info("%s: %s %s: %zu of %zu planned files exist, left pending", j->path,
+			log_info("%s: %s %s: %zu of %zu planned deliveries done, left pending", j->path,
 			         p[i].folder, p[i].id, found, p[i].ntargets);
 			left++;
 		}

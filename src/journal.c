@@ -534,7 +534,7 @@ int journal_intent(struct journal_folder *f, const char *id, uint64_t msgid,
 	jr_put_str(b, id, strlen(id), 1);
 	jr_put_int(b, ntargets, 2);
 	for (size_t i = 0; i < ntargets; i++) {
-		jr_put_int(b, JOURNAL_MAILDIR, 1);
+		jr_put_int(b, targets[i].kind, 1);
 		jr_put_str(b, targets[i].folder, strlen(targets[i].folder), 2);
 		jr_put_str(b, targets[i].name, strlen(targets[i].name), 2);
 	}
@@ -566,6 +566,24 @@ int journal_done(struct journal_folder *f, const char *id, char *err, size_t err
 
 	/* The Message-ID hash came with the intent. */
 	return emit_done(f, id, e ? e->msgid : 0, err, errlen);
+}
+
+int journal_action(struct journal_folder *f, const char *id, size_t idx,
+                   enum journal_outcome outcome, unsigned attempts, int64_t when, char *err,
+                   size_t errlen)
+{
+	struct buf *b = &f->j->out;
+	size_t off;
+	int rc = check_id(f, id, 32, err, errlen);
+
+	if (rc != JOURNAL_OK)
+		return rc;
+	if (idx >= JOURNAL_TARGETS_MAX || outcome > JOURNAL_RETRY || attempts > 0xffff)
+		return fail(err, errlen, JOURNAL_PERMFAIL, "outcome for %s: bad action %zu", id, idx);
+	off = jr_rec_begin(b, 'A');
+	jr_put_outcome(b, f->no, id, strlen(id), idx, outcome, attempts, when);
+	jr_emit(f->j, off);
+	return JOURNAL_OK;
 }
 
 int journal_skip(struct journal_folder *f, const char *id, uint64_t msgid, char *err, size_t errlen)

@@ -60,15 +60,30 @@ enum journal_result {
 
 /*
  * What one message's delivery plans, one entry per action (the action
- * index is the position in the list). Only Maildir deliveries exist now;
- * the record format has a kind byte per target and an outcome record per
- * action index, reserved for SMTP and pipe actions retried alone.
+ * index is the position in the list). A Maildir target is complete when
+ * its file exists; a forward or pipe target when an outcome record says it
+ * completed (or failed for good), so that a forward that got a 4xx is
+ * retried alone and the Maildir copy is not delivered twice.
  */
-enum journal_action { JOURNAL_MAILDIR = 0 };
+enum journal_action {
+	JOURNAL_MAILDIR = 0, /* folder: Maildir folder, name: planned file name */
+	JOURNAL_FORWARD = 1, /* folder: "smtp", name: the recipient address */
+	JOURNAL_PIPE = 2,    /* folder: "pipe", name: the command line */
+};
+
+/* The state of one action of a pending intent. */
+enum journal_outcome {
+	JOURNAL_OPEN = 0,   /* not done yet (or its outcome was never recorded) */
+	JOURNAL_DONE = 1,   /* completed: 250 after DATA, exit 0 */
+	JOURNAL_FAILED = 2, /* failed for good (5xx): the message went to corral-failed */
+	JOURNAL_RETRY = 3,  /* failed temporarily; attempts and the time are recorded */
+};
 
 struct journal_target {
-	const char *folder; /* Maildir folder ("INBOX", "Lists/foo") */
-	const char *name;   /* planned base name from md_batch_add_file() */
+	const char *folder; /* Maildir folder ("INBOX", "Lists/foo"), or "smtp" / "pipe" */
+	const char *name;   /* planned base name from md_batch_add_file(), address, command */
+	enum journal_action kind; /* 0 (JOURNAL_MAILDIR) when left out */
+	enum journal_outcome state; /* in journal_pending(): how far this action got */
 };
 
 /* An intent without a done, found on open (strings owned by the list). */
@@ -78,6 +93,8 @@ struct journal_pending {
 	uint64_t msgid;
 	size_t ntargets;
 	struct journal_target *targets;
+	unsigned attempts; /* temporary failures recorded so far (JOURNAL_RETRY) */
+	int64_t last_try;  /* Unix time of the last one, 0 when none */
 };
 
 struct journal;
@@ -123,6 +140,15 @@ bool journal_seen(const struct journal_folder *f, const char *id);
  */
 int journal_intent(struct journal_folder *f, const char *id, uint64_t msgid,
                    const struct journal_target *targets, size_t ntargets, char *err, size_t errlen);
+/*
+ * Buffers the outcome of action idx (its position in the intent's targets)
+ * of id's pending intent: JOURNAL_DONE, JOURNAL_FAILED, or JOURNAL_RETRY
+ * (the attempts so far and the time of this one). Ignored when id has no
+ * pending intent.
+ */
+int journal_action(struct journal_folder *f, const char *id, size_t idx,
+		   enum journal_outcome outcome, unsigned attempts, int64_t when, char *err,
+		   size_t errlen);
 /* Buffers "id is delivered": its intent is done and id is seen. */
 int journal_done(struct journal_folder *f, const char *id, char *err, size_t errlen);
 /* Buffers "id is seen without a delivery" (a duplicate, a discard). */
@@ -162,7 +188,9 @@ void journal_pending_free(struct journal_pending *p, size_t n);
 
 /*
  * Resolves the pending intents after a crash: for each, exists(arg, folder,
- * name) is asked for every target (md_exists). All exist: done (the caller
+ * name) is asked for every Maildir target (md_exists); a forward or pipe
+ * target counts when its outcome is JOURNAL_DONE or JOURNAL_FAILED.
+ * All complete: done (the caller
  * should have synced the Maildir first, e.g. syncfs, since a crash may have
  * left links whose directory was never fsynced). None exist: forgotten, so
  * the message is fetched again. Some exist: left pending for the caller

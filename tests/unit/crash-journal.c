@@ -76,7 +76,8 @@ static void one_batch(struct journal *j, struct journal_folder *f, unsigned long
                       unsigned long n)
 {
 	char id[16], name[64];
-	struct journal_target t[2] = {{"INBOX", name}, {"Archive/2024", name}};
+	struct journal_target t[2] = {{.folder = "INBOX", .name = name},
+	                              {.folder = "Archive/2024", .name = name}};
 
 	for (unsigned long i = first; i < first + n; i++) {
 		snprintf(id, sizeof(id), "%lu", i);

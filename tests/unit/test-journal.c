@@ -98,8 +98,8 @@ static off_t file_size(const char *path)
 }
 
 static const struct journal_target two_targets[] = {
-    {"INBOX", "1700000000.M1P2Q1.host,S=100"},
-    {"Lists/foo bar", "1700000000.M1P2Q2.host,S=100"},
+    {.folder = "INBOX", .name = "1700000000.M1P2Q1.host,S=100"},
+    {.folder = "Lists/foo bar", .name = "1700000000.M1P2Q2.host,S=100"},
 };
 
 /* Ops: I intent, D done, S skip, X deleted, G forget; applied in order to id "42". */
@@ -610,6 +610,74 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* Targets with a forward: only the forward is retried, the Maildir copy exists. */
+static const struct journal_target with_forward[] = {
+    {.folder = "INBOX", .name = "1700000000.M1P2Q1.host,S=100"},
+    {.folder = "smtp", .name = "me@phone.example", .kind = JOURNAL_FORWARD},
+    {.folder = "pipe", .name = "notify-send mail", .kind = JOURNAL_PIPE},
+};
+
+static bool inbox_exists(void *arg, const char *folder, const char *name)
+{
+	(void)arg;
+	(void)name;
+	return strcmp(folder, "INBOX") == 0;
+}
+
+static void forward_outcome_is_kept_across_reopen_and_compaction(void **state)
+{
+	struct fx *f = *state;
+	struct journal *j = jopen(f);
+	struct journal_folder *jf = inbox(j);
+	struct journal_pending *p;
+	char err[256];
+	size_t n;
+
+	assert_int_equal(journal_intent(jf, "42", 99, with_forward, 3, err, sizeof(err)), JOURNAL_OK);
+	assert_int_equal(journal_action(jf, "42", 2, JOURNAL_DONE, 0, 0, err, sizeof(err)),
+			 JOURNAL_OK);
+	assert_int_equal(journal_action(jf, "42", 1, JOURNAL_RETRY, 3, 1700000123, err, sizeof(err)),
+			 JOURNAL_OK);
+	j = reopen(f, j);
+	assert_int_equal(journal_compact(j, err, sizeof(err)), JOURNAL_OK);
+	j = reopen(f, j);
+	/* The Maildir copy exists and the pipe ran: only the forward is open. */
+	assert_int_equal(journal_recover(j, inbox_exists, NULL), 1);
+	n = journal_pending(j, &p);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].ntargets, 3);
+	assert_int_equal(p[0].targets[0].kind, JOURNAL_MAILDIR);
+	assert_int_equal(p[0].targets[1].kind, JOURNAL_FORWARD);
+	assert_string_equal(p[0].targets[1].name, "me@phone.example");
+	assert_int_equal(p[0].targets[1].state, JOURNAL_RETRY);
+	assert_int_equal(p[0].targets[2].state, JOURNAL_DONE);
+	assert_int_equal(p[0].attempts, 3);
+	assert_int_equal(p[0].last_try, 1700000123);
+	journal_pending_free(p, n);
+	assert_false(journal_seen(inbox(j), "42"));
+	/* A permanent failure completes the forward: recovery marks the message done. */
+	assert_int_equal(journal_action(inbox(j), "42", 1, JOURNAL_FAILED, 0, 0, err, sizeof(err)),
+			 JOURNAL_OK);
+	assert_int_equal(journal_recover(j, inbox_exists, NULL), 0);
+	assert_true(journal_seen(inbox(j), "42"));
+	journal_close(j);
+}
+
+static void outcome_without_intent_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct journal *j = jopen(f);
+	struct journal_folder *jf = inbox(j);
+	char err[256];
+
+	assert_int_equal(journal_action(jf, "7", 0, JOURNAL_DONE, 0, 0, err, sizeof(err)), JOURNAL_OK);
+	assert_false(journal_seen(jf, "7"));
+	assert_int_equal(journal_action(jf, "7", 0, 9, 0, 0, err, sizeof(err)), JOURNAL_PERMFAIL);
+	j = reopen(f, j);
+	assert_false(journal_seen(inbox(j), "7"));
+	journal_close(j);
+}
+
 static void hundred_thousand_ids_open_quickly(void **state)
 {
 	const struct fx *f = *state;
@@ -683,6 +751,8 @@ int main(void)
 	    T(superseded_records_trigger_compaction),
 	    T(second_open_of_an_account_is_busy),
 	    T(bad_files_and_arguments_are_permanent_errors),
+	    T(forward_outcome_is_kept_across_reopen_and_compaction),
+	    T(outcome_without_intent_changes_nothing),
 	    T(hundred_thousand_ids_open_quickly),
 	};
 
