@@ -20,6 +20,9 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# corral loads libcurl with dlopen when it first needs it (src/curlw.h):
+# `corral deliver` runs once per message and must not pay for its 30 libraries.
+BIN_LIBS    := -Wl,--as-needed $(shell pkg-config --libs openssl yaml-0.1 libmagic 2>/dev/null) -ldl
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
@@ -48,6 +51,8 @@ SRCS = \
 	src/mime.c \
 	src/mime-param.c \
 	src/deliver-maildir.c \
+	src/deliver-pipe.c \
+	src/deliver-smtp.c \
 	src/mbox.c \
 	src/cmd-test.c \
 	src/cmd-refile.c \
@@ -64,6 +69,7 @@ SRCS = \
 	src/rules-explain.c \
 	src/sniff.c \
 	src/dedupe.c \
+	src/curlw.c \
 	src/net.c \
 	src/source-common.c \
 	src/imap-parse.c \
@@ -81,7 +87,7 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(BIN_LIBS)
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -98,14 +104,15 @@ test-util_DEPS    = $(UTIL)
 test-config_DEPS  = config config-walk config-account config-server yamlu $(UTIL)
 test-message_DEPS = message rfc2047 charset address mime mime-param $(UTIL)
 test-maildir_DEPS = deliver-maildir $(UTIL)
+test-deliver-pipe_DEPS = deliver-pipe $(UTIL)
 test-rules_DEPS   = rules rules-cond rules-eval rules-explain sniff yamlu deliver-maildir \
 	message rfc2047 charset address mime mime-param $(UTIL)
 test-sniff_DEPS   = sniff message rfc2047 charset address mime mime-param $(UTIL)
 test-dedupe_DEPS  = dedupe $(UTIL)
 test-mbox_DEPS    = mbox $(UTIL)
 test-journal_DEPS = journal journal-state $(UTIL)
-test-source-imap_DEPS = source-imap imap-parse source-common net $(UTIL)
-test-source-pop3_DEPS = source-pop3 source-common net $(UTIL)
+test-source-imap_DEPS = source-imap imap-parse source-common net curlw $(UTIL)
+test-source-pop3_DEPS = source-pop3 source-common net curlw $(UTIL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($$*_DEPS)))

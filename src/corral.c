@@ -3,6 +3,7 @@
  * "--"), then dispatches to a command in src/cmd-*.c.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,8 @@ int main(int argc, char **argv)
 			rest[nrest++] = argv[i];
 	}
 	log_set_verbosity(cli.verbosity);
+	/* A peer that goes away is an error return from write(), not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	cli.progress = cli.verbosity >= 0 && isatty(STDOUT_FILENO);
 	if (nrest == 0) {
 		usage(stderr);

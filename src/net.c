@@ -1,6 +1,7 @@
 #include "net.h"
 
-#include <curl/curl.h>
+#include "curlw.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -360,11 +361,16 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 
 struct net *net_connect(const struct account *acct, struct src_error *err)
 {
-	struct net *n = net_new((int)acct->timeout_s);
+	struct net *n;
 	char detail[CURL_ERROR_SIZE] = "";
 	curl_socket_t sock;
 	CURLcode rc;
 
+	if (curlw_load(detail, sizeof(detail)) < 0) {
+		src_fail(err, SRC_SCOPE_ACCOUNT, false, NULL, "%s", detail);
+		return NULL;
+	}
+	n = net_new((int)acct->timeout_s);
 	n->curl = curl_easy_init();
 	if (n->curl == NULL)
 		fatal("curl_easy_init failed");

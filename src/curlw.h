@@ -1,0 +1,52 @@
+/*
+ * libcurl, loaded on first use.
+ *
+ * Linking libcurl pulls some 30 shared libraries into every exec (about
+ * 25 ms of dynamic loading here), which `corral deliver` (one process per
+ * message, as an MTA runs an MDA) must not pay: it never talks to a
+ * server. So corral does not link libcurl; net.c and deliver-smtp.c
+ * include this header instead of <curl/curl.h>, call curlw_load() before
+ * their first curl call, and use the usual curl_* names, which map to the
+ * functions of the library loaded with dlopen().
+ */
+#ifndef CORRAL_CURLW_H
+#define CORRAL_CURLW_H
+
+#include <stddef.h>
+
+#define CURL_DISABLE_TYPECHECK
+#include <curl/curl.h>
+
+struct curl_api {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	CURLcode (*easy_send)(CURL *, const void *, size_t, size_t *);
+	CURLcode (*easy_recv)(CURL *, void *, size_t, size_t *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+};
+
+/* Loads libcurl and runs curl_global_init() once per process. Returns 0, or
+ * -1 with err set ("libcurl is not installed: ..."). */
+int curlw_load(char *err, size_t errlen);
+/* The loaded library; calling it before a successful curlw_load() is a bug. */
+const struct curl_api *curlw(void);
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_easy_init      curlw()->easy_init
+#define curl_easy_setopt    curlw()->easy_setopt
+#define curl_easy_perform   curlw()->easy_perform
+#define curl_easy_cleanup   curlw()->easy_cleanup
+#define curl_easy_strerror  curlw()->easy_strerror
+#define curl_easy_getinfo   curlw()->easy_getinfo
+#define curl_easy_send      curlw()->easy_send
+#define curl_easy_recv      curlw()->easy_recv
+#define curl_slist_append   curlw()->slist_append
+#define curl_slist_free_all curlw()->slist_free_all
+
+#endif
