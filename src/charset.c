@@ -16,7 +16,7 @@
 #include "util/log.h"
 
 #define CS_NAME_MAX   48
-#define CD_CACHE_SIZE 8
+#define CD_CACHE_SIZE 32
 #define REPLACEMENT   0xFFFDu
 
 size_t utf8_seq_len(const unsigned char *s, size_t n)
@@ -110,8 +110,13 @@ static void utf8_append_with(struct buf *b, const char *s, size_t n, bool cp1252
 	size_t run = 0, i = 0;
 
 	while (i < n) {
-		size_t l = u[i] ? utf8_seq_len(u + i, n - i) : 0;
+		size_t l;
 
+		if (u[i] - 1u < 0x7Fu) { /* ASCII but NUL: the common case */
+			i++;
+			continue;
+		}
+		l = u[i] ? utf8_seq_len(u + i, n - i) : 0;
 		if (l > 0) {
 			i += l;
 			continue;
@@ -125,6 +130,8 @@ static void utf8_append_with(struct buf *b, const char *s, size_t n, bool cp1252
 
 void text_append_lenient(struct buf *b, const char *s, size_t n)
 {
+	if (n == 0)
+		return; /* s may be NULL then */
 	utf8_append_with(b, s, n, true);
 }
 
@@ -197,7 +204,7 @@ static const struct {
 
 static bool cs_name_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-_.:+", c) != NULL;
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c != 0 && strchr("-_.:+", c) != NULL);
 }
 
 /* Lower-cased label without quotes, blanks or RFC 2231 language ("utf-8*en").
@@ -240,7 +247,8 @@ static enum cs_kind cs_classify(const char *norm, const char **iconv_name)
 
 /*
  * The descriptor cache: a descriptor is taken out while in use and put back
- * afterwards, so threads never share one; a full cache closes the extra.
+ * afterwards, so threads never share one. Entries stay in order of last
+ * use; a full cache closes the oldest.
  */
 static struct {
 	pthread_mutex_t lock;
@@ -269,7 +277,9 @@ static iconv_t cd_take(const char *name)
 	for (size_t i = 0; i < cd_cache.n; i++) {
 		if (strcmp(cd_cache.e[i].name, name) == 0) {
 			cd = cd_cache.e[i].cd;
-			cd_cache.e[i] = cd_cache.e[--cd_cache.n];
+			cd_cache.n--;
+			memmove(&cd_cache.e[i], &cd_cache.e[i + 1],
+			        sizeof(cd_cache.e[0]) * (cd_cache.n - i));
 			break;
 		}
 	}
@@ -283,19 +293,23 @@ static iconv_t cd_take(const char *name)
 
 static void cd_give_back(const char *name, iconv_t cd)
 {
+	iconv_t old = (iconv_t)-1;
+
 	pthread_mutex_lock(&cd_cache.lock);
 	if (!cd_cache.at_exit) {
 		atexit(cd_cache_close);
 		cd_cache.at_exit = true;
 	}
-	if (cd_cache.n < CD_CACHE_SIZE) {
-		strcpy(cd_cache.e[cd_cache.n].name, name);
-		cd_cache.e[cd_cache.n++].cd = cd;
-		cd = (iconv_t)-1;
+	/* Full: the oldest goes (closing the last user of a gconv module unloads it). */
+	if (cd_cache.n == CD_CACHE_SIZE) {
+		old = cd_cache.e[0].cd;
+		memmove(&cd_cache.e[0], &cd_cache.e[1], sizeof(cd_cache.e[0]) * --cd_cache.n);
 	}
+	strcpy(cd_cache.e[cd_cache.n].name, name);
+	cd_cache.e[cd_cache.n++].cd = cd;
 	pthread_mutex_unlock(&cd_cache.lock);
-	if (cd != (iconv_t)-1)
-		iconv_close(cd);
+	if (old != (iconv_t)-1)
+		iconv_close(old);
 }
 
 /* iconv output is checked too: glibc lets some invalid UTF-8 through
@@ -373,6 +387,8 @@ void charset_append(struct buf *b, const char *charset, size_t cslen, const char
 	char norm[CS_NAME_MAX];
 	const char *name;
 
+	if (n == 0)
+		return; /* s may be NULL then */
 	if (charset == NULL || cslen == 0) {
 		text_append_lenient(b, s, n);
 		return;

@@ -88,6 +88,7 @@ struct delivery {
 	struct maildir *md;
 	struct md_batch *b;
 	struct dedupe *dd;
+	struct actions act;
 	char *tmp;
 	int fd;
 	void *data;
@@ -110,6 +111,7 @@ static void deliver_end(struct delivery *d)
 	free(d->tmp);
 	if (d->dd != NULL && dedupe_close(d->dd, err, sizeof(err)) < 0)
 		log_warn("dedupe store: %s", err);
+	actions_close(&d->act);
 	maildir_close(d->md);
 	rules_free(d->rules);
 	config_free(d->cfg);
@@ -133,31 +135,88 @@ static int open_dedupe(struct delivery *d)
 	return d->dd != NULL ? 0 : -1;
 }
 
-/* Sorts the spooled message and schedules its deliveries; 0 when discarded. */
+/*
+ * Forwards and pipes run first, while nothing is delivered yet: when one
+ * fails temporarily and none completed, `deliver` exits 75 and the MTA
+ * retries the whole message cleanly. Once one completed, a retry would
+ * repeat it, so a temporary failure then files a copy into corral-failed
+ * (with the reason logged), as a permanent one does.
+ */
+static int run_actions(struct delivery *d, const char *account, const struct action_plan *ap,
+		       const char *return_path, bool *to_failed)
+{
+	struct smtp_result res[ACTIONS_MAX];
+	size_t done = 0, temp = 0;
+	char err[512];
+
+	if (ap->nforwards > 0) {
+		actions_forward(&d->act, account, NULL, return_path, -1, d->data, d->size,
+				ap->forwards, ap->nforwards, res);
+		for (size_t i = 0; i < ap->nforwards; i++) {
+			done += res[i].status == SMTP_OK;
+			temp += res[i].status == SMTP_TEMPFAIL;
+			*to_failed |= res[i].status == SMTP_PERMFAIL;
+			if (res[i].status != SMTP_OK)
+				log_warn("forward to %s: %s", ap->forwards[i], res[i].text);
+		}
+	}
+	for (size_t i = 0; i < ap->npipes; i++) {
+		if (actions_pipe(ap->pipes[i], -1, d->data, d->size, err, sizeof(err)) == 0) {
+			done++;
+			continue;
+		}
+		log_warn("%s", err);
+		temp++;
+	}
+	if (temp > 0 && done == 0 && !*to_failed)
+		return EX_TEMPFAIL;
+	if (temp > 0) {
+		log_warn("a forward or pipe failed temporarily after another completed: the message "
+			 "is filed into %s instead of being retried",
+			 ACTIONS_FAILED_FOLDER);
+		*to_failed = true;
+	}
+	return 0;
+}
+
+/* Sorts the spooled message, runs its forwards and pipes, and schedules its
+ * Maildir copies; *planned 0 when it was discarded. */
 static int plan(struct delivery *d, const char *account, struct msg *m, size_t *planned)
 {
 	struct rules_input in = {.account = account, .size = d->size};
 	struct rules_outcome o;
-	const char *folders[64];
-	unsigned flags[64];
-	size_t n;
+	struct action_plan ap;
+	char *return_path = msg_get(m, "Return-Path");
+	bool to_failed = false;
 	int r = MD_OK;
 
 	rules_eval(d->rules, m, &in, &o, NULL);
-	n = actions_folders(&o, account ? account : "deliver", folders, flags, 64);
-	for (size_t i = 0; i < n && r == MD_OK; i++) {
+	actions_plan(&o, d->cfg, account ? config_account(d->cfg, account) : NULL, &ap);
+	*planned = actions_count(&ap);
+	if (*planned == 0)
+		log_info("discarded by rule #%d", o.discard_rule + 1);
+	if (run_actions(d, account, &ap, return_path, &to_failed) != 0) {
+		snprintf(d->err, sizeof(d->err), "nothing delivered: the MTA will retry");
+		r = MD_TEMPFAIL;
+	}
+	if (to_failed && ap.nfolders < ACTIONS_MAX) {
+		ap.folders[ap.nfolders] = ACTIONS_FAILED_FOLDER;
+		ap.flags[ap.nfolders++] = 0;
+	}
+	for (size_t i = 0; i < ap.nfolders && r == MD_OK; i++) {
 		char *name = NULL;
 
-		r = md_batch_add_file(d->b, folders[i], d->tmp, d->size, flags[i], &name, d->err,
-		                      sizeof(d->err));
+		r = md_batch_add_file(d->b, ap.folders[i], d->tmp, d->size, ap.flags[i], &name,
+				      d->err, sizeof(d->err));
 		if (r == MD_OK)
-			log_info("delivering %zu bytes to %s as %s", d->size, folders[i], name);
+			log_info("delivering %zu bytes to %s as %s", d->size, ap.folders[i], name);
 		free(name);
 	}
-	if (n == 0)
-		log_info("discarded by rule #%d", o.discard_rule + 1);
+	/* Only Maildir copies need the commit. */
+	if (ap.nfolders == 0)
+		*planned = 0;
+	free(return_path);
 	rules_outcome_free(&o);
-	*planned = n;
 	return r;
 }
 
@@ -184,8 +243,9 @@ static int sort_and_commit(struct delivery *d, const char *account)
 	if (d->dd != NULL && msgid != NULL && dedupe_seen(d->dd, msgid)) {
 		log_info("duplicate of %s, already delivered: dropped", msgid);
 		r = MD_OK;
-	} else if ((r = plan(d, account, &m, &planned)) == MD_OK && planned > 0) {
-		r = md_batch_commit(d->b, d->err, sizeof(d->err));
+	} else if ((r = plan(d, account, &m, &planned)) == MD_OK) {
+		if (planned > 0)
+			r = md_batch_commit(d->b, d->err, sizeof(d->err));
 		if (r == MD_OK && d->dd != NULL && msgid != NULL) {
 			dedupe_add(d->dd, msgid);
 			if (dedupe_sync(d->dd, d->err, sizeof(d->err)) < 0)
@@ -210,6 +270,7 @@ int cmd_deliver(struct cli *cli, int argc, char **argv)
 		return EX_USAGE;
 	if ((d.cfg = cli_load_config(cli)) == NULL)
 		return EX_CONFIG;
+	actions_init(&d.act, d.cfg);
 	d.rules = cli_load_rules(d.cfg, account ? config_account(d.cfg, account) : NULL);
 	if (d.rules == NULL) {
 		rc = EX_CONFIG;

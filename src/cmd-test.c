@@ -76,26 +76,19 @@ static struct config *run_config(struct test_run *t)
 	return t->cfg;
 }
 
-static struct rules *cached(struct test_run *t, const char *key)
+/* The rule set of key, loaded from files on first use; a failure is remembered too. */
+static struct rules *rule_set(struct test_run *t, const char *key, char *const *files, size_t n)
 {
 	for (size_t i = 0; i < t->nsets; i++)
 		if (strcmp(t->sets[i].key, key) == 0)
 			return t->sets[i].r;
-	return NULL;
-}
-
-static struct rules *remember(struct test_run *t, const char *key, struct rules *r)
-{
-	if (r == NULL)
-		return NULL;
 	if (t->nsets == TEST_MAX_RULESETS) {
 		log_err("more than %d different rule sets in one run", TEST_MAX_RULESETS);
-		rules_free(r);
 		return NULL;
 	}
 	t->sets[t->nsets].key = xstrdup(key);
-	t->sets[t->nsets++].r = r;
-	return r;
+	t->sets[t->nsets].r = load_files(files, n);
+	return t->sets[t->nsets++].r;
 }
 
 /* The config's rules, or the account's own when it has some. *rc gets the exit status. */
@@ -114,15 +107,10 @@ static struct rules *config_rules(struct test_run *t, const char *account, int *
 		*rc = EX_USAGE;
 		return NULL;
 	}
-	if (a != NULL && a->rules.n > 0) {
-		snprintf(key, sizeof(key), "account:%s", a->name);
-		if (cached(t, key) == NULL)
-			remember(t, key, load_files(a->rules.v, a->rules.n));
-		return cached(t, key);
-	}
-	if (cached(t, "config") == NULL)
-		remember(t, "config", load_files(cfg->rules.v, cfg->rules.n));
-	return cached(t, "config");
+	if (a == NULL || a->rules.n == 0)
+		return rule_set(t, "config", cfg->rules.v, cfg->rules.n);
+	snprintf(key, sizeof(key), "account:%s", a->name);
+	return rule_set(t, key, a->rules.v, a->rules.n);
 }
 
 /*
@@ -131,21 +119,13 @@ static struct rules *config_rules(struct test_run *t, const char *account, int *
  */
 static struct rules *test_rules(struct test_run *t, const char *file, const char *account, int *rc)
 {
-	char *one[1];
+	char *one[1] = {(char *)file};
 
 	*rc = EX_CONFIG;
-	if (file != NULL) {
-		if (cached(t, file) == NULL) {
-			one[0] = (char *)file;
-			remember(t, file, load_files(one, 1));
-		}
-		return cached(t, file);
-	}
-	if (t->nrules_files > 0) {
-		if (cached(t, "--rules") == NULL)
-			remember(t, "--rules", load_files(t->rules_files, t->nrules_files));
-		return cached(t, "--rules");
-	}
+	if (file != NULL)
+		return rule_set(t, file, one, 1);
+	if (t->nrules_files > 0)
+		return rule_set(t, "--rules", t->rules_files, t->nrules_files);
 	return config_rules(t, account, rc);
 }
 
@@ -206,7 +186,8 @@ static void show_one(struct test_run *t, struct rules *r, const char *label, siz
 
 /* ---- inputs ---- */
 
-static int test_file(struct test_run *t, struct rules *r, const char *path, const char *label)
+/* A file of messages; whole: one message even if it starts with "From " (a Maildir file). */
+static int test_file(struct test_run *t, struct rules *r, const char *path, bool whole)
 {
 	struct mfile f;
 	struct mbox *mb;
@@ -223,9 +204,14 @@ static int test_file(struct test_run *t, struct rules *r, const char *path, cons
 		mfile_free(&f);
 		return EX_DATAERR;
 	}
+	if (whole) {
+		show_one(t, r, path, 0, f.data, f.len);
+		mfile_free(&f);
+		return 0;
+	}
 	mb = mbox_new(f.data, f.len);
 	while (mbox_next(mb, &data, &len) == 1)
-		show_one(t, r, label, mbox_is_mbox(mb) ? mbox_index(mb) : 0, data, len);
+		show_one(t, r, path, mbox_is_mbox(mb) ? mbox_index(mb) : 0, data, len);
 	mbox_close(mb);
 	mfile_free(&f);
 	return 0;
@@ -246,7 +232,7 @@ static int test_folder(struct test_run *t, struct rules *r, const char *dir)
 		return EX_DATAERR;
 	}
 	for (size_t i = 0; i < l.n; i++)
-		if (test_file(t, r, l.v[i].path, l.v[i].path) != 0)
+		if (test_file(t, r, l.v[i].path, true) != 0)
 			rc = EX_DATAERR;
 	mdir_list_free(&l);
 	return rc;
@@ -258,7 +244,7 @@ static int test_path(struct test_run *t, struct rules *r, const char *path)
 
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return test_folder(t, r, path);
-	return test_file(t, r, path, path);
+	return test_file(t, r, path, false);
 }
 
 /* ---- --expect: a rule set's tests ---- */

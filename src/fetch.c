@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -23,15 +24,29 @@
 #include "rules.h"
 #include "source.h"
 #include "util/log.h"
+#include "util/str.h"
+
+/* A forward or pipe of one message, and where it stands in the journal's intent. */
+struct act {
+	enum journal_action kind;
+	char *name;        /* the address, or the command line (argv_join) */
+	size_t idx;        /* its index among the intent's targets */
+	unsigned attempts; /* temporary failures so far */
+};
 
 /* One message of the batch being fetched. */
 struct item {
 	const struct src_msg *m;
 	char id[JOURNAL_ID_MAX + 1];
-	char *tmp;    /* tmp file path (owned); NULL when there is none */
-	char *msgid;  /* for the dedupe store, after the commit */
-	bool planned; /* an intent is buffered: deliveries are in the Maildir batch */
-	bool skipped; /* seen without delivery (duplicate, discard) */
+	char *tmp;         /* tmp file path (owned); NULL when there is none */
+	size_t size;
+	char *msgid;       /* for the dedupe store, after the commit */
+	char *return_path; /* for the envelope of forwards */
+	struct act *acts;  /* forwards and pipes to run before the commit */
+	size_t nacts;
+	bool planned;    /* an intent is buffered: deliveries are in the Maildir batch */
+	bool skipped;    /* seen without delivery (duplicate, discard) */
+	bool incomplete; /* a forward or pipe failed temporarily: not done, kept on the server */
 };
 
 struct run {
@@ -51,6 +66,7 @@ struct run {
 	size_t npartial;
 	struct item *items;
 	size_t nitems, capitems;
+	struct actions act; /* the smtp relay, opened on the first forward */
 	int rc; /* exit status so far */
 	char err[512];
 };
@@ -102,8 +118,14 @@ static void item_id(const struct run *r, const struct src_msg *m, char *out, siz
 static void items_clear(struct run *r)
 {
 	for (size_t i = 0; i < r->nitems; i++) {
-		free(r->items[i].tmp);
-		free(r->items[i].msgid);
+		struct item *it = &r->items[i];
+
+		for (size_t k = 0; k < it->nacts; k++)
+			free(it->acts[k].name);
+		free(it->acts);
+		free(it->tmp);
+		free(it->msgid);
+		free(it->return_path);
 	}
 	r->nitems = 0;
 }
@@ -119,26 +141,79 @@ static const struct journal_pending *partial_for(const struct run *r, const char
 	return NULL;
 }
 
-static int plan_targets(struct run *r, struct item *it, size_t size, const char **folders,
-                        const unsigned *flags, size_t n, uint64_t hash)
+/* What one message will get: Maildir folders, then forwards and pipes. */
+struct plan {
+	const char *folders[JOURNAL_TARGETS_MAX];
+	unsigned flags[JOURNAL_TARGETS_MAX];
+	size_t nfolders;
+	enum journal_action kinds[JOURNAL_TARGETS_MAX];
+	char *names[JOURNAL_TARGETS_MAX]; /* owned */
+	size_t nacts;
+	unsigned attempts;
+};
+
+static void plan_free(struct plan *pl)
+{
+	for (size_t i = 0; i < pl->nacts; i++)
+		free(pl->names[i]);
+}
+
+static void plan_act(struct plan *pl, enum journal_action kind, char *name)
+{
+	if (pl->nfolders + pl->nacts >= JOURNAL_TARGETS_MAX) {
+		free(name);
+		return;
+	}
+	pl->kinds[pl->nacts] = kind;
+	pl->names[pl->nacts++] = name;
+}
+
+static void plan_from_outcome(struct run *r, const struct rules_outcome *o, struct plan *pl)
+{
+	struct action_plan ap;
+
+	memset(pl, 0, sizeof(*pl));
+	actions_plan(o, r->p->cfg, r->acct, &ap);
+	for (size_t i = 0; i < ap.nfolders && i < JOURNAL_TARGETS_MAX; i++) {
+		pl->folders[i] = ap.folders[i];
+		pl->flags[pl->nfolders++] = ap.flags[i];
+	}
+	for (size_t i = 0; i < ap.nforwards; i++)
+		plan_act(pl, JOURNAL_FORWARD, xstrdup(ap.forwards[i]));
+	for (size_t i = 0; i < ap.npipes; i++)
+		plan_act(pl, JOURNAL_PIPE, argv_join(ap.pipes[i]));
+}
+
+/* Schedules the Maildir copies and buffers the intent naming every target. */
+static int plan_targets(struct run *r, struct item *it, const struct plan *pl, uint64_t hash)
 {
 	struct journal_target t[JOURNAL_TARGETS_MAX] = {{0}};
 	char *names[JOURNAL_TARGETS_MAX];
+	size_t k, nt;
 	int res = 0;
-	size_t k;
 
-	for (k = 0; k < n && k < JOURNAL_TARGETS_MAX; k++) {
-		int mr = md_batch_add_file(r->b, folders[k], it->tmp, size, flags[k], &names[k],
-		                           r->err, sizeof(r->err));
-
-		if (mr != MD_OK) {
+	for (k = 0; k < pl->nfolders; k++) {
+		if (md_batch_add_file(r->b, pl->folders[k], it->tmp, it->size, pl->flags[k],
+				      &names[k], r->err, sizeof(r->err)) != MD_OK) {
 			res = set_rc(r, EX_TEMPFAIL, "%s", r->err);
 			break;
 		}
-		t[k].folder = folders[k];
+		t[k].folder = pl->folders[k];
 		t[k].name = names[k];
 	}
-	if (res == 0 && journal_intent(r->jf, it->id, hash, t, k, r->err, sizeof(r->err)) < 0)
+	nt = k;
+	if (res == 0 && pl->nacts > 0) {
+		it->acts = xcalloc(pl->nacts, sizeof(*it->acts));
+		for (size_t i = 0; i < pl->nacts; i++, nt++) {
+			t[nt].kind = pl->kinds[i];
+			t[nt].folder = pl->kinds[i] == JOURNAL_FORWARD ? "smtp" : "pipe";
+			t[nt].name = pl->names[i];
+			it->acts[i] = (struct act){pl->kinds[i], xstrdup(pl->names[i]), nt,
+						   pl->attempts};
+		}
+		it->nacts = pl->nacts;
+	}
+	if (res == 0 && journal_intent(r->jf, it->id, hash, t, nt, r->err, sizeof(r->err)) < 0)
 		res = set_rc(r, EX_TEMPFAIL, "journal: %s", r->err);
 	for (size_t i = 0; i < k; i++)
 		free(names[i]);
@@ -147,22 +222,33 @@ static int plan_targets(struct run *r, struct item *it, size_t size, const char 
 	return res;
 }
 
-/* After a crash that left some targets of an intent delivered: only the missing ones. */
-static int plan_partial(struct run *r, struct item *it, size_t size,
-                        const struct journal_pending *pd, uint64_t hash)
+/* An interrupted or deferred delivery: only the Maildir copies that are missing
+ * and the forwards and pipes that did not complete. */
+static int plan_partial(struct run *r, struct item *it, const struct journal_pending *pd,
+			uint64_t hash)
 {
-	const char *folders[JOURNAL_TARGETS_MAX];
-	unsigned flags[JOURNAL_TARGETS_MAX];
-	size_t n = 0;
+	struct plan pl;
+	int res;
 
-	for (size_t i = 0; i < pd->ntargets; i++)
-		if (!md_exists(r->md, pd->targets[i].folder, pd->targets[i].name)) {
-			folders[n] = pd->targets[i].folder;
-			flags[n++] = 0;
+	memset(&pl, 0, sizeof(pl));
+	pl.attempts = pd->attempts;
+	for (size_t i = 0; i < pd->ntargets; i++) {
+		const struct journal_target *t = &pd->targets[i];
+
+		if (t->kind == JOURNAL_MAILDIR && !md_exists(r->md, t->folder, t->name)) {
+			pl.folders[pl.nfolders] = t->folder;
+			pl.flags[pl.nfolders++] = 0;
+		} else if (t->kind != JOURNAL_MAILDIR &&
+			   (t->state == JOURNAL_OPEN || t->state == JOURNAL_RETRY)) {
+			plan_act(&pl, t->kind, xstrdup(t->name));
 		}
-	log_info("%s: %s %s: completing an interrupted delivery (%zu of %zu folders)",
-	         r->acct->name, r->folder, it->id, n, pd->ntargets);
-	return plan_targets(r, it, size, folders, flags, n, hash);
+	}
+	log_info("%s: %s %s: completing an earlier delivery (%zu folders, %zu forwards and "
+		 "pipes left)",
+		 r->acct->name, r->folder, it->id, pl.nfolders, pl.nacts);
+	res = plan_targets(r, it, &pl, hash);
+	plan_free(&pl);
+	return res;
 }
 
 static void print_dry_run(struct run *r, struct item *it, const char *what)
@@ -170,26 +256,25 @@ static void print_dry_run(struct run *r, struct item *it, const char *what)
 	printf("%s %s %s: %s\n", r->acct->name, r->folder, it->id, what);
 }
 
-static int sort_message(struct run *r, struct item *it, const char *data, size_t size)
+static int sort_message(struct run *r, struct item *it, const char *data)
 {
-	struct rules_input in = {.account = r->acct->name, .size = size};
+	struct rules_input in = {.account = r->acct->name, .size = it->size};
 	struct rules_outcome o;
 	struct msg m;
-	const char *folders[JOURNAL_TARGETS_MAX];
-	unsigned flags[JOURNAL_TARGETS_MAX];
+	struct plan pl;
 	const struct journal_pending *pd;
 	uint64_t hash = 0;
-	size_t n;
 	int res = 0;
 
-	msg_init(&m, data, size);
+	msg_init(&m, data, it->size);
 	it->msgid = msg_message_id(&m);
+	it->return_path = msg_get(&m, "Return-Path");
 	if (it->msgid != NULL)
 		hash = journal_msgid_hash(it->msgid, strlen(it->msgid));
 	if (r->uv_changed && hash != 0 && journal_msgid_known(r->jf, hash)) {
 		it->skipped = true;
 		log_info("%s: %s %s: delivered before the UIDVALIDITY change", r->acct->name,
-		         r->folder, it->id);
+			 r->folder, it->id);
 	} else if (r->dd != NULL && it->msgid != NULL && dedupe_seen(r->dd, it->msgid)) {
 		it->skipped = true;
 		log_info("%s: %s %s: duplicate of %s", r->acct->name, r->folder, it->id, it->msgid);
@@ -199,25 +284,26 @@ static int sort_message(struct run *r, struct item *it, const char *data, size_t
 			print_dry_run(r, it, "duplicate, skipped");
 		msg_free(&m);
 		return r->p->dry_run ? 0
-		                     : journal_skip(r->jf, it->id, hash, r->err, sizeof(r->err));
+				     : journal_skip(r->jf, it->id, hash, r->err, sizeof(r->err));
 	}
 	if ((pd = partial_for(r, it->id)) != NULL && !r->p->dry_run) {
 		msg_free(&m);
-		return plan_partial(r, it, size, pd, hash);
+		return plan_partial(r, it, pd, hash);
 	}
 	rules_eval(r->p->rules, &m, &in, &o, NULL);
-	n = actions_folders(&o, r->acct->name, folders, flags, JOURNAL_TARGETS_MAX);
+	plan_from_outcome(r, &o, &pl);
 	if (r->p->dry_run) {
 		char *text = rules_outcome_text(r->p->rules, &o);
 
 		print_dry_run(r, it, text);
 		free(text);
-	} else if (n == 0) {
+	} else if (pl.nfolders + pl.nacts == 0) {
 		it->skipped = true;
 		res = journal_skip(r->jf, it->id, hash, r->err, sizeof(r->err));
 	} else {
-		res = plan_targets(r, it, size, folders, flags, n, hash);
+		res = plan_targets(r, it, &pl, hash);
 	}
+	plan_free(&pl);
 	rules_outcome_free(&o);
 	msg_free(&m);
 	return res;
@@ -275,7 +361,8 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 			return set_rc(r, EX_TEMPFAIL, "mmap: %s", strerror(errno));
 		}
 	}
-	res = sort_message(r, it, data ? data : "", size);
+	it->size = size;
+	res = sort_message(r, it, data ? data : "");
 	if (data != NULL)
 		munmap(data, size);
 	close(fd);
@@ -290,7 +377,104 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 	return res;
 }
 
+/* ---- forwards and pipes, run before the Maildir commit (the tmp file still exists) ---- */
+
+/* Records one action's result; a permanent failure files the message into corral-failed. */
+static void act_result(struct run *r, struct item *it, struct act *a, int status,
+		       const char *why, bool *to_failed)
+{
+	const char *what = a->kind == JOURNAL_FORWARD ? "forward to" : "pipe";
+	enum journal_outcome oc = JOURNAL_DONE;
+
+	if (status == SMTP_PERMFAIL) {
+		oc = JOURNAL_FAILED;
+		*to_failed = true;
+		log_warn("%s: %s %s: %s %s refused for good (%s): filed into %s", r->acct->name,
+			 r->folder, it->id, what, a->name, why, ACTIONS_FAILED_FOLDER);
+	} else if (status != SMTP_OK) {
+		oc = JOURNAL_RETRY;
+		a->attempts++;
+		it->incomplete = true;
+		log_warn("%s: %s %s: %s %s failed (%s): left on the server, retried later",
+			 r->acct->name, r->folder, it->id, what, a->name, why);
+	}
+	if (journal_action(r->jf, it->id, a->idx, oc, a->attempts, (int64_t)time(NULL), r->err,
+			   sizeof(r->err)) < 0)
+		log_warn("%s: journal: %s", r->acct->name, r->err);
+}
+
+static void run_forwards(struct run *r, struct item *it, int fd, bool *to_failed)
+{
+	const char *rcpts[ACTIONS_MAX];
+	struct act *acts[ACTIONS_MAX];
+	struct smtp_result res[ACTIONS_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < it->nacts && n < ACTIONS_MAX; i++)
+		if (it->acts[i].kind == JOURNAL_FORWARD) {
+			acts[n] = &it->acts[i];
+			rcpts[n++] = it->acts[i].name;
+		}
+	if (n == 0)
+		return;
+	actions_forward(&r->act, r->acct->name, r->acct->host, it->return_path, fd, NULL,
+			it->size, rcpts, n, res);
+	for (size_t i = 0; i < n; i++)
+		act_result(r, it, acts[i], res[i].status, res[i].text, to_failed);
+}
+
+static void run_pipes(struct run *r, struct item *it, int fd, bool *to_failed)
+{
+	for (size_t i = 0; i < it->nacts; i++) {
+		struct act *a = &it->acts[i];
+		char **argv, err[512] = "";
+		int st;
+
+		if (a->kind != JOURNAL_PIPE)
+			continue;
+		if (argv_split(a->name, &argv) <= 0) {
+			act_result(r, it, a, SMTP_PERMFAIL, "unreadable command", to_failed);
+			continue;
+		}
+		st = actions_pipe(argv, fd, NULL, it->size, err, sizeof(err)) == 0 ? SMTP_OK
+										: SMTP_TEMPFAIL;
+		act_result(r, it, a, st, err, to_failed);
+		argv_free(argv);
+	}
+}
+
+static int run_actions(struct run *r)
+{
+	for (size_t i = 0; i < r->nitems; i++) {
+		struct item *it = &r->items[i];
+		bool to_failed = false;
+		char *name = NULL;
+		int fd;
+
+		if (!it->planned || it->nacts == 0)
+			continue;
+		if ((fd = open(it->tmp, O_RDONLY | O_CLOEXEC)) < 0)
+			return set_rc(r, EX_TEMPFAIL, "%s: %s", it->tmp, strerror(errno));
+		run_forwards(r, it, fd, &to_failed);
+		run_pipes(r, it, fd, &to_failed);
+		close(fd);
+		if (it->incomplete)
+			r->st->deferred++;
+		if (to_failed && md_batch_add_file(r->b, ACTIONS_FAILED_FOLDER, it->tmp, it->size, 0,
+						   &name, r->err, sizeof(r->err)) != MD_OK)
+			return set_rc(r, EX_TEMPFAIL, "%s", r->err);
+		free(name);
+	}
+	return 0;
+}
+
 /* ---- commit: journal intents, Maildir, journal dones, then the server ---- */
+
+/* Done with the server: delivered completely, or seen without a delivery. */
+static bool item_done(const struct item *it)
+{
+	return (it->planned && !it->incomplete) || it->skipped;
+}
 
 static int delete_items(struct run *r)
 {
@@ -300,7 +484,7 @@ static int delete_items(struct run *r)
 	int res = 0;
 
 	for (size_t i = 0; i < r->nitems; i++)
-		if (r->items[i].planned || r->items[i].skipped)
+		if (item_done(&r->items[i]))
 			ms[n++] = r->items[i].m;
 	src_error_clear(&e);
 	if (n > 0 && r->drv->delete (r->src, ms, n, &e) < 0) {
@@ -308,7 +492,7 @@ static int delete_items(struct run *r)
 		res = -1;
 	}
 	for (size_t i = 0; res == 0 && i < r->nitems; i++)
-		if (r->items[i].planned || r->items[i].skipped)
+		if (item_done(&r->items[i]))
 			journal_deleted(r->jf, r->items[i].id, r->err, sizeof(r->err));
 	if (res == 0)
 		r->st->deleted += n;
@@ -322,12 +506,14 @@ static int commit_batch(struct run *r)
 		return 0;
 	if (journal_sync(r->j, r->err, sizeof(r->err)) < 0)
 		return set_rc(r, EX_TEMPFAIL, "journal: %s", r->err);
-	if (md_batch_commit(r->b, r->err, sizeof(r->err)) != MD_OK)
+	if (run_actions(r) < 0 || md_batch_commit(r->b, r->err, sizeof(r->err)) != MD_OK) {
+		md_batch_abort(r->b);
 		return set_rc(r, EX_TEMPFAIL, "%s", r->err);
+	}
 	for (size_t i = 0; i < r->nitems; i++) {
 		struct item *it = &r->items[i];
 
-		if (it->planned) {
+		if (it->planned && !it->incomplete) {
 			journal_done(r->jf, it->id, r->err, sizeof(r->err));
 			r->st->delivered++;
 			if (r->dd != NULL && it->msgid != NULL)
@@ -421,6 +607,43 @@ static void forget_missing(struct run *r, const struct src_folder *fo)
 	free(buf);
 }
 
+/* A message whose forward or pipe failed temporarily waits before the next
+ * try: 1 minute (or $CORRAL_RETRY_DELAY), doubling with each failure, at
+ * most 4 hours. */
+static bool waiting_to_retry(const struct run *r, const char *id)
+{
+	const struct journal_pending *pd = partial_for(r, id);
+	const char *env = getenv("CORRAL_RETRY_DELAY");
+	uint64_t base = 60;
+	int64_t delay;
+
+	if (pd == NULL || pd->attempts == 0)
+		return false;
+	if (env != NULL && parse_duration(env, &base) < 0)
+		base = 60;
+	delay = (int64_t)base << (pd->attempts > 9 ? 8 : pd->attempts - 1);
+	if (delay > 4 * 3600)
+		delay = 4 * 3600;
+	return (int64_t)time(NULL) < pd->last_try + delay;
+}
+
+/* The lowest UID of this folder's pending deliveries, or UINT32_MAX. */
+static uint32_t lowest_pending_uid(const struct run *r, const char *folder)
+{
+	uint32_t low = UINT32_MAX;
+
+	for (size_t i = 0; i < r->npartial; i++) {
+		unsigned long uid;
+
+		if (strcmp(r->partial[i].folder, folder) != 0)
+			continue;
+		uid = strtoul(r->partial[i].id, NULL, 10);
+		if (uid > 0 && uid < low)
+			low = (uint32_t)uid;
+	}
+	return low;
+}
+
 static int select_folder(struct run *r, const char *name, struct src_folder *fo)
 {
 	struct journal_folder *known = journal_folder_find(r->j, name);
@@ -430,8 +653,13 @@ static int select_folder(struct run *r, const char *name, struct src_folder *fo)
 
 	/* With keep: true only UIDs above the last one delivered are new; keep: false
 	 * lists everything, so that what an earlier run delivered gets deleted. */
-	if (known != NULL && r->acct->keep)
+	if (known != NULL && r->acct->keep) {
+		uint32_t low = lowest_pending_uid(r, name);
+
 		first = journal_max_uid(known) + 1;
+		if (low < first)
+			first = low;
+	}
 	src_error_clear(&e);
 	if (r->drv->select(r->src, name, first, fo, &e) < 0)
 		return src_failed(r, &e);
@@ -474,8 +702,13 @@ static int fetch_folder(struct run *r, const char *name)
 		char id[JOURNAL_ID_MAX + 1];
 
 		item_id(r, &fo.msgs[i], id, sizeof(id));
-		if (!fo.has_ids || !journal_seen(r->jf, id))
-			ms[n++] = &fo.msgs[i];
+		if (fo.has_ids && journal_seen(r->jf, id))
+			continue;
+		if (fo.has_ids && waiting_to_retry(r, id)) {
+			r->st->deferred++;
+			continue;
+		}
+		ms[n++] = &fo.msgs[i];
 	}
 	r->st->listed += n;
 	log_info("%s: %s: %zu new of %u", r->acct->name, name, n, fo.exists);
@@ -562,6 +795,7 @@ int fetch_account(const struct fetch_params *p, struct fetch_stats *st)
 	struct src_error e;
 
 	memset(st, 0, sizeof(*st));
+	actions_init(&r.act, p->cfg);
 	r.drv = source_driver_for(p->acct->protocol);
 	if (open_state(&r) == 0) {
 		src_error_clear(&e);
@@ -585,6 +819,11 @@ int fetch_account(const struct fetch_params *p, struct fetch_stats *st)
 		if (r.drv->close(r.src, &e) < 0 && r.rc == 0)
 			src_failed(&r, &e);
 	}
+	actions_close(&r.act);
 	close_state(&r);
+	/* Deliveries waiting for a forward or pipe to be retried: nothing lost, try again later. */
+	if (r.rc == 0 && st->deferred > 0)
+		set_rc(&r, EX_TEMPFAIL, "%llu messages wait for a forward or pipe to be retried",
+		       (unsigned long long)st->deferred);
 	return r.rc;
 }

@@ -33,6 +33,7 @@ struct fetch_stats {
 	uint64_t skipped;   /* duplicates and discards (seen, not delivered) */
 	uint64_t deleted;   /* deleted on the server (keep: false) */
 	uint64_t failed;    /* per-message failures: left on the server */
+	uint64_t deferred;  /* a forward or pipe failed temporarily: left on the server, retried */
 	char error[512];    /* the account's failure, for the summary; "" when none */
 };
 

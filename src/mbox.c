@@ -136,19 +136,17 @@ static size_t line_end(const struct mbox *mb, size_t p)
 	return nl != NULL ? (size_t)(nl - mb->data) + 1 : mb->len;
 }
 
-/* Bytes of an empty line at p ("\n" 1, "\r\n" 2), 0 when the line is not empty. */
-static size_t blank_len(const struct mbox *mb, size_t p, size_t end)
+/* Bytes of the empty line just before the line at pos (LF 1, CRLF 2), or 0. */
+static size_t blank_before(const struct mbox *mb, size_t start, size_t pos)
 {
-	if (end - p == 1 && mb->data[p] == '\n')
+	const char *d = mb->data;
+
+	if (pos - start >= 1 && d[pos - 1] == '\n' && (pos - 1 == start || d[pos - 2] == '\n'))
 		return 1;
-	if (end - p == 2 && mb->data[p] == '\r' && mb->data[p + 1] == '\n')
+	if (pos - start >= 2 && d[pos - 1] == '\n' && d[pos - 2] == '\r' &&
+	    (pos - 2 == start || d[pos - 3] == '\n'))
 		return 2;
 	return 0;
-}
-
-static bool is_from_line(const struct mbox *mb, size_t p)
-{
-	return mb->len - p >= 5 && memcmp(mb->data + p, "From ", 5) == 0;
 }
 
 /* mboxrd quoting: ">From ", ">>From "... */
@@ -161,33 +159,49 @@ static bool is_quoted_from(const char *s, size_t n)
 	return i > 0 && n - i >= 5 && memcmp(s + i, "From ", 5) == 0;
 }
 
+/* True when a line of data[start..end) is a quoted ">From " (needs unquoting). */
+static bool has_quoted(const struct mbox *mb, size_t start, size_t end)
+{
+	const char *d = mb->data, *q;
+	size_t p = start;
+
+	while (p < end && (q = memmem(d + p, end - p, ">From ", 6)) != NULL) {
+		size_t ls = (size_t)(q - d);
+
+		while (ls > start && d[ls - 1] == '>')
+			ls--;
+		if (ls == start || d[ls - 1] == '\n')
+			return true;
+		p = (size_t)(q - d) + 6;
+	}
+	return false;
+}
+
 /*
  * Finds the end of the message starting at start: sets *end (the empty line
  * before the next separator excluded), mb->pos (that separator) and
- * *quoted (some line needs unquoting).
+ * *quoted (some line needs unquoting). memmem() rather than a walk over
+ * every line: an mbox is mostly message bodies.
  */
 static void scan_message(struct mbox *mb, size_t start, size_t *end, bool *quoted)
 {
-	size_t p = start, blank = 0, blank_at = 0;
+	const char *q;
+	size_t p = start, bl;
 
-	*quoted = false;
-	while (p < mb->len) {
-		size_t e = line_end(mb, p);
-
-		if (blank > 0 && is_from_line(mb, p)) {
-			*end = blank_at;
+	mb->pos = mb->len;
+	*end = mb->len;
+	while (p < mb->len && (q = memmem(mb->data + p, mb->len - p, "\nFrom ", 6)) != NULL) {
+		p = (size_t)(q - mb->data) + 1;
+		if ((bl = blank_before(mb, start, p)) > 0) {
+			*end = p - bl;
 			mb->pos = p;
-			return;
+			break;
 		}
-		if (mb->data[p] == '>' && is_quoted_from(mb->data + p, e - p))
-			*quoted = true;
-		blank = blank_len(mb, p, e);
-		blank_at = p;
-		p = e;
 	}
 	/* The writer's empty line after the last message is not part of it either. */
-	*end = blank > 0 && p > start ? blank_at : mb->len;
-	mb->pos = mb->len;
+	if (mb->pos == mb->len)
+		*end = mb->len - blank_before(mb, start, mb->len);
+	*quoted = has_quoted(mb, start, *end);
 }
 
 /* Copies data[start..end) into mb->copy with one '>' taken off each quoted "From ". */

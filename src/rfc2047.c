@@ -189,6 +189,18 @@ static bool same_charset(const struct pending *p, const struct ew *w)
 	return p->cslen == w->cslen && strncasecmp(p->cs, w->cs, w->cslen) == 0;
 }
 
+/* Most fields are printable ASCII without encoded words: copied as they are. */
+static bool plain_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7E || (c == '=' && i + 1 < len && s[i + 1] == '?'))
+			return false;
+	}
+	return true;
+}
+
 char *rfc2047_decode(const char *s, size_t len)
 {
 	struct buf out, word;
@@ -198,6 +210,8 @@ char *rfc2047_decode(const char *s, size_t len)
 	size_t i = 0, text = 0;
 	bool after_ew = false, ok;
 
+	if (plain_ascii(s, len))
+		return xstrndup(s, len);
 	buf_init(&out, MSG_BUF_MAX);
 	buf_init(&word, MSG_BUF_MAX);
 	buf_init(&pend.bytes, MSG_BUF_MAX);

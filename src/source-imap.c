@@ -47,6 +47,7 @@ enum body_mode { BODY_NONE, BODY_DISCARD, BODY_FILE, BODY_SPOOL };
 struct source {
 	struct net *net;
 	struct src_params p;
+	bool broken; /* an account-wide failure left the session out of step */
 	unsigned caps;
 	unsigned tag;
 	bool read_only;
@@ -214,7 +215,8 @@ static void add_listed(struct source *s, const struct imap_fetch *f)
 {
 	struct src_msg *m;
 
-	if (!f->has_uid || f->uid < s->first_uid || s->folder.nmsgs >= MAX_LISTED)
+	/* An unsolicited FETCH (a flag change) has no size: not a listing. */
+	if (!f->has_uid || !f->has_size || f->uid < s->first_uid || s->folder.nmsgs >= MAX_LISTED)
 		return;
 	s->folder.msgs = xreallocarray_grow(s->folder.msgs, &s->msgs_cap, s->folder.nmsgs + 1,
 	                                    sizeof(*s->folder.msgs));
@@ -442,6 +444,11 @@ static int imap_close(struct source *s, struct src_error *err)
 	int rc;
 
 	src_error_clear(err);
+	/* A dead or confused connection gets no goodbye (nothing is lost). */
+	if (s->broken) {
+		free_source(s);
+		return 0;
+	}
 	s->logging_out = true;
 	tag = next_tag(s, "LOGOUT\r\n");
 	rc = flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0 ? -1 : 0;
@@ -458,6 +465,17 @@ static int cmp_uid(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
+/* A UID listed twice (the server repeated itself) is kept once. */
+static void drop_duplicates(struct src_folder *f)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->nmsgs; i++)
+		if (k == 0 || f->msgs[k - 1].uid != f->msgs[i].uid)
+			f->msgs[k++] = f->msgs[i];
+	f->nmsgs = k;
+}
+
 static void reset_folder(struct source *s, const char *folder, uint32_t first_uid)
 {
 	free(s->folder.msgs);
@@ -471,8 +489,8 @@ static void reset_folder(struct source *s, const char *folder, uint32_t first_ui
 	s->first_uid = first_uid > 0 ? first_uid : 1;
 }
 
-static int imap_select(struct source *s, const char *folder, uint32_t first_uid,
-                       struct src_folder *out, struct src_error *err)
+static int do_select(struct source *s, const char *folder, uint32_t first_uid,
+                     struct src_folder *out, struct src_error *err)
 {
 	struct tagged t1, t2;
 	unsigned sel, list;
@@ -504,7 +522,9 @@ static int imap_select(struct source *s, const char *folder, uint32_t first_uid,
 	if (t2.status != IMAP_OK && s->folder.exists > 0)
 		return src_fail(err, SRC_SCOPE_FOLDER, true, t2.text,
 		                "cannot list the messages of '%s'", folder);
-	qsort(s->folder.msgs, s->folder.nmsgs, sizeof(*s->folder.msgs), cmp_uid);
+	if (s->folder.nmsgs > 1)
+		qsort(s->folder.msgs, s->folder.nmsgs, sizeof(*s->folder.msgs), cmp_uid);
+	drop_duplicates(&s->folder);
 	*out = s->folder;
 	return 0;
 }
@@ -569,7 +589,8 @@ static void fetch_tagged(struct source *s, const struct tagged *t)
 		for (size_t i = c->first; i < c->first + c->count; i++) {
 			struct src_error merr;
 
-			if (r->got[i])
+			/* After a stop the caller wants no more calls. */
+			if (r->got[i] || r->stop)
 				continue;
 			if (t->status == IMAP_OK)
 				src_fail(&merr, SRC_SCOPE_MESSAGE, true, NULL,
@@ -608,8 +629,8 @@ static int fetch_loop(struct source *s, struct fetch_run *r, struct src_error *e
 	return 0;
 }
 
-static int imap_fetch(struct source *s, const struct src_msg *const *msgs, size_t n,
-                      const struct src_sink *sink, struct src_error *err)
+static int do_fetch(struct source *s, const struct src_msg *const *msgs, size_t n,
+                    const struct src_sink *sink, struct src_error *err)
 {
 	struct fetch_run r = {.n = n, .sink = sink};
 	int rc;
@@ -648,8 +669,8 @@ static unsigned queue_per_chunk(struct source *s, const struct src_msg **v, size
 	return last;
 }
 
-static int imap_delete(struct source *s, const struct src_msg *const *msgs, size_t n,
-                       struct src_error *err)
+static int do_delete(struct source *s, const struct src_msg *const *msgs, size_t n,
+                     struct src_error *err)
 {
 	const struct src_msg **v;
 	unsigned first = s->tag + 1, last;
@@ -686,6 +707,41 @@ static int imap_delete(struct source *s, const struct src_msg *const *msgs, size
 		return src_fail(err, SRC_SCOPE_FOLDER, true, bad.text,
 		                "deleting messages from '%s' failed", s->folder.name);
 	return 0;
+}
+
+/* ---- the driver ---- */
+
+/* After an account-wide failure the session is out of step: refuse. */
+static int refuse_broken(struct source *s, struct src_error *err)
+{
+	return src_fail(err, SRC_SCOPE_ACCOUNT, true, NULL, "%s: the connection failed earlier",
+	                net_peer(s->net));
+}
+
+static int guard(struct source *s, int rc, const struct src_error *err)
+{
+	if (rc < 0 && err->scope == SRC_SCOPE_ACCOUNT)
+		s->broken = true;
+	return rc;
+}
+
+static int imap_select(struct source *s, const char *folder, uint32_t first_uid,
+                       struct src_folder *out, struct src_error *err)
+{
+	return s->broken ? refuse_broken(s, err)
+	                 : guard(s, do_select(s, folder, first_uid, out, err), err);
+}
+
+static int imap_fetch(struct source *s, const struct src_msg *const *msgs, size_t n,
+                      const struct src_sink *sink, struct src_error *err)
+{
+	return s->broken ? refuse_broken(s, err) : guard(s, do_fetch(s, msgs, n, sink, err), err);
+}
+
+static int imap_delete(struct source *s, const struct src_msg *const *msgs, size_t n,
+                       struct src_error *err)
+{
+	return s->broken ? refuse_broken(s, err) : guard(s, do_delete(s, msgs, n, err), err);
 }
 
 const struct source_driver source_imap = {

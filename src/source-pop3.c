@@ -24,6 +24,7 @@
 struct source {
 	struct net *net;
 	struct src_params p;
+	bool broken; /* an account-wide failure left the session out of step */
 	bool pipelining;
 	bool read_only;
 	struct src_folder folder;
@@ -144,7 +145,12 @@ static int pop3_close(struct source *s, struct src_error *err)
 
 	src_error_clear(err);
 	buf_puts(&s->out, "QUIT\r\n");
-	rc = flush_out(s, err) < 0 ? -1 : read_status(s, srv, sizeof(srv), err);
+	if (s->broken)
+		rc = src_fail(err, SRC_SCOPE_ACCOUNT, true, NULL,
+		              "%s: the connection failed: deletions were not committed",
+		              net_peer(s->net));
+	else
+		rc = flush_out(s, err) < 0 ? -1 : read_status(s, srv, sizeof(srv), err);
 	if (rc == 0)
 		src_fail(err, SRC_SCOPE_ACCOUNT, true, srv,
 		         "%s: QUIT refused: deletions were not committed", net_peer(s->net));
@@ -266,7 +272,8 @@ static int list_messages(struct source *s, struct src_error *err)
 		                net_peer(s->net));
 	if (read_list(s, err) < 0)
 		return -1;
-	qsort(s->folder.msgs, s->folder.nmsgs, sizeof(*s->folder.msgs), cmp_num);
+	if (s->folder.nmsgs > 1)
+		qsort(s->folder.msgs, s->folder.nmsgs, sizeof(*s->folder.msgs), cmp_num);
 	if (!s->pipelining) {
 		buf_puts(&s->out, "UIDL\r\n");
 		if (flush_out(s, err) < 0)
@@ -278,8 +285,8 @@ static int list_messages(struct source *s, struct src_error *err)
 	return rc == 1 ? read_uidl(s, err) : 0;
 }
 
-static int pop3_select(struct source *s, const char *folder, uint32_t first_uid,
-                       struct src_folder *out, struct src_error *err)
+static int do_select(struct source *s, const char *folder, uint32_t first_uid,
+                     struct src_folder *out, struct src_error *err)
 {
 	(void)first_uid;
 	src_error_clear(err);
@@ -366,8 +373,8 @@ static int retr_one(struct source *s, struct retr_run *r, const struct src_msg *
 	return 0;
 }
 
-static int pop3_fetch(struct source *s, const struct src_msg *const *msgs, size_t n,
-                      const struct src_sink *sink, struct src_error *err)
+static int do_fetch(struct source *s, const struct src_msg *const *msgs, size_t n,
+                    const struct src_sink *sink, struct src_error *err)
 {
 	struct retr_run r = {.msgs = msgs, .n = n, .sink = sink};
 	size_t wmsgs = s->p.window_msgs ? s->p.window_msgs : SOURCE_DEFAULT_WINDOW_MSGS;
@@ -399,8 +406,8 @@ static int pop3_fetch(struct source *s, const struct src_msg *const *msgs, size_
 
 /* ---- delete: DELE ---- */
 
-static int pop3_delete(struct source *s, const struct src_msg *const *msgs, size_t n,
-                       struct src_error *err)
+static int do_delete(struct source *s, const struct src_msg *const *msgs, size_t n,
+                     struct src_error *err)
 {
 	size_t wmsgs = s->pipelining ? 256 : 1, sent = 0, answered = 0;
 	char srv[256], first_err[256] = "";
@@ -423,6 +430,41 @@ static int pop3_delete(struct source *s, const struct src_msg *const *msgs, size
 		return src_fail(err, SRC_SCOPE_FOLDER, true, first_err,
 		                "%s: DELE failed for some messages", net_peer(s->net));
 	return 0;
+}
+
+/* ---- the driver ---- */
+
+/* After an account-wide failure the session is out of step: refuse. */
+static int refuse_broken(struct source *s, struct src_error *err)
+{
+	return src_fail(err, SRC_SCOPE_ACCOUNT, true, NULL, "%s: the connection failed earlier",
+	                net_peer(s->net));
+}
+
+static int guard(struct source *s, int rc, const struct src_error *err)
+{
+	if (rc < 0 && err->scope == SRC_SCOPE_ACCOUNT)
+		s->broken = true;
+	return rc;
+}
+
+static int pop3_select(struct source *s, const char *folder, uint32_t first_uid,
+                       struct src_folder *out, struct src_error *err)
+{
+	return s->broken ? refuse_broken(s, err)
+	                 : guard(s, do_select(s, folder, first_uid, out, err), err);
+}
+
+static int pop3_fetch(struct source *s, const struct src_msg *const *msgs, size_t n,
+                      const struct src_sink *sink, struct src_error *err)
+{
+	return s->broken ? refuse_broken(s, err) : guard(s, do_fetch(s, msgs, n, sink, err), err);
+}
+
+static int pop3_delete(struct source *s, const struct src_msg *const *msgs, size_t n,
+                       struct src_error *err)
+{
+	return s->broken ? refuse_broken(s, err) : guard(s, do_delete(s, msgs, n, err), err);
 }
 
 const struct source_driver source_pop3 = {

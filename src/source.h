@@ -16,7 +16,8 @@
  * Errors: every call that can fail returns 0 or -1 and fills a struct
  * src_error saying how far the failure reaches and whether to retry. The
  * user text and what the server said are kept apart; neither ever holds a
- * secret.
+ * secret. After an ACCOUNT-scope failure the session is out of step: every
+ * further call fails at once and close() sends no goodbye.
  *
  * Memory: struct source is owned by the backend and freed by close().
  * The message list filled by select() belongs to the source and stays
@@ -141,15 +142,18 @@ struct source_driver {
 	int (*select)(struct source *s, const char *folder, uint32_t first_uid,
 	              struct src_folder *out, struct src_error *err);
 
-	/* Fetches msgs (pointers into the selected folder's list), pipelined,
-	 * into the sink. Per-message problems go to sink->done and do not make
-	 * this fail; -1 means the folder or the account failed (err). */
+	/* Fetches msgs, pipelined, into the sink. msgs must point into the
+	 * selected folder's list (IMAP joins neighbours in that list into UID
+	 * ranges), in any order. Per-message problems go to sink->done and do
+	 * not make this fail; -1 means the folder or the account failed (err),
+	 * or the sink asked to stop (scope FOLDER, temporary). */
 	int (*fetch)(struct source *s, const struct src_msg *const *msgs, size_t n,
 	             const struct src_sink *sink, struct src_error *err);
 
 	/* Deletes msgs from the selected folder, after the caller made them
 	 * durable. IMAP: UID STORE +FLAGS.SILENT (\Deleted), then UID EXPUNGE
-	 * (UIDPLUS) or EXPUNGE, done when this returns. POP3: DELE, which the
+	 * (UIDPLUS) or EXPUNGE (which also removes what other clients marked
+	 * \Deleted), done when this returns. msgs as for fetch(). POP3: DELE, which the
 	 * server commits only at close(); a lost connection undoes them. */
 	int (*delete)(struct source *s, const struct src_msg *const *msgs, size_t n,
 	              struct src_error *err);

@@ -430,7 +430,8 @@ int ydoc_expect(struct ydoc *y, struct diag *d, yaml_node_t *n, const char *path
 
 	if (n && n->type == t && !(t == YAML_SCALAR_NODE && ydoc_is_null(n)))
 		return 0;
-	ydoc_error(y, d, n, path, "expected %s, got %s", want[t], ydoc_kind(n));
+	ydoc_error(y, d, n, path, "expected %s, got %s",
+	           (unsigned)t <= YAML_MAPPING_NODE && want[t] ? want[t] : "a value", ydoc_kind(n));
 	return -1;
 }
 

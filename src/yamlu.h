@@ -38,9 +38,12 @@ struct ydoc {
 #define YDOC_PATH_MAX 512
 
 /*
- * Loads the first document of path. A syntax error, an unreadable file or
- * an empty file is reported into d and returns -1. Duplicate keys in a
- * mapping are reported too (libyaml does not).
+ * Loads the document of path. A syntax error, an unreadable file, an empty
+ * file, a second document or a broken limit (above) is reported into d and
+ * returns -1. Duplicate keys in a mapping (libyaml accepts them) are
+ * reported and then removed from the tree, keeping the first, and the load
+ * returns 0 so that the caller goes on to report its own problems: compare
+ * d->n before and after to know whether anything was wrong.
  */
 int ydoc_load(struct ydoc *y, const char *path, struct diag *d);
 /* Same, and fills *st (when not NULL) from the opened file: its mode, owner. */

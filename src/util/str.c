@@ -274,6 +274,39 @@ void argv_free(char **argv)
 	free(argv);
 }
 
+static bool word_is_plain(const char *w)
+{
+	if (*w == '\0')
+		return false;
+	for (; *w; w++)
+		if (!isalnum((unsigned char)*w) && !strchr("_./:@%+=,-", *w))
+			return false;
+	return true;
+}
+
+char *argv_join(char *const *argv)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 20);
+	for (size_t i = 0; argv[i] != NULL; i++) {
+		if (i > 0)
+			buf_putc(&b, ' ');
+		if (word_is_plain(argv[i])) {
+			buf_puts(&b, argv[i]);
+			continue;
+		}
+		buf_putc(&b, '"');
+		for (const char *c = argv[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(&b, '\\');
+			buf_putc(&b, *c);
+		}
+		buf_putc(&b, '"');
+	}
+	return buf_steal(&b, NULL);
+}
+
 void secret_free(char *s)
 {
 	if (s == NULL)

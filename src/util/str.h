@@ -42,6 +42,8 @@ char *path_expand(const char *in, const char *base_dir, const char **err);
  */
 int argv_split(const char *s, char ***argv);
 void argv_free(char **argv);
+/* The inverse of argv_split(): words joined with spaces, quoted where needed. */
+char *argv_join(char *const *argv);
 
 /* Overwrites then frees a secret. NULL is allowed. */
 void secret_free(char *s);

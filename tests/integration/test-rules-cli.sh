@@ -344,7 +344,7 @@ check "refile again changes nothing" test "$before" = "$(find "$MD" -type f | so
 
 # A crash after the link, before the unlink: the message is in both folders.
 name=$(put list4 S "$LIST")
-ln "$MD/cur/$name:2,S" "$MD/.Lists.corral-users/cur/$name:2,RS"
+ln "$MD/cur/$name:2,S" "$MD/.Lists.corral-users/cur/$name:2,RS" || not_ok "pre-link $name by hand"
 run -c "$T/refile/config.yml" refile INBOX
 check_run "refile after a crash completes the move" 0 "1 moved" "already in place"
 check "refile after a crash: exactly one copy" test "$(ncopies list4)" -eq 1
@@ -352,7 +352,7 @@ check "refile after a crash: the source is removed" test ! -e "$MD/cur/$name:2,S
 
 # The same file in two folders (a delivery with continue: true links one file twice).
 name=$(put both "" "$LIST")
-ln "$MD/new/$name" "$MD/.Lists.corral-users/new/1.$name"
+ln "$MD/new/$name" "$MD/.Lists.corral-users/new/1.$name" || not_ok "link $name by hand"
 run -c "$T/refile/config.yml" refile INBOX
 check_run "refile: a hard link already in the target counts as moved" 0 "1 moved" "already in place"
 check "refile: a message already linked in the target is not copied again" test "$(ncopies both)" -eq 1

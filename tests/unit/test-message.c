@@ -473,6 +473,9 @@ static const struct mime_case mime_cases[] = {
      RAW("Content-Type: application/octet-stream\nContent-Disposition: attachment;\n "
          "filename*0*=utf-8''na%C3%AF;\n filename*1*=ve%20file;\n filename*2=\".txt\"\n\nx"),
      "0:application/octet-stream;fn=naïve file.txt*", -1, NULL},
+    {"mime_rfc2231_empty_extended_value_is_no_name",
+     RAW("Content-Type: text/plain\nContent-Disposition: attachment; filename*0*=utf-8''\n\nx"),
+     "0:text/plain*", 0, "x"},
     {"mime_rfc2231_single_extended_value",
      RAW("Content-Type: text/plain; name*=iso-8859-1'fr'caf%E9.txt\n\nx"),
      "0:text/plain;fn=café.txt*", 0, "x"},

@@ -138,6 +138,21 @@ static void argv_split_quotes_without_shell(void **state)
 	assert_int_equal(argv_split("echo 'unterminated", &argv), -1);
 }
 
+static void argv_join_is_the_inverse_of_split(void **state)
+{
+	char *const words[] = {"notify", "a b", "say \"hi\"", "back\\slash", "", "x=1", NULL};
+	char **back;
+	char *line;
+
+	(void)state;
+	line = argv_join(words);
+	assert_int_equal(argv_split(line, &back), 6);
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(back[i], words[i]);
+	argv_free(back);
+	free(line);
+}
+
 static void diag_formats_positions(void **state)
 {
 	struct diag d;
@@ -160,6 +175,7 @@ int main(void)
 		cmocka_unit_test(duration_and_size_units),
 		cmocka_unit_test(path_expansion),
 		cmocka_unit_test(argv_split_quotes_without_shell),
+		cmocka_unit_test(argv_join_is_the_inverse_of_split),
 		cmocka_unit_test(diag_formats_positions),
 	};
 

@@ -1,0 +1,63 @@
+/*
+ * The `pipe` action: runs a command (no shell) with a message on its stdin.
+ *
+ * The child runs in its own process group with a clean environment (HOME,
+ * PATH and what the caller adds, e.g. CORRAL_ACCOUNT=work), stdout on
+ * /dev/null (or captured, for secret commands), every other descriptor
+ * closed. Its stderr is captured (first PIPE_STDERR_MAX bytes) and logged
+ * with the command's name. The timeout is a poll() deadline; past it the
+ * whole process group is killed (SIGKILL). SIGPIPE is ignored while the
+ * message is written, so a command that exits without reading its stdin
+ * is judged by its exit status alone.
+ *
+ * A failing pipe is always a temporary failure (DESIGN.md section 4): a
+ * non-zero exit, a signal, the timeout, or a command that cannot be run.
+ *
+ * Memory: nothing returned is owned by this module; params are only read.
+ */
+#ifndef CORRAL_DELIVER_PIPE_H
+#define CORRAL_DELIVER_PIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+
+/* The child's stderr is kept (and logged) up to this many bytes. */
+#define PIPE_STDERR_MAX 4096
+/* Used when pipe_params.timeout_s is 0. */
+#define PIPE_DEFAULT_TIMEOUT 300
+
+enum pipe_result {
+	PIPE_OK = 0,        /* the command exited 0 */
+	PIPE_TEMPFAIL = -1, /* anything else: retry later */
+};
+
+struct pipe_params {
+	const char *const *argv; /* NULL-terminated; argv[0] is searched in PATH */
+	/* The message for stdin: a file read from offset 0 (fd >= 0, len bytes),
+	 * or data/len in memory (fd < 0), or nothing (fd < 0, data NULL):
+	 * stdin is then /dev/null. */
+	int fd;
+	const void *data;
+	size_t len;
+	unsigned timeout_s;     /* 0: PIPE_DEFAULT_TIMEOUT */
+	const char *const *env; /* extra "NAME=value" for the child, NULL-terminated, or NULL */
+	bool keep_env;          /* inherit corral's whole environment (secret commands) */
+	struct buf *out;        /* NULL: stdout to /dev/null; else stdout is appended here,
+	                           up to the buffer's max (more is an error) */
+	bool quiet;             /* do not log the child's stderr (secret commands) */
+};
+
+/*
+ * Runs p->argv with the message on stdin and waits for it. Returns PIPE_OK
+ * when it exited 0, else PIPE_TEMPFAIL with err set to one line such as
+ * "pipe 'spamc': exited with 1: <first line of its stderr>" (sanitised).
+ */
+int pipe_run(const struct pipe_params *p, char *err, size_t errlen);
+
+/* pipe_run() with only argv, the message and a timeout. */
+int pipe_deliver(const char *const *argv, int fd, const void *data, size_t len, unsigned timeout_s,
+                 char *err, size_t errlen);
+
+#endif

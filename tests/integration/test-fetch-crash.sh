@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# kill -9 `corral fetch` (the parent and its per-account children) at random
+# moments while it fetches 2000-message mailboxes from Dovecot, R times, then
+# let one run finish: every message must be in the Maildir exactly once
+# (by Message-ID), and the keep: false mailboxes empty (DESIGN.md 4.1, 4.2).
+# After every kill, no message may be missing from both the server and the
+# Maildir. Three accounts run at once: IMAPS keep: true, IMAP STARTTLS keep:
+# false, and POP3S whose keep alternates run by run (true, false, ...).
+#   RUNS=12 (kills), SEED=... (for $RANDOM: the delays) can be set.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+# shellcheck source=lib-dovecot.sh
+. "$here/lib-dovecot.sh"
+# shellcheck source=lib-fetch.sh
+. "$here/lib-fetch.sh"
+
+RUNS=${RUNS:-12}
+SEED=${SEED:-$$}
+RANDOM=$SEED
+echo "# runs $RUNS, seed $SEED"
+
+case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "# not root: cannot run Dovecot, nothing checked"
+	finish
+	exit 0
+fi
+if [ ! -x "$CORRAL" ]; then
+	not_ok "the binary under test $CORRAL exists"
+	finish
+	exit 1
+fi
+command -v setsid >/dev/null || {
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux >/dev/null
+}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/corral-fetch-crash.XXXXXX")
+PGID=
+cleanup() {
+	if [ -n "$PGID" ]; then kill -9 -- "-$PGID" 2>/dev/null || true; fi
+	dovecot_cleanup
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fetch_fast_python
+export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate
+mkdir -p "$HOME"
+
+dovecot_setup
+if ! dovecot_start; then
+	not_ok "Dovecot starts"
+	finish
+	exit 1
+fi
+
+exp=$T/expected
+maildir=$T/Maildir
+track_add "$exp" alice INBOX 2000
+track_add "$exp" bob INBOX 2000
+track_add "$exp" carol INBOX 2000
+added_alice=2000
+
+write_config() { # POP-KEEP
+	{
+		fetch_account imaps-keep alice imap implicit "$DOVECOT_IMAPS_PORT" true
+		fetch_account starttls-del bob imap starttls "$DOVECOT_IMAP_PORT" false
+		fetch_account pop3s carol pop3 implicit "$DOVECOT_POP3S_PORT" "$1"
+	} | fetch_config "$T/config.yml" "$maildir" "$T/state"
+}
+
+servers=("$(dovecot_maildir alice)" "$(dovecot_maildir bob)" "$(dovecot_maildir carol)")
+killed=0
+finished=0
+bad_rc=()
+lost_after=()
+start=$SECONDS
+for ((run = 1; run <= RUNS; run++)); do
+	if ((SECONDS - start > 150)); then
+		echo "# time is up after $((run - 1)) runs"
+		break
+	fi
+	if ((run % 2)); then write_config true; else write_config false; fi
+	delay=$(awk -v r="$((RANDOM % 1500))" 'BEGIN { printf "%.3f", r / 1000 }')
+	# Its own process group, so that one kill reaches the per-account children.
+	setsid "$CORRAL" -c "$T/config.yml" fetch >"$T/out.$run" 2>"$T/err.$run" </dev/null &
+	PGID=$!
+	sleep "$delay"
+	rc=0
+	if kill -0 "$PGID" 2>/dev/null; then
+		kill -9 -- "-$PGID" 2>/dev/null || true
+		wait "$PGID" 2>/dev/null || rc=$?
+		if [ "$rc" -eq 137 ]; then killed=$((killed + 1)); fi
+	else
+		wait "$PGID" 2>/dev/null || rc=$?
+	fi
+	PGID=
+	if [ "$rc" -ne 137 ]; then
+		finished=$((finished + 1))
+		[ "$rc" -eq 0 ] || bad_rc+=("run $run: exit $rc: $(tail -n 2 "$T/err.$run" | tr '\n' ' ')")
+	fi
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/err.$run"; then
+		cat "$T/err.$run" >>"$T/sanitizer.log"
+	fi
+	n=$(lost_count "$exp" "$maildir" "${servers[@]}")
+	[ "$n" -eq 0 ] || lost_after+=("run $run (killed after ${delay}s): $n")
+	echo "# run $run: killed after ${delay}s (exit $rc), $(message_files "$maildir" | wc -l) files"
+	# New mail keeps every run busy, also for the keep: true account.
+	track_add "$exp" alice INBOX 30
+	added_alice=$((added_alice + 30))
+	track_add "$exp" bob INBOX 30
+	track_add "$exp" carol INBOX 30
+done
+runs=$((killed + finished))
+
+if [ ${#lost_after[@]} -eq 0 ]; then
+	ok "after each of the $runs kills every message is on the server or in the Maildir"
+else
+	not_ok "after each of the $runs kills every message is on the server or in the Maildir" \
+		"${lost_after[*]}"
+fi
+if [ ${#bad_rc[@]} -eq 0 ]; then
+	ok "the $finished runs that ended before their kill exited 0"
+else
+	not_ok "the $finished runs that ended before their kill exited 0" "${bad_rc[*]}"
+fi
+if [ "$killed" -ge $((runs / 2)) ]; then
+	ok "most runs were killed mid-fetch ($killed of $runs)"
+else
+	not_ok "most runs were killed mid-fetch ($killed of $runs)" "the fetch is too fast for the delays"
+fi
+
+write_config false
+corral_run 180 -c "$T/config.yml" fetch
+if [ "$RC" -eq 0 ]; then
+	ok "the clean run after the kills exits 0"
+else
+	not_ok "the clean run after the kills exits 0" "exit $RC: $(tail -n 3 "$T/err" | tr '\n' ' ')"
+fi
+total=$(sort -u "$exp" | wc -l)
+if exactly_once "$exp" "$maildir"; then
+	ok "runs $runs, messages $total, lost 0, duplicated 0"
+else
+	not_ok "runs $runs, messages $total, lost $FETCH_LOST, duplicated $FETCH_DUP" \
+		"unexpected $FETCH_EXTRA"
+fi
+got="$(dovecot_count alice) $(dovecot_count bob) $(dovecot_count carol)"
+if [ "$got" = "$added_alice 0 0" ]; then
+	ok "keep: true kept all $added_alice on its server; the keep: false servers are empty"
+else
+	not_ok "keep: true kept all $added_alice on its server; the keep: false servers are empty" \
+		"server counts $got"
+fi
+# (tmp/ may hold files of killed runs: Maildir readers ignore tmp/.)
+echo "# $(tmp_files "$maildir" | wc -l) files left in tmp/ by the killed runs"
+sanitizer_check
+finish
