@@ -29,6 +29,9 @@ static const struct command commands[] = {
     {"fetch", cmd_fetch, "fetch [ACCOUNT...]       one pass over the accounts, then exit"},
     {"deliver", cmd_deliver,
      "deliver [-a ACCOUNT]     MDA mode: one message on stdin -> rules -> delivery"},
+    {"test", cmd_test,
+     "test [--explain] FILE...  dry run: which rules match each message, what would happen"},
+    {"refile", cmd_refile, "refile FOLDER            apply the rules again to a local folder"},
     {"check", cmd_check, "check                    validate config and rules"},
 };
 

@@ -342,6 +342,12 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 
 	if (it->m != m)
 		fatal("fetch: the source finished a message it did not open");
+	if (merr != NULL && merr->local) {
+		/* A full disk fails every later message too: stop, commit nothing of the batch. */
+		close(fd);
+		return set_rc(r, merr->temporary ? EX_TEMPFAIL : EX_CONFIG, "%s %s: %s", r->folder,
+		              it->id, merr->text);
+	}
 	if (merr != NULL) {
 		log_warn("%s: %s %s left on the server: %s", r->acct->name, r->folder, it->id,
 		         merr->text);

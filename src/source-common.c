@@ -127,8 +127,10 @@ int src_body_finish(struct src_body *b, uint64_t *size, struct src_error *merr)
 		int e = b->errnum;
 		bool temp = e == ENOSPC || e == EDQUOT || e == EIO || e == EINTR || e == EAGAIN;
 
-		return src_fail(merr, SRC_SCOPE_MESSAGE, temp, NULL, "writing the message: %s",
-		                strerror(e));
+		src_fail(merr, SRC_SCOPE_MESSAGE, temp, NULL, "writing the message: %s",
+		         strerror(e));
+		merr->local = true;
+		return -1;
 	}
 	*size = b->written;
 	return 0;

@@ -56,6 +56,9 @@ struct src_error {
 	bool unreachable;
 	/* The credentials were refused. */
 	bool auth;
+	/* The failure is corral's own, not the server's: writing the message
+	 * to disk failed (full disk, quota, I/O error). The fetch stops. */
+	bool local;
 	char text[256];   /* for the user: what corral was doing and what went wrong */
 	char server[256]; /* what the server said (control bytes replaced); "" when nothing */
 };

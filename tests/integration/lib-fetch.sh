@@ -6,7 +6,8 @@
 #   fetch_account NAME USER PROTO TLS PORT KEEP [LINE...]
 #                  Prints one account of a config: host 127.0.0.1, USER's
 #                  password from lib-dovecot.sh, ca_file $DOVECOT_CA (unless
-#                  TLS is off or a LINE gives ca_file), timeout 20s; each LINE
+#                  TLS is off or a LINE gives ca_file), timeout 20s (unless a
+#                  LINE gives timeout); each LINE
 #                  ("folders: [INBOX, Receipts]") is added as is.
 #   fetch_config FILE MAILDIR STATE [LINE...] < ACCOUNTS
 #                  Writes a config (mode 0600): maildir, state, the top-level
@@ -22,8 +23,9 @@
 #                  Message-IDs of the message files in DIR's new/ and cur/, or
 #                  in a whole Maildir++ tree (ROOT and every ROOT/.FOLDER); a
 #                  file without one is listed as NOID:<hash of its bytes>.
-#   exactly_once EXPECTED ROOT
-#                  Compares the Maildir++ tree ROOT with the Message-IDs in
+#   exactly_once EXPECTED ROOT [folder]
+#                  Compares the Maildir++ tree ROOT (with "folder": only the
+#                  folder ROOT, not its subfolders) with the Message-IDs in
 #                  EXPECTED; sets FETCH_LOST, FETCH_DUP (extra copies),
 #                  FETCH_EXTRA (ids not expected) and FETCH_DELIVERED (files);
 #                  returns 0 when the three are 0. Examples on stderr.
@@ -44,19 +46,25 @@
 #                  The folder's UIDVALIDITY, asked over IMAP (plain port).
 #   sanitizer_check
 #                  One check: no corral run of this script printed a sanitizer report.
+#   dovecot_alive_check
+#                  One check: Dovecot still answers (a failure explains the others).
 
 fetch_account() { # NAME USER PROTO TLS PORT KEEP [LINE...]
-	local name=$1 user=$2 proto=$3 tls=$4 port=$5 keep=$6 pw line has_ca=0
+	local name=$1 user=$2 proto=$3 tls=$4 port=$5 keep=$6 pw line has_ca=0 has_timeout=0
 	shift 6
 	pw=DOVECOT_PASS_$user
 	pw=${!pw}
 	for line in "$@"; do
-		case $line in ca_file:*) has_ca=1 ;; esac
+		case $line in
+		ca_file:*) has_ca=1 ;;
+		timeout:*) has_timeout=1 ;;
+		esac
 	done
 	printf '  %s:\n    protocol: %s\n    host: 127.0.0.1\n    port: %s\n' \
 		"$name" "$proto" "$port"
 	printf '    tls: %s\n    user: %s\n    password: '\''%s'\''\n' "$tls" "$user" "$pw"
-	printf '    keep: %s\n    timeout: 20s\n' "$keep"
+	printf '    keep: %s\n' "$keep"
+	[ $has_timeout -eq 1 ] || printf '    timeout: 20s\n'
 	if [ "$tls" != off ] && [ $has_ca -eq 0 ]; then
 		printf '    ca_file: %s\n' "$DOVECOT_CA"
 	fi
@@ -77,6 +85,7 @@ fetch_config() { # FILE MAILDIR STATE [LINE...] < ACCOUNTS
 	chmod 600 "$file"
 }
 
+# shellcheck disable=SC2034 # RC is for the caller
 corral_run() { # SECS ARGS...
 	local secs=$1
 	shift
@@ -97,6 +106,14 @@ sanitizer_check() {
 			"$(grep -m 3 -E 'ERROR|runtime error|#[0-3] ' "$T/sanitizer.log" | tr '\n' ' ')"
 	else
 		ok "no corral run printed a sanitizer report"
+	fi
+}
+
+dovecot_alive_check() {
+	if (exec 3<>"/dev/tcp/127.0.0.1/$DOVECOT_IMAP_PORT") 2>/dev/null; then
+		ok "Dovecot still answers at the end"
+	else
+		not_ok "Dovecot still answers at the end" "stopped from outside the test?"
 	fi
 }
 
@@ -168,7 +185,7 @@ elif cmd == "exactly-once":
     want = set(l.strip() for l in open(sys.argv[2]) if l.strip())
     count = {}
     n = 0
-    for f in files_of("tree", sys.argv[3]):
+    for f in files_of(sys.argv[4] if len(sys.argv) > 4 else "tree", sys.argv[3]):
         m = msgid(f)
         if m:
             count[m] = count.get(m, 0) + 1
@@ -210,9 +227,10 @@ track_add() { # EXPECTED USER FOLDER N [SIZE]
 	msgids_folder "$dir" | sort | comm -13 "$T/.before" - >>"$exp"
 }
 
-exactly_once() { # EXPECTED ROOT
+# shellcheck disable=SC2034 # FETCH_* are for the caller
+exactly_once() { # EXPECTED ROOT [folder]
 	local res
-	res=$(python3 -c "$_FETCH_PY" exactly-once "$1" "$2")
+	res=$(python3 -c "$_FETCH_PY" exactly-once "$@")
 	read -r FETCH_LOST FETCH_DUP FETCH_EXTRA FETCH_DELIVERED <<<"$res"
 	[ "$FETCH_LOST" -eq 0 ] && [ "$FETCH_DUP" -eq 0 ] && [ "$FETCH_EXTRA" -eq 0 ]
 }

@@ -13,6 +13,7 @@ YML
 n=0 bad=0
 for f in tests/data/msg/*.eml; do
 	[ -f "$f" ] || continue
+	[ -s "$f" ] || continue # empty input is refused (65), checked below
 	n=$((n + 1))
 	before=$(ls "$T/Maildir/new" 2>/dev/null | sort)
 	if ! "$CORRAL" -c "$T/config.yml" deliver < "$f"; then

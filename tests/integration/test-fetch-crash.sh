@@ -5,7 +5,9 @@
 # (by Message-ID), and the keep: false mailboxes empty (DESIGN.md 4.1, 4.2).
 # After every kill, no message may be missing from both the server and the
 # Maildir. Three accounts run at once: IMAPS keep: true, IMAP STARTTLS keep:
-# false, and POP3S whose keep alternates run by run (true, false, ...).
+# false, and POP3S whose keep alternates run by run (true, false, ...). A
+# rule files every message whose number ends in 5 into two folders (Copies
+# and INBOX), so that a kill can fall between the two links of one message.
 #   RUNS=12 (kills), SEED=... (for $RANDOM: the delays) can be set.
 set -euo pipefail
 
@@ -50,6 +52,7 @@ fetch_fast_python
 export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate
 mkdir -p "$HOME"
 
+# shellcheck disable=SC2119 # its own temp dir
 dovecot_setup
 if ! dovecot_start; then
 	not_ok "Dovecot starts"
@@ -59,17 +62,24 @@ fi
 
 exp=$T/expected
 maildir=$T/Maildir
+# first3 ITEM...: the first three items, for a failure's detail.
+first3() { printf '%s | ' "${@:1:3}"; [ $# -le 3 ] || printf '(%d more)' $(($# - 3)); }
 track_add "$exp" alice INBOX 2000
 track_add "$exp" bob INBOX 2000
 track_add "$exp" carol INBOX 2000
 added_alice=2000
 
+cat >"$T/rules.yml" <<'EOF'
+- name: two copies
+  if: {subject: 'Test message *5'}
+  then: [{folder: Copies}, keep]
+EOF
 write_config() { # POP-KEEP
 	{
 		fetch_account imaps-keep alice imap implicit "$DOVECOT_IMAPS_PORT" true
 		fetch_account starttls-del bob imap starttls "$DOVECOT_IMAP_PORT" false
 		fetch_account pop3s carol pop3 implicit "$DOVECOT_POP3S_PORT" "$1"
-	} | fetch_config "$T/config.yml" "$maildir" "$T/state"
+	} | fetch_config "$T/config.yml" "$maildir" "$T/state" "rules: rules.yml"
 }
 
 servers=("$(dovecot_maildir alice)" "$(dovecot_maildir bob)" "$(dovecot_maildir carol)")
@@ -120,12 +130,12 @@ if [ ${#lost_after[@]} -eq 0 ]; then
 	ok "after each of the $runs kills every message is on the server or in the Maildir"
 else
 	not_ok "after each of the $runs kills every message is on the server or in the Maildir" \
-		"${lost_after[*]}"
+		"$(first3 "${lost_after[@]}")"
 fi
 if [ ${#bad_rc[@]} -eq 0 ]; then
 	ok "the $finished runs that ended before their kill exited 0"
 else
-	not_ok "the $finished runs that ended before their kill exited 0" "${bad_rc[*]}"
+	not_ok "the $finished runs that ended before their kill exited 0" "$(first3 "${bad_rc[@]}")"
 fi
 if [ "$killed" -ge $((runs / 2)) ]; then
 	ok "most runs were killed mid-fetch ($killed of $runs)"
@@ -141,11 +151,19 @@ else
 	not_ok "the clean run after the kills exits 0" "exit $RC: $(tail -n 3 "$T/err" | tr '\n' ' ')"
 fi
 total=$(sort -u "$exp" | wc -l)
-if exactly_once "$exp" "$maildir"; then
+grep -E '^<[0-9]*5\.' "$exp" >"$T/expected.copies" || true
+copies=$(sort -u "$T/expected.copies" | wc -l)
+if exactly_once "$exp" "$maildir" folder; then
 	ok "runs $runs, messages $total, lost 0, duplicated 0"
 else
 	not_ok "runs $runs, messages $total, lost $FETCH_LOST, duplicated $FETCH_DUP" \
 		"unexpected $FETCH_EXTRA"
+fi
+if exactly_once "$T/expected.copies" "$maildir/.Copies" folder; then
+	ok "the $copies messages filed twice are in Copies exactly once too"
+else
+	not_ok "the $copies messages filed twice are in Copies exactly once too" \
+		"lost $FETCH_LOST, duplicated $FETCH_DUP, unexpected $FETCH_EXTRA"
 fi
 got="$(dovecot_count alice) $(dovecot_count bob) $(dovecot_count carol)"
 if [ "$got" = "$added_alice 0 0" ]; then
@@ -156,5 +174,6 @@ else
 fi
 # (tmp/ may hold files of killed runs: Maildir readers ignore tmp/.)
 echo "# $(tmp_files "$maildir" | wc -l) files left in tmp/ by the killed runs"
+dovecot_alive_check
 sanitizer_check
 finish

@@ -37,6 +37,7 @@ fetch_fast_python
 export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate
 mkdir -p "$HOME"
 
+# shellcheck disable=SC2119 # its own temp dir
 dovecot_setup
 if ! dovecot_start; then
 	not_ok "Dovecot starts"
@@ -389,6 +390,77 @@ else
 	not_ok "mount a 256 KB tmpfs" "$(cat "$s/mount.err")"
 fi
 
+# ---- two runs at once ----
+section "two runs at once"
+s=$T/s13
+mkdir -p "$s"
+reset_user alice
+track_add "$s/exp" alice INBOX 600
+fetch_account twice alice imap implicit "$DOVECOT_IMAPS_PORT" false |
+	fetch_config "$s/config.yml" "$s/Maildir" "$s/state"
+pids=()
+for i in 1 2; do
+	(
+		rc=0
+		timeout -k 5 60 "$CORRAL" -c "$s/config.yml" fetch >"$s/out$i" 2>"$s/err$i" </dev/null ||
+			rc=$?
+		echo "$rc" >"$s/rc$i"
+	) &
+	pids+=($!)
+done
+wait "${pids[@]}" # not a bare wait: Dovecot is a child of this shell too
+cat "$s/err1" "$s/err2" >"$T/err"
+grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/err" && cat "$T/err" >>"$T/sanitizer.log"
+rcs="$(cat "$s/rc1") $(cat "$s/rc2")"
+case $rcs in
+"0 0" | "0 75" | "75 0") ok "two runs at once on one account: exit 0, or 75 for the one that found it busy ($rcs)" ;;
+*) not_ok "two runs at once on one account: exit 0, or 75 for the one that found it busy" \
+	"exits $rcs: $(cat "$s/err1" "$s/err2" | tr '\n' ' ')" ;;
+esac
+case $rcs in
+*75*)
+	if grep -q 'busy' "$s/err1" "$s/err2"; then
+		ok "two runs at once: the one that gave up says the account is busy"
+	else
+		not_ok "two runs at once: the one that gave up says the account is busy" \
+			"$(cat "$s/err1" "$s/err2" | tr '\n' ' ')"
+	fi
+	;;
+esac
+corral_run 60 -c "$s/config.yml" fetch
+check_once "two runs at once: all 600 messages exactly once" "$s/exp" "$s/Maildir"
+check_eq "two runs at once: the server is empty" "$(dovecot_count alice)" 0
+
+# ---- a 20 MB message ----
+section "a 20 MB message"
+s=$T/s14
+mkdir -p "$s"
+reset_user bob carol
+track_add "$s/exp" bob INBOX 1 20000000
+track_add "$s/exp" bob INBOX 3
+track_add "$s/exp" carol INBOX 1 20000000
+track_add "$s/exp" carol INBOX 3
+# One sum per message (line ends normalised), sorted: a multiset to compare.
+sums() { # FILE...
+	local f
+	for f in "$@"; do tr -d '\r' <"$f" | sha256sum; done | sort
+}
+sums "$(dovecot_maildir bob)"/new/* "$(dovecot_maildir carol)"/new/* >"$s/sums.orig"
+{
+	fetch_account big-imap bob imap implicit "$DOVECOT_IMAPS_PORT" false
+	fetch_account big-pop carol pop3 implicit "$DOVECOT_POP3S_PORT" false
+} | fetch_config "$s/config.yml" "$s/Maildir" "$s/state"
+corral_run 120 -c "$s/config.yml" fetch
+check_rc "a 20 MB message (IMAP and POP3): exit 0" 0
+check_once "a 20 MB message: both big ones and the 6 small ones exactly once" \
+	"$s/exp" "$s/Maildir"
+mapfile -t got < <(message_files "$s/Maildir")
+if [ ${#got[@]} -gt 0 ] && (cd "$s/Maildir" && sums "${got[@]}") | cmp -s - "$s/sums.orig"; then
+	ok "a 20 MB message: IMAP and POP3 copies identical to the originals (after CRLF -> LF)"
+else
+	not_ok "a 20 MB message: IMAP and POP3 copies identical to the originals (after CRLF -> LF)"
+fi
+
 # ---- byte-exact bodies ----
 section "byte-exact bodies"
 s=$T/s12
@@ -466,5 +538,6 @@ check_eq "byte-exact, POP3: all $nsrc messages identical to what Dovecot serves 
 check_eq "byte-exact, POP3: all $compared messages identical to their .eml (after CRLF -> LF; POP3 adds a final line end when missing)" \
 	"$bad_src" 0
 
+dovecot_alive_check
 sanitizer_check
 finish

@@ -153,7 +153,7 @@ check_run "--explain shows failed and matched conditions" 0 "✗ " "✓ " "debia
 check_run "--explain shows the capture and the result" 0 '$1 = "debian-devel"' "result: Lists/debian-devel"
 first=$(head -1 <<<"$out")
 check "--explain: the outcome line comes first" \
-	test "$first" = "$M/lists-debian.eml: Lists/debian-devel (rule #1 \"mailing list by List-Id\" in $T/tree/rules/lists.yml)"
+	bash -c '[[ $1 == "$2: Lists/debian-devel (rule #1 \"mailing list by List-Id\""* ]]' _ "$first" "$M/lists-debian.eml"
 
 # ---- inputs: message files, mbox, Maildir ----
 
