@@ -117,6 +117,23 @@ check "fetch: the server is empty once every action is done" test "$(dovecot_cou
 check "fetch: a further run does nothing (exit 0)" test $? -eq 0
 check "fetch: and forwards nothing again" test "$(sunk)" -eq 2
 
+# ---- a relay that is down: 75, nothing lost, delivered once when it is back ----
+kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null
+dovecot_add_files alice INBOX "$T/boss.eml"
+inbox_before=$(in_folder .)
+"$CORRAL" -c "$T/config.yml" fetch alice > "$T/out6" 2>&1
+check "relay down: fetch exits 75" test $? -eq 75
+check "relay down: the message stays on the server" test "$(dovecot_count alice)" -eq 1
+check "relay down: its INBOX copy is delivered" test "$(in_folder .)" -eq $((inbox_before + 1))
+"$PY" tests/integration/smtpsink.py "$port" "$T/sink" > "$T/sink.log" 2>&1 &
+SINK_PID=$!
+for _ in $(seq 1 100); do grep -q '^ready' "$T/sink.log" && break; sleep 0.1; done
+CORRAL_RETRY_DELAY=0 "$CORRAL" -c "$T/config.yml" fetch alice > "$T/out7" 2>&1
+check "relay back: the retry exits 0" test $? -eq 0
+check "relay back: the forward arrived once" test "$(grep -l phone@example.net "$T"/sink/*.json | wc -l)" -eq 1
+check "relay back: the INBOX copy was not delivered twice" test "$(in_folder .)" -eq $((inbox_before + 1))
+check "relay back: the server is empty" test "$(dovecot_count alice)" -eq 0
+
 # ---- deliver: smtp hands everything to smtp.to ----
 dovecot_add_messages bob INBOX 3 1500
 cat >> "$T/config.yml" <<YML
