@@ -204,7 +204,8 @@ static const struct {
 
 static bool cs_name_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c != 0 && strchr("-_.:+", c) != NULL);
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("-_.:+", c) != NULL);
 }
 
 /* Lower-cased label without quotes, blanks or RFC 2231 language ("utf-8*en").

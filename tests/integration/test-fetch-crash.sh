@@ -96,7 +96,7 @@ for ((run = 1; run <= RUNS; run++)); do
 	if ((run % 2)); then write_config true; else write_config false; fi
 	delay=$(awk -v r="$((RANDOM % 1500))" 'BEGIN { printf "%.3f", r / 1000 }')
 	# Its own process group, so that one kill reaches the per-account children.
-	setsid "$CORRAL" -c "$T/config.yml" fetch >"$T/out.$run" 2>"$T/err.$run" </dev/null &
+	setsid "$CORRAL" -v -c "$T/config.yml" fetch >"$T/out.$run" 2>"$T/err.$run" </dev/null &
 	PGID=$!
 	sleep "$delay"
 	rc=0
@@ -144,7 +144,13 @@ else
 fi
 
 write_config false
-corral_run 180 -c "$T/config.yml" fetch
+corral_run 180 -v -c "$T/config.yml" fetch
+cp "$T/err" "$T/err.final"
+rec=$(cat "$T"/err.* | sed -n 's/.*recovered \([0-9]*\) interrupted deliveries (\([0-9]*\) partial).*/\1 \2/p' |
+	awk '{ n += $1; p += $2 } END { print n + 0, p + 0 }')
+echo "# recovery after the kills: ${rec% *} interrupted deliveries, ${rec#* } of them partial;" \
+	"$(cat "$T"/err.* | grep -c 'completing an interrupted delivery' || true) completed;" \
+	"$(cat "$T"/err.* | grep -c 'deleting .* delivered by an earlier run' || true) deletions resumed"
 if [ "$RC" -eq 0 ]; then
 	ok "the clean run after the kills exits 0"
 else

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "message.h"
+#include "message-int.h"
 #include "util/buf.h"
 
 #define RAW(s) s, sizeof(s) - 1
@@ -1030,6 +1031,34 @@ static void corpus_every_message_parses_to_valid_utf8(void **state)
 #fn, fn, NULL, NULL, NULL                                                          \
 	}
 
+static void base64_of_every_byte_value_decodes_exactly(void **state)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char raw[256], enc[344], out[300];
+	size_t e = 0, n;
+
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		raw[i] = (unsigned char)i;
+	for (size_t i = 0; i < 256; i += 3) {
+		unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 256 ? (unsigned)raw[i + 1] << 8 : 0) |
+		             (i + 2 < 256 ? raw[i + 2] : 0);
+
+		enc[e++] = (unsigned char)alphabet[v >> 18 & 63];
+		enc[e++] = (unsigned char)alphabet[v >> 12 & 63];
+		enc[e++] = i + 1 < 256 ? (unsigned char)alphabet[v >> 6 & 63] : '=';
+		enc[e++] = i + 2 < 256 ? (unsigned char)alphabet[v & 63] : '=';
+	}
+	n = b64_decode((const char *)enc, e, (char *)out, sizeof(out), true);
+	assert_int_equal(n, 256);
+	assert_memory_equal(out, raw, 256);
+	/* Bytes outside the alphabet are refused in strict mode, skipped otherwise. */
+	assert_int_equal(b64_decode("QU\x80JD", 6, (char *)out, sizeof(out), true), (size_t)-1);
+	assert_int_equal(b64_decode("QU\x80JD", 6, (char *)out, sizeof(out), false), 3);
+	assert_memory_equal(out, "ABC", 3);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[NELEM(hdr_cases) + NELEM(rfc2047_cases) + NELEM(cs_cases) +
@@ -1055,6 +1084,7 @@ int main(void)
 	ADD_TEST(cap_long_body_line_decodes_bounded);
 	ADD_TEST(mime_text_cut_on_character_boundary);
 	ADD_TEST(msg_mime_is_built_once);
+	ADD_TEST(base64_of_every_byte_value_decodes_exactly);
 	ADD_TEST(corpus_every_message_parses_to_valid_utf8);
 	return _cmocka_run_group_tests("message", tests, n, NULL, NULL);
 }
