@@ -61,6 +61,8 @@ SRCS = \
 	src/actions.c \
 	src/fetch.c \
 	src/cmd-fetch.c \
+	src/status.c \
+	src/cmd-status.c \
 	src/journal.c \
 	src/journal-state.c \
 	src/rules.c \

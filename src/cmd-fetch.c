@@ -18,6 +18,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "rules.h"
+#include "status.h"
 #include "util/log.h"
 
 /* A child's report: progress while it runs, then the final one. */
@@ -88,6 +89,9 @@ static void run_child(const struct cli *cli, const struct config *cfg, const str
 		rc = fetch_account(&p, &st);
 		rules_free(p.rules);
 	}
+	if (!cli->dry_run && status_record(cfg->state_dir, a->name, time(NULL), rc, st.error,
+					   st.delivered) < 0)
+		log_warn("%s: cannot record the status: %s", a->name, strerror(errno));
 	send_report(fd, 1, rc, &st);
 	fflush(stdout);
 	_exit(rc);

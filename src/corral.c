@@ -32,6 +32,7 @@ static const struct command commands[] = {
     {"test", cmd_test,
      "test [--explain] FILE...  dry run: which rules match each message, what would happen"},
     {"refile", cmd_refile, "refile FOLDER            apply the rules again to a local folder"},
+    {"status", cmd_status, "status [ACCOUNT...]      per account: last success, last error, messages"},
     {"check", cmd_check, "check                    validate config and rules"},
 };
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -267,46 +268,12 @@ static int fsync_dir_at(int dirfd, const char *rel, const struct maildir *md, ch
 	return MD_OK;
 }
 
-/* The parent of a path we just created, so its new entry survives a crash. */
-static int fsync_parent(const char *path, char *err, size_t errlen)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	int r;
-
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	r = fsync_dir_at(AT_FDCWD, dir, NULL, err, errlen);
-	free(dir);
-	return r;
-}
-
 /* mkdir -p with mode 0700, fsyncing the parent of every directory made. */
 static int mkdir_p(const char *path, char *err, size_t errlen)
 {
-	char *p = xstrdup(path);
-	int r = MD_OK;
-
-	for (char *s = p + 1; r == MD_OK; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) == 0)
-			r = fsync_parent(p, err, errlen);
-		else if (errno != EEXIST)
-			r = fail_errno(NULL, errno, "cannot create", p, err, errlen);
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return r;
+	if (fs_mkdir_p(path, 0700) < 0)
+		return fail_errno(NULL, errno, "cannot create", path, err, errlen);
+	return MD_OK;
 }
 
 /* mkdir relative to the root; an existing entry must be a directory. */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/log.h"
 
 #define HDR_MAGIC     "CRLJ"
@@ -73,48 +74,8 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc, e;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
-/* mkdir -p with mode; the parent of each directory made is fsynced. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path), *s = p;
-	int rc = 0;
-
-	while (rc == 0 && s) {
-		s = strchr(s + 1, '/');
-		if (s)
-			*s = '\0';
-		if (*p && mkdir(p, mode) == 0) {
-			char *slash = strrchr(p, '/');
-			char *parent = slash ? xstrndup(p, slash == p ? 1 : (size_t)(slash - p))
-			                     : xstrdup(".");
-
-			rc = fsync_dir(parent);
-			free(parent);
-		} else if (*p && errno != EEXIST) {
-			rc = -1;
-		}
-		if (s)
-			*s = '/';
-	}
-	free(p);
-	return rc;
-}
-
 /* Account names become file names: bytes outside [A-Za-z0-9_@+-] and a leading dot as %XX. */
-static char *account_base(const char *account)
+char *journal_account_base(const char *account)
 {
 	struct buf b;
 
@@ -171,7 +132,7 @@ static int replace_file(struct journal *j, const void *data, size_t len)
 		errno = e;
 		return -1;
 	}
-	if (fsync_dir(j->dir) < 0) {
+	if (fs_fsync_dir(j->dir) < 0) {
 		/* The rename may not be durable: appends to the new file could vanish. */
 		e = errno;
 		j->failed = true;
@@ -294,7 +255,7 @@ struct journal *journal_open(const char *state_dir, const char *account, enum jo
                              char *err, size_t errlen)
 {
 	struct journal *j = xcalloc(1, sizeof(*j));
-	char *base = account_base(account), cerr[512];
+	char *base = journal_account_base(account), cerr[512];
 	int rc;
 
 	j->fd = j->lock_fd = -1;
@@ -302,7 +263,7 @@ struct journal *journal_open(const char *state_dir, const char *account, enum jo
 	j->dir = xasprintf("%s/accounts", state_dir);
 	if (!base) {
 		rc = fail(err, errlen, JOURNAL_PERMFAIL, "bad account name '%s'", account);
-	} else if (mkdir_p(j->dir, 0700) < 0) {
+	} else if (fs_mkdir_p(j->dir, 0700) < 0) {
 		rc = fail(err, errlen, errno_result(errno), "%s: %s", j->dir, strerror(errno));
 	} else {
 		j->path = xasprintf("%s/%s.journal", j->dir, base);

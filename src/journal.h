@@ -100,6 +100,10 @@ struct journal_pending {
 struct journal;
 struct journal_folder;
 
+/* An account's name as a file name under STATE/accounts/ (bytes outside
+ * [A-Za-z0-9_@+-.] and a leading dot as %XX); NULL for an empty name. */
+char *journal_account_base(const char *account);
+
 /*
  * Opens (creating STATE/accounts/ and the file when missing) and locks the
  * journal of an account, replays it and truncates a torn tail. Returns NULL

@@ -152,4 +152,14 @@ check "deliver: smtp exits 0" test $? -eq 0
 check "deliver: smtp sent the 3 messages to smtp.to" test "$(grep -l 'local@example.org' "$T"/sink/*.json | wc -l)" -eq 3
 check "deliver: smtp filed nothing into the Maildir" test "$(find "$T/Maildir" -type f -path '*/new/*' | wc -l)" -eq "$before"
 
+# ---- corral status ----
+"$CORRAL" -c "$T/config.yml" status > "$T/status" 2>&1
+check "status: exit 0" test $? -eq 0
+check "status: each account has a section" bash -c "grep -q '^alice: imap://127.0.0.1' '$T/status' && grep -q '^bob: pop3://' '$T/status'"
+check "status: a last success is recorded" bash -c "! grep -A1 '^alice:' '$T/status' | grep -q 'last success:  never'"
+check "status: the messages fetched are counted" bash -c "grep -A6 '^bob:' '$T/status' | grep -q 'fetched:       3 by the last run, 3 in all'"
+check "status: the last error of a failed run is shown" bash -c "grep -A6 '^alice:' '$T/status' | grep -q 'last error:    none'"
+"$CORRAL" -c "$T/config.yml" status nobody > /dev/null 2>&1
+check "status: an unknown account exits 64" test $? -eq 64
+
 finish
