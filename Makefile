@@ -124,15 +124,17 @@ $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($
 unit-bins: $(UNIT_BINS)
 
 asan:
-	$(MAKE) BUILD=build/asan BIN=build/asan/corral CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
+	$(MAKE) -j$(JOBS) BUILD=build/asan BIN=build/asan/corral CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
 		build/asan/corral unit-bins
 
 deps:
 	@contrib/install-deps.sh build
 
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 check: deps
-	$(MAKE) all unit-bins
-	$(MAKE) asan
+	$(MAKE) -j$(JOBS) all unit-bins
+	$(MAKE) -j$(JOBS) asan
 	tests/run-all.sh
 
 demo: deps all
