@@ -22,7 +22,7 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # corral loads libcurl with dlopen when it first needs it (src/curlw.h):
 # `corral deliver` runs once per message and must not pay for its 30 libraries.
-BIN_LIBS    := -Wl,--as-needed $(shell pkg-config --libs openssl yaml-0.1 libmagic 2>/dev/null) -ldl
+BIN_LIBS    := -Wl,--as-needed $(shell pkg-config --libs openssl yaml-0.1 libmagic libcrypt 2>/dev/null) -ldl
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
@@ -63,6 +63,8 @@ SRCS = \
 	src/cmd-fetch.c \
 	src/status.c \
 	src/cmd-status.c \
+	src/cmd-passwd.c \
+	src/cmd-init.c \
 	src/journal.c \
 	src/journal-state.c \
 	src/rules.c \

@@ -8,7 +8,7 @@
 # exact command to run and fails.
 set -eu
 
-build="gcc make pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev libmagic-dev libmagic-mgc libcmocka-dev"
+build="gcc make pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev libmagic-dev libmagic-mgc libcmocka-dev libcrypt-dev"
 servers="dovecot-imapd dovecot-pop3d openssl curl python3 python3-aiosmtpd procps util-linux"
 case "${1:-build}" in
 build) want="$build" ;;
