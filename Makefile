@@ -60,6 +60,7 @@ SRCS = \
 	src/cmd-check.c \
 	src/actions.c \
 	src/fetch.c \
+	src/fetch-actions.c \
 	src/cmd-fetch.c \
 	src/status.c \
 	src/cmd-status.c \

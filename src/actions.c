@@ -11,8 +11,8 @@
 #include "rules.h"
 #include "util/log.h"
 
-void actions_plan(const struct rules_outcome *o, const struct config *cfg,
-		  const struct account *a, struct action_plan *p)
+void actions_plan(const struct rules_outcome *o, const struct config *cfg, const struct account *a,
+                  struct action_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < o->ndeliveries && p->nfolders < ACTIONS_MAX; i++) {
@@ -53,14 +53,15 @@ static int fail_all(struct smtp_result *res, size_t n, const char *why)
 	for (size_t i = 0; i < n; i++) {
 		res[i].status = SMTP_PERMFAIL;
 		res[i].code = 0;
-		snprintf(res[i].text, sizeof(res[i].text), "%.*s", (int)sizeof(res[i].text) - 1, why);
+		snprintf(res[i].text, sizeof(res[i].text), "%.*s", (int)sizeof(res[i].text) - 1,
+		         why);
 	}
 	return SMTP_PERMFAIL;
 }
 
 int actions_forward(struct actions *a, const char *account, const char *server,
-		    const char *return_path, int fd, const void *data, size_t len,
-		    const char *const *rcpts, size_t n, struct smtp_result *results)
+                    const char *return_path, int fd, const void *data, size_t len,
+                    const char *const *rcpts, size_t n, struct smtp_result *results)
 {
 	struct smtp_msg m = {.fd = fd, .data = data, .len = len};
 	char err[512];
@@ -73,22 +74,21 @@ int actions_forward(struct actions *a, const char *account, const char *server,
 		return fail_all(results, n, err);
 	from = smtp_envelope_from(return_path, return_path ? strlen(return_path) : 0);
 	received = smtp_received_line(account ? account : "deliver", server ? server : "localhost",
-				      n == 1 ? rcpts[0] : NULL, time(NULL));
+	                              n == 1 ? rcpts[0] : NULL, time(NULL));
 	m.from = from;
 	m.received = received;
 	rc = smtp_send(a->smtp, &m, rcpts, n, results, err, sizeof(err));
 	if (rc != SMTP_OK)
 		log_warn("%s: forward through %s: %s", account ? account : "deliver",
-			 smtp_peer(a->smtp), err);
+		         smtp_peer(a->smtp), err);
 	free(from);
 	free(received);
 	return rc;
 }
 
-int actions_pipe(char *const *argv, int fd, const void *data, size_t len, char *err,
-		 size_t errlen)
+int actions_pipe(char *const *argv, int fd, const void *data, size_t len, char *err, size_t errlen)
 {
 	return pipe_deliver((const char *const *)argv, fd, data, len, 0, err, errlen) == PIPE_OK
-		       ? 0
-		       : -1;
+	           ? 0
+	           : -1;
 }

@@ -40,8 +40,8 @@ struct action_plan {
 
 /* What o asks for, for account a (NULL in `deliver` without -a). Nothing
  * planned at all means the message is discarded. */
-void actions_plan(const struct rules_outcome *o, const struct config *cfg,
-		  const struct account *a, struct action_plan *p);
+void actions_plan(const struct rules_outcome *o, const struct config *cfg, const struct account *a,
+                  struct action_plan *p);
 size_t actions_count(const struct action_plan *p);
 
 /* A run's relay connection and context. */
@@ -62,12 +62,11 @@ void actions_close(struct actions *a);
  * config every recipient fails for good.
  */
 int actions_forward(struct actions *a, const char *account, const char *server,
-		    const char *return_path, int fd, const void *data, size_t len,
-		    const char *const *rcpts, size_t n, struct smtp_result *results);
+                    const char *return_path, int fd, const void *data, size_t len,
+                    const char *const *rcpts, size_t n, struct smtp_result *results);
 
 /* Runs one pipe command with the message on stdin: 0 when it exited 0,
  * -1 (temporary) otherwise, with err set. */
-int actions_pipe(char *const *argv, int fd, const void *data, size_t len, char *err,
-		 size_t errlen);
+int actions_pipe(char *const *argv, int fd, const void *data, size_t len, char *err, size_t errlen);
 
 #endif

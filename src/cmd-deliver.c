@@ -143,7 +143,7 @@ static int open_dedupe(struct delivery *d)
  * (with the reason logged), as a permanent one does.
  */
 static int run_actions(struct delivery *d, const char *account, const struct action_plan *ap,
-		       const char *return_path, bool *to_failed)
+                       const char *return_path, bool *to_failed)
 {
 	struct smtp_result res[ACTIONS_MAX];
 	size_t done = 0, temp = 0;
@@ -151,7 +151,7 @@ static int run_actions(struct delivery *d, const char *account, const struct act
 
 	if (ap->nforwards > 0) {
 		actions_forward(&d->act, account, NULL, return_path, -1, d->data, d->size,
-				ap->forwards, ap->nforwards, res);
+		                ap->forwards, ap->nforwards, res);
 		for (size_t i = 0; i < ap->nforwards; i++) {
 			done += res[i].status == SMTP_OK;
 			temp += res[i].status == SMTP_TEMPFAIL;
@@ -171,9 +171,10 @@ static int run_actions(struct delivery *d, const char *account, const struct act
 	if (temp > 0 && done == 0 && !*to_failed)
 		return EX_TEMPFAIL;
 	if (temp > 0) {
-		log_warn("a forward or pipe failed temporarily after another completed: the message "
-			 "is filed into %s instead of being retried",
-			 ACTIONS_FAILED_FOLDER);
+		log_warn(
+		    "a forward or pipe failed temporarily after another completed: the message "
+		    "is filed into %s instead of being retried",
+		    ACTIONS_FAILED_FOLDER);
 		*to_failed = true;
 	}
 	return 0;
@@ -207,7 +208,7 @@ static int plan(struct delivery *d, const char *account, struct msg *m, size_t *
 		char *name = NULL;
 
 		r = md_batch_add_file(d->b, ap.folders[i], d->tmp, d->size, ap.flags[i], &name,
-				      d->err, sizeof(d->err));
+		                      d->err, sizeof(d->err));
 		if (r == MD_OK)
 			log_info("delivering %zu bytes to %s as %s", d->size, ap.folders[i], name);
 		free(name);

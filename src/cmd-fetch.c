@@ -89,8 +89,8 @@ static void run_child(const struct cli *cli, const struct config *cfg, const str
 		rc = fetch_account(&p, &st);
 		rules_free(p.rules);
 	}
-	if (!cli->dry_run && status_record(cfg->state_dir, a->name, time(NULL), rc, st.error,
-					   st.delivered) < 0)
+	if (!cli->dry_run &&
+	    status_record(cfg->state_dir, a->name, time(NULL), rc, st.error, st.delivered) < 0)
 		log_warn("%s: cannot record the status: %s", a->name, strerror(errno));
 	send_report(fd, 1, rc, &st);
 	fflush(stdout);

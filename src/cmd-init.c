@@ -69,7 +69,7 @@ static int write_new(const char *path, const char *text, bool force)
 
 	if (fd < 0) {
 		fprintf(stderr, "corral init: %s: %s%s\n", path, strerror(errno),
-			errno == EEXIST ? " (--force overwrites it)" : "");
+		        errno == EEXIST ? " (--force overwrites it)" : "");
 		return -1;
 	}
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0) {
@@ -89,24 +89,24 @@ static char *config_text(const struct preset *p, const char *user)
 		if (*c == '.' || *c == '/' || *c == ' ')
 			*c = '-';
 	text = xasprintf("# corral config: see corral.yml(5). Check it with: corral check\n"
-			 "maildir: ~/Maildir\n"
-			 "rules: rules.yml\n"
-			 "dedupe: 30d\n"
-			 "\n"
-			 "accounts:\n"
-			 "  %s:\n"
-			 "    protocol: %s\n"
-			 "    host: %s\n"
-			 "    user: %s\n"
-			 "    # %s\n"
-			 "%s"
-			 "    keep: true           # false: delete from the server once delivered\n"
-			 "%s",
-			 name[0] ? name : "mail", p->protocol, p->host, user, p->note,
-			 p->auth ? "    oauth2_token_command: [oauth2-token, --account, ME]\n"
-				   "    auth: xoauth2\n"
-				 : "    password_command: [pass, show, mail/ME]\n",
-			 strcmp(p->protocol, "imap") == 0 ? "    folders: [INBOX]\n" : "");
+	                 "maildir: ~/Maildir\n"
+	                 "rules: rules.yml\n"
+	                 "dedupe: 30d\n"
+	                 "\n"
+	                 "accounts:\n"
+	                 "  %s:\n"
+	                 "    protocol: %s\n"
+	                 "    host: %s\n"
+	                 "    user: %s\n"
+	                 "    # %s\n"
+	                 "%s"
+	                 "    keep: true           # false: delete from the server once delivered\n"
+	                 "%s",
+	                 name[0] ? name : "mail", p->protocol, p->host, user, p->note,
+	                 p->auth ? "    oauth2_token_command: [oauth2-token, --account, ME]\n"
+	                           "    auth: xoauth2\n"
+	                         : "    password_command: [pass, show, mail/ME]\n",
+	                 strcmp(p->protocol, "imap") == 0 ? "    folders: [INBOX]\n" : "");
 	free(name);
 	return text;
 }
@@ -114,9 +114,9 @@ static char *config_text(const struct preset *p, const char *user)
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"provider", required_argument, NULL, 'p'},
-						 {"user", required_argument, NULL, 'u'},
-						 {"force", no_argument, NULL, 'f'},
-						 {NULL, 0, NULL, 0}};
+	                                         {"user", required_argument, NULL, 'u'},
+	                                         {"force", no_argument, NULL, 'f'},
+	                                         {NULL, 0, NULL, 0}};
 	const struct preset *p = &presets[0];
 	const char *user = "me@example.com";
 	bool force = false;
@@ -137,8 +137,9 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		} else if (c == 'f') {
 			force = true;
 		} else if (c != 'p') {
-			fprintf(stderr,
-				"usage: corral init [--provider NAME] [--user ADDRESS] [--force]\n");
+			fprintf(
+			    stderr,
+			    "usage: corral init [--provider NAME] [--user ADDRESS] [--force]\n");
 			return EX_USAGE;
 		}
 	}

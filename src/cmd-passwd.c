@@ -79,7 +79,8 @@ static int read_password(char *pw, size_t size)
 
 int cmd_passwd(struct cli *cli, int argc, char **argv)
 {
-	static const char b64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	static const char b64[] =
+	    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	char pw[PASSWD_MAX], setting[32] = "$6$";
 	unsigned char rnd[16];
 	struct crypt_data *cd;

@@ -62,7 +62,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		return EX_CONFIG;
 	for (int i = 1; i < argc; i++)
 		if (config_account(cfg, argv[i]) == NULL) {
-			fprintf(stderr, "corral status: no account '%s' in %s\n", argv[i], cfg->path);
+			fprintf(stderr, "corral status: no account '%s' in %s\n", argv[i],
+			        cfg->path);
 			rc = EX_USAGE;
 		}
 	for (size_t i = 0; rc == 0 && i < cfg->naccounts; i++) {

@@ -32,8 +32,10 @@ static const struct command commands[] = {
     {"test", cmd_test,
      "test [--explain] FILE...  dry run: which rules match each message, what would happen"},
     {"refile", cmd_refile, "refile FOLDER            apply the rules again to a local folder"},
-    {"status", cmd_status, "status [ACCOUNT...]      per account: last success, last error, messages"},
-    {"passwd", cmd_passwd, "passwd                   read a password, print a hash for the IMAP server"},
+    {"status", cmd_status,
+     "status [ACCOUNT...]      per account: last success, last error, messages"},
+    {"passwd", cmd_passwd,
+     "passwd                   read a password, print a hash for the IMAP server"},
     {"init", cmd_init, "init [--provider NAME]   write a first config and rule file"},
     {"check", cmd_check, "check                    validate config and rules"},
 };

@@ -87,7 +87,7 @@ int md_batch_add_file(struct md_batch *b, const char *folder, const char *tmp_pa
  * batch never unlinks src_path: the caller does, after the commit.
  */
 int md_batch_add_named(struct md_batch *b, const char *folder, const char *src_path,
-		       const char *name, unsigned flags, char *err, size_t errlen);
+                       const char *name, unsigned flags, char *err, size_t errlen);
 
 /* md_tmp_create() + write + md_batch_add_file() for a message in memory. */
 int md_batch_add(struct md_batch *b, const char *folder, const void *data, size_t len,

@@ -1,7 +1,7 @@
 /*
  * One account's fetch pipeline (see fetch.h for the order of durable steps).
  */
-#include "fetch.h"
+#include "fetch-int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,56 +26,8 @@
 #include "util/log.h"
 #include "util/str.h"
 
-/* A forward or pipe of one message, and where it stands in the journal's intent. */
-struct act {
-	enum journal_action kind;
-	char *name;        /* the address, or the command line (argv_join) */
-	size_t idx;        /* its index among the intent's targets */
-	unsigned attempts; /* temporary failures so far */
-};
-
-/* One message of the batch being fetched. */
-struct item {
-	const struct src_msg *m;
-	char id[JOURNAL_ID_MAX + 1];
-	char *tmp;         /* tmp file path (owned); NULL when there is none */
-	size_t size;
-	char *msgid;       /* for the dedupe store, after the commit */
-	char *return_path; /* for the envelope of forwards */
-	struct act *acts;  /* forwards and pipes to run before the commit */
-	size_t nacts;
-	bool planned;    /* an intent is buffered: deliveries are in the Maildir batch */
-	bool skipped;    /* seen without delivery (duplicate, discard) */
-	bool incomplete; /* a forward or pipe failed temporarily: not done, kept on the server */
-};
-
-struct run {
-	const struct fetch_params *p;
-	const struct account *acct;
-	struct fetch_stats *st;
-	struct maildir *md;
-	struct md_batch *b;
-	struct journal *j;
-	struct journal_folder *jf;
-	const char *folder; /* the server folder being fetched */
-	struct dedupe *dd;
-	const struct source_driver *drv;
-	struct source *src;
-	bool uv_changed; /* refetch after a UIDVALIDITY change: dedupe by Message-ID */
-	struct journal_pending *partial; /* intents with some targets missing (recovery) */
-	size_t npartial;
-	struct item *items;
-	size_t nitems, capitems;
-	struct actions act; /* the smtp relay, opened on the first forward */
-	int rc; /* exit status so far */
-	char err[512];
-};
-
-static int set_rc(struct run *r, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Records the account's failure (the first one wins the text). */
-static int set_rc(struct run *r, int rc, const char *fmt, ...)
+int fetch_fail(struct run *r, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -101,8 +53,8 @@ static int src_rc(const struct src_error *e)
 static int src_failed(struct run *r, const struct src_error *e)
 {
 	if (e->server[0] != '\0')
-		return set_rc(r, src_rc(e), "%s (server said: %s)", e->text, e->server);
-	return set_rc(r, src_rc(e), "%s", e->text);
+		return fetch_fail(r, src_rc(e), "%s (server said: %s)", e->text, e->server);
+	return fetch_fail(r, src_rc(e), "%s", e->text);
 }
 
 static void item_id(const struct run *r, const struct src_msg *m, char *out, size_t outlen)
@@ -194,8 +146,8 @@ static int plan_targets(struct run *r, struct item *it, const struct plan *pl, u
 
 	for (k = 0; k < pl->nfolders; k++) {
 		if (md_batch_add_file(r->b, pl->folders[k], it->tmp, it->size, pl->flags[k],
-				      &names[k], r->err, sizeof(r->err)) != MD_OK) {
-			res = set_rc(r, EX_TEMPFAIL, "%s", r->err);
+		                      &names[k], r->err, sizeof(r->err)) != MD_OK) {
+			res = fetch_fail(r, EX_TEMPFAIL, "%s", r->err);
 			break;
 		}
 		t[k].folder = pl->folders[k];
@@ -208,13 +160,13 @@ static int plan_targets(struct run *r, struct item *it, const struct plan *pl, u
 			t[nt].kind = pl->kinds[i];
 			t[nt].folder = pl->kinds[i] == JOURNAL_FORWARD ? "smtp" : "pipe";
 			t[nt].name = pl->names[i];
-			it->acts[i] = (struct act){pl->kinds[i], xstrdup(pl->names[i]), nt,
-						   pl->attempts};
+			it->acts[i] =
+			    (struct act){pl->kinds[i], xstrdup(pl->names[i]), nt, pl->attempts};
 		}
 		it->nacts = pl->nacts;
 	}
 	if (res == 0 && journal_intent(r->jf, it->id, hash, t, nt, r->err, sizeof(r->err)) < 0)
-		res = set_rc(r, EX_TEMPFAIL, "journal: %s", r->err);
+		res = fetch_fail(r, EX_TEMPFAIL, "journal: %s", r->err);
 	for (size_t i = 0; i < k; i++)
 		free(names[i]);
 	if (res == 0)
@@ -225,7 +177,7 @@ static int plan_targets(struct run *r, struct item *it, const struct plan *pl, u
 /* An interrupted or deferred delivery: only the Maildir copies that are missing
  * and the forwards and pipes that did not complete. */
 static int plan_partial(struct run *r, struct item *it, const struct journal_pending *pd,
-			uint64_t hash)
+                        uint64_t hash)
 {
 	struct plan pl;
 	int res;
@@ -239,13 +191,13 @@ static int plan_partial(struct run *r, struct item *it, const struct journal_pen
 			pl.folders[pl.nfolders] = t->folder;
 			pl.flags[pl.nfolders++] = 0;
 		} else if (t->kind != JOURNAL_MAILDIR &&
-			   (t->state == JOURNAL_OPEN || t->state == JOURNAL_RETRY)) {
+		           (t->state == JOURNAL_OPEN || t->state == JOURNAL_RETRY)) {
 			plan_act(&pl, t->kind, xstrdup(t->name));
 		}
 	}
 	log_info("%s: %s %s: completing an earlier delivery (%zu folders, %zu forwards and "
-		 "pipes left)",
-		 r->acct->name, r->folder, it->id, pl.nfolders, pl.nacts);
+	         "pipes left)",
+	         r->acct->name, r->folder, it->id, pl.nfolders, pl.nacts);
 	res = plan_targets(r, it, &pl, hash);
 	plan_free(&pl);
 	return res;
@@ -274,7 +226,7 @@ static int sort_message(struct run *r, struct item *it, const char *data)
 	if (r->uv_changed && hash != 0 && journal_msgid_known(r->jf, hash)) {
 		it->skipped = true;
 		log_info("%s: %s %s: delivered before the UIDVALIDITY change", r->acct->name,
-			 r->folder, it->id);
+		         r->folder, it->id);
 	} else if (r->dd != NULL && it->msgid != NULL && dedupe_seen(r->dd, it->msgid)) {
 		it->skipped = true;
 		log_info("%s: %s %s: duplicate of %s", r->acct->name, r->folder, it->id, it->msgid);
@@ -284,7 +236,7 @@ static int sort_message(struct run *r, struct item *it, const char *data)
 			print_dry_run(r, it, "duplicate, skipped");
 		msg_free(&m);
 		return r->p->dry_run ? 0
-				     : journal_skip(r->jf, it->id, hash, r->err, sizeof(r->err));
+		                     : journal_skip(r->jf, it->id, hash, r->err, sizeof(r->err));
 	}
 	if ((pd = partial_for(r, it->id)) != NULL && !r->p->dry_run) {
 		msg_free(&m);
@@ -324,9 +276,9 @@ static int sink_open(void *ctx, const struct src_msg *m, int *fd)
 	if (r->p->dry_run) {
 		*fd = memfd_create("corral-dry-run", MFD_CLOEXEC);
 		if (*fd < 0)
-			return set_rc(r, EX_TEMPFAIL, "memfd_create: %s", strerror(errno));
+			return fetch_fail(r, EX_TEMPFAIL, "memfd_create: %s", strerror(errno));
 	} else if (md_tmp_create(r->b, &it->tmp, fd, r->err, sizeof(r->err)) != MD_OK) {
-		return set_rc(r, EX_TEMPFAIL, "%s", r->err);
+		return fetch_fail(r, EX_TEMPFAIL, "%s", r->err);
 	}
 	r->nitems++;
 	return 0;
@@ -345,8 +297,8 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 	if (merr != NULL && merr->local) {
 		/* A full disk fails every later message too: stop, commit nothing of the batch. */
 		close(fd);
-		return set_rc(r, merr->temporary ? EX_TEMPFAIL : EX_CONFIG, "%s %s: %s", r->folder,
-		              it->id, merr->text);
+		return fetch_fail(r, merr->temporary ? EX_TEMPFAIL : EX_CONFIG, "%s %s: %s",
+		                  r->folder, it->id, merr->text);
 	}
 	if (merr != NULL) {
 		log_warn("%s: %s %s left on the server: %s", r->acct->name, r->folder, it->id,
@@ -364,7 +316,7 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 		data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (data == MAP_FAILED) {
 			close(fd);
-			return set_rc(r, EX_TEMPFAIL, "mmap: %s", strerror(errno));
+			return fetch_fail(r, EX_TEMPFAIL, "mmap: %s", strerror(errno));
 		}
 	}
 	it->size = size;
@@ -375,103 +327,12 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 	if (it->skipped && it->tmp != NULL)
 		md_tmp_discard(r->b, it->tmp);
 	if (res < 0 && r->rc == 0)
-		set_rc(r, EX_TEMPFAIL, "%s", r->err);
+		fetch_fail(r, EX_TEMPFAIL, "%s", r->err);
 	if (res == 0 && !it->skipped)
 		r->st->bytes += size;
 	if (r->p->progress)
 		r->p->progress(r->p->progress_ctx, r->st);
 	return res;
-}
-
-/* ---- forwards and pipes, run before the Maildir commit (the tmp file still exists) ---- */
-
-/* Records one action's result; a permanent failure files the message into corral-failed. */
-static void act_result(struct run *r, struct item *it, struct act *a, int status,
-		       const char *why, bool *to_failed)
-{
-	const char *what = a->kind == JOURNAL_FORWARD ? "forward to" : "pipe";
-	enum journal_outcome oc = JOURNAL_DONE;
-
-	if (status == SMTP_PERMFAIL) {
-		oc = JOURNAL_FAILED;
-		*to_failed = true;
-		log_warn("%s: %s %s: %s %s refused for good (%s): filed into %s", r->acct->name,
-			 r->folder, it->id, what, a->name, why, ACTIONS_FAILED_FOLDER);
-	} else if (status != SMTP_OK) {
-		oc = JOURNAL_RETRY;
-		a->attempts++;
-		it->incomplete = true;
-		log_warn("%s: %s %s: %s %s failed (%s): left on the server, retried later",
-			 r->acct->name, r->folder, it->id, what, a->name, why);
-	}
-	if (journal_action(r->jf, it->id, a->idx, oc, a->attempts, (int64_t)time(NULL), r->err,
-			   sizeof(r->err)) < 0)
-		log_warn("%s: journal: %s", r->acct->name, r->err);
-}
-
-static void run_forwards(struct run *r, struct item *it, int fd, bool *to_failed)
-{
-	const char *rcpts[ACTIONS_MAX];
-	struct act *acts[ACTIONS_MAX];
-	struct smtp_result res[ACTIONS_MAX];
-	size_t n = 0;
-
-	for (size_t i = 0; i < it->nacts && n < ACTIONS_MAX; i++)
-		if (it->acts[i].kind == JOURNAL_FORWARD) {
-			acts[n] = &it->acts[i];
-			rcpts[n++] = it->acts[i].name;
-		}
-	if (n == 0)
-		return;
-	actions_forward(&r->act, r->acct->name, r->acct->host, it->return_path, fd, NULL,
-			it->size, rcpts, n, res);
-	for (size_t i = 0; i < n; i++)
-		act_result(r, it, acts[i], res[i].status, res[i].text, to_failed);
-}
-
-static void run_pipes(struct run *r, struct item *it, int fd, bool *to_failed)
-{
-	for (size_t i = 0; i < it->nacts; i++) {
-		struct act *a = &it->acts[i];
-		char **argv, err[512] = "";
-		int st;
-
-		if (a->kind != JOURNAL_PIPE)
-			continue;
-		if (argv_split(a->name, &argv) <= 0) {
-			act_result(r, it, a, SMTP_PERMFAIL, "unreadable command", to_failed);
-			continue;
-		}
-		st = actions_pipe(argv, fd, NULL, it->size, err, sizeof(err)) == 0 ? SMTP_OK
-										: SMTP_TEMPFAIL;
-		act_result(r, it, a, st, err, to_failed);
-		argv_free(argv);
-	}
-}
-
-static int run_actions(struct run *r)
-{
-	for (size_t i = 0; i < r->nitems; i++) {
-		struct item *it = &r->items[i];
-		bool to_failed = false;
-		char *name = NULL;
-		int fd;
-
-		if (!it->planned || it->nacts == 0)
-			continue;
-		if ((fd = open(it->tmp, O_RDONLY | O_CLOEXEC)) < 0)
-			return set_rc(r, EX_TEMPFAIL, "%s: %s", it->tmp, strerror(errno));
-		run_forwards(r, it, fd, &to_failed);
-		run_pipes(r, it, fd, &to_failed);
-		close(fd);
-		if (it->incomplete)
-			r->st->deferred++;
-		if (to_failed && md_batch_add_file(r->b, ACTIONS_FAILED_FOLDER, it->tmp, it->size, 0,
-						   &name, r->err, sizeof(r->err)) != MD_OK)
-			return set_rc(r, EX_TEMPFAIL, "%s", r->err);
-		free(name);
-	}
-	return 0;
 }
 
 /* ---- commit: journal intents, Maildir, journal dones, then the server ---- */
@@ -511,10 +372,10 @@ static int commit_batch(struct run *r)
 	if (r->p->dry_run || r->nitems == 0)
 		return 0;
 	if (journal_sync(r->j, r->err, sizeof(r->err)) < 0)
-		return set_rc(r, EX_TEMPFAIL, "journal: %s", r->err);
-	if (run_actions(r) < 0 || md_batch_commit(r->b, r->err, sizeof(r->err)) != MD_OK) {
+		return fetch_fail(r, EX_TEMPFAIL, "journal: %s", r->err);
+	if (fetch_run_actions(r) < 0 || md_batch_commit(r->b, r->err, sizeof(r->err)) != MD_OK) {
 		md_batch_abort(r->b);
-		return set_rc(r, EX_TEMPFAIL, "%s", r->err);
+		return fetch_fail(r, EX_TEMPFAIL, "%s", r->err);
 	}
 	for (size_t i = 0; i < r->nitems; i++) {
 		struct item *it = &r->items[i];
@@ -529,12 +390,12 @@ static int commit_batch(struct run *r)
 		}
 	}
 	if (journal_sync(r->j, r->err, sizeof(r->err)) < 0)
-		return set_rc(r, EX_TEMPFAIL, "journal: %s", r->err);
+		return fetch_fail(r, EX_TEMPFAIL, "journal: %s", r->err);
 	if (r->dd != NULL && dedupe_sync(r->dd, r->err, sizeof(r->err)) < 0)
 		log_warn("%s: dedupe store: %s", r->acct->name, r->err);
 	if (!r->acct->keep && delete_items(r) == 0 &&
 	    journal_sync(r->j, r->err, sizeof(r->err)) < 0)
-		return set_rc(r, EX_TEMPFAIL, "journal: %s", r->err);
+		return fetch_fail(r, EX_TEMPFAIL, "journal: %s", r->err);
 	return r->rc == 0 ? 0 : -1;
 }
 
@@ -679,7 +540,7 @@ static int select_folder(struct run *r, const char *name, struct src_folder *fo)
 	}
 	r->jf = journal_folder(r->j, name, fo->uidvalidity, &r->uv_changed);
 	if (r->jf == NULL)
-		return set_rc(r, EX_CONFIG, "%s: bad folder name", name);
+		return fetch_fail(r, EX_CONFIG, "%s: bad folder name", name);
 	if (first == 1 && fo->has_ids)
 		forget_missing(r, fo);
 	return 0;
@@ -696,7 +557,7 @@ static int fetch_folder(struct run *r, const char *name)
 	if (select_folder(r, name, &fo) < 0)
 		return -1;
 	if (!fo.has_ids && r->acct->keep)
-		return set_rc(
+		return fetch_fail(
 		    r, EX_CONFIG,
 		    "%s: the server has no UIDL, so corral cannot tell new mail from old: "
 		    "set keep: false for this account",
@@ -744,13 +605,13 @@ static int recover(struct run *r)
 	if (fd < 0 || syncfs(fd) < 0) {
 		if (fd >= 0)
 			close(fd);
-		return set_rc(r, EX_TEMPFAIL, "%s: cannot sync: %s", maildir_root(r->md),
-		              strerror(errno));
+		return fetch_fail(r, EX_TEMPFAIL, "%s: cannot sync: %s", maildir_root(r->md),
+		                  strerror(errno));
 	}
 	close(fd);
 	journal_recover(r->j, exists_cb, r->md);
 	if (journal_sync(r->j, r->err, sizeof(r->err)) < 0)
-		return set_rc(r, EX_TEMPFAIL, "journal: %s", r->err);
+		return fetch_fail(r, EX_TEMPFAIL, "journal: %s", r->err);
 	r->npartial = journal_pending(r->j, &r->partial);
 	log_info("%s: recovered %zu interrupted deliveries (%zu partial)", r->acct->name, n,
 	         r->npartial);
@@ -764,18 +625,19 @@ static int open_state(struct run *r)
 
 	r->md = maildir_open(cfg->maildir, r->err, sizeof(r->err));
 	if (r->md == NULL)
-		return set_rc(r, EX_TEMPFAIL, "%s", r->err);
+		return fetch_fail(r, EX_TEMPFAIL, "%s", r->err);
 	r->b = md_batch_new(r->md);
 	r->j = journal_open(cfg->state_dir, r->acct->name, &jr, r->err, sizeof(r->err));
 	if (r->j == NULL)
-		return set_rc(r, jr == JOURNAL_PERMFAIL ? EX_CONFIG : EX_TEMPFAIL, "%s", r->err);
+		return fetch_fail(r, jr == JOURNAL_PERMFAIL ? EX_CONFIG : EX_TEMPFAIL, "%s",
+		                  r->err);
 	if (cfg->dedupe_s > 0) {
 		char *path = xasprintf("%s/dedupe", cfg->state_dir);
 
 		r->dd = dedupe_open(path, cfg->dedupe_s, r->err, sizeof(r->err));
 		free(path);
 		if (r->dd == NULL)
-			return set_rc(r, EX_TEMPFAIL, "dedupe store: %s", r->err);
+			return fetch_fail(r, EX_TEMPFAIL, "dedupe store: %s", r->err);
 	}
 	return r->p->dry_run ? 0 : recover(r);
 }
@@ -829,7 +691,8 @@ int fetch_account(const struct fetch_params *p, struct fetch_stats *st)
 	close_state(&r);
 	/* Deliveries waiting for a forward or pipe to be retried: nothing lost, try again later. */
 	if (r.rc == 0 && st->deferred > 0)
-		set_rc(&r, EX_TEMPFAIL, "%llu messages wait for a forward or pipe to be retried",
-		       (unsigned long long)st->deferred);
+		fetch_fail(&r, EX_TEMPFAIL,
+		           "%llu messages wait for a forward or pipe to be retried",
+		           (unsigned long long)st->deferred);
 	return r.rc;
 }

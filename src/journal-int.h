@@ -73,7 +73,7 @@ void jr_put_int(struct buf *b, uint64_t v, size_t width);
 void jr_put_str(struct buf *b, const char *s, size_t len, size_t width);
 /* The payload of an 'A' (outcome) record. */
 void jr_put_outcome(struct buf *b, uint32_t no, const char *id, size_t idlen, size_t idx,
-		    unsigned outcome, unsigned attempts, int64_t when);
+                    unsigned outcome, unsigned attempts, int64_t when);
 /* Closes the record begun at off in j->out and applies it to the state. */
 void jr_emit(struct journal *j, size_t off);
 

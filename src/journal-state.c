@@ -582,7 +582,7 @@ static const char *apply_outcome(struct journal *j, struct journal_folder *f, st
 
 /* The 'A' record of one outcome (live calls and compaction). */
 void jr_put_outcome(struct buf *b, uint32_t no, const char *id, size_t idlen, size_t idx,
-		    unsigned outcome, unsigned attempts, int64_t when)
+                    unsigned outcome, unsigned attempts, int64_t when)
 {
 	jr_put_int(b, no, 4);
 	jr_put_int(b, idx, 2);
@@ -682,7 +682,7 @@ static void encode_entry(struct buf *b, const struct journal_folder *f, const st
 			continue;
 		off = jr_rec_begin(b, 'A');
 		jr_put_outcome(b, f->no, jr_ent_id(f, e), e->id_len, i, oc, e->intent->attempts,
-			       e->intent->last_try);
+		               e->intent->last_try);
 		rec_end(b, off);
 	}
 	if (e->state == ST_DELETED) {
@@ -833,8 +833,8 @@ size_t journal_recover(struct journal *j, journal_exists_fn exists, void *arg)
 		else
 			rc = JOURNAL_TEMPFAIL;
 		if (rc != JOURNAL_OK) {
-			log_info("%s: %s %s: %zu of %zu planned deliveries done, left pending", j->path,
-			         p[i].folder, p[i].id, found, p[i].ntargets);
+			log_info("%s: %s %s: %zu of %zu planned deliveries done, left pending",
+			         j->path, p[i].folder, p[i].id, found, p[i].ntargets);
 			left++;
 		}
 	}

@@ -540,7 +540,8 @@ int journal_action(struct journal_folder *f, const char *id, size_t idx,
 	if (rc != JOURNAL_OK)
 		return rc;
 	if (idx >= JOURNAL_TARGETS_MAX || outcome > JOURNAL_RETRY || attempts > 0xffff)
-		return fail(err, errlen, JOURNAL_PERMFAIL, "outcome for %s: bad action %zu", id, idx);
+		return fail(err, errlen, JOURNAL_PERMFAIL, "outcome for %s: bad action %zu", id,
+		            idx);
 	off = jr_rec_begin(b, 'A');
 	jr_put_outcome(b, f->no, id, strlen(id), idx, outcome, attempts, when);
 	jr_emit(f->j, off);

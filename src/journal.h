@@ -80,8 +80,8 @@ enum journal_outcome {
 };
 
 struct journal_target {
-	const char *folder; /* Maildir folder ("INBOX", "Lists/foo"), or "smtp" / "pipe" */
-	const char *name;   /* planned base name from md_batch_add_file(), address, command */
+	const char *folder;       /* Maildir folder ("INBOX", "Lists/foo"), or "smtp" / "pipe" */
+	const char *name;         /* planned base name from md_batch_add_file(), address, command */
 	enum journal_action kind; /* 0 (JOURNAL_MAILDIR) when left out */
 	enum journal_outcome state; /* in journal_pending(): how far this action got */
 };
@@ -151,8 +151,8 @@ int journal_intent(struct journal_folder *f, const char *id, uint64_t msgid,
  * pending intent.
  */
 int journal_action(struct journal_folder *f, const char *id, size_t idx,
-		   enum journal_outcome outcome, unsigned attempts, int64_t when, char *err,
-		   size_t errlen);
+                   enum journal_outcome outcome, unsigned attempts, int64_t when, char *err,
+                   size_t errlen);
 /* Buffers "id is delivered": its intent is done and id is seen. */
 int journal_done(struct journal_folder *f, const char *id, char *err, size_t errlen);
 /* Buffers "id is seen without a delivery" (a duplicate, a discard). */

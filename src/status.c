@@ -54,7 +54,7 @@ void status_read(const char *state_dir, const char *account, struct account_stat
 }
 
 int status_record(const char *state_dir, const char *account, time_t when, int exit_status,
-		  const char *error, uint64_t delivered)
+                  const char *error, uint64_t delivered)
 {
 	struct account_status st;
 	char *dir = xasprintf("%s/accounts", state_dir);
@@ -70,11 +70,11 @@ int status_record(const char *state_dir, const char *account, time_t when, int e
 		st.last_success = when;
 	/* One line each: a newline in a server's text must not start a new key. */
 	fprintf(fp, "last_run=%lld\nlast_success=%lld\nlast_exit=%d\nlast_error=", (long long)when,
-		(long long)st.last_success, exit_status);
+	        (long long)st.last_success, exit_status);
 	for (const char *c = error ? error : ""; *c; c++)
 		fputc(*c == '\n' || *c == '\r' ? ' ' : *c, fp);
 	fprintf(fp, "\nfetched_last=%llu\nfetched_total=%llu\n", (unsigned long long)delivered,
-		(unsigned long long)(st.fetched_total + delivered));
+	        (unsigned long long)(st.fetched_total + delivered));
 	if (fclose(fp) == 0 && rename(tmp, path) == 0)
 		rc = 0;
 out:

@@ -23,6 +23,6 @@ struct account_status {
 void status_read(const char *state_dir, const char *account, struct account_status *st);
 /* Folds a run's result into the status and writes it; -1 with errno on failure. */
 int status_record(const char *state_dir, const char *account, time_t when, int exit_status,
-		  const char *error, uint64_t delivered);
+                  const char *error, uint64_t delivered);
 
 #endif

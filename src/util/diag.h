@@ -20,7 +20,7 @@ struct diag {
 void diag_init(struct diag *d);
 /* line and col are 1-based; line 0 omits the position, col 0 omits the column. */
 void diag_add(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 void diag_print(const struct diag *d, FILE *fp);
 void diag_free(struct diag *d);
 
