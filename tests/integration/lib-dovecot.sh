@@ -290,13 +290,16 @@ EOF
 }
 
 dovecot_add_files() { # USER FOLDER FILE...
-	local dir f i=0
+	local dir
 	dir=$(dovecot_maildir "$1" "$2")
 	shift 2
-	for f in "$@"; do
-		i=$((i + 1))
-		cp "$f" "$dir/new/$(date +%s).F$i.P$$.corraltest"
-	done
+	# One process for all the copies: thousands of files take a second, not a minute.
+	python3 - "$dir/new" "$@" <<'EOF'
+import os, shutil, sys, time
+d, t = sys.argv[1], int(time.time())
+for i, f in enumerate(sys.argv[2:], 1):
+    shutil.copyfile(f, os.path.join(d, "%d.F%d.P%d.corraltest" % (t, i, os.getpid())))
+EOF
 	chown -R nobody: "$dir"
 }
 
