@@ -288,11 +288,22 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
                      const struct src_error *merr)
 {
 	struct run *r = ctx;
-	struct item *it = &r->items[r->nitems - 1];
+	struct item *it;
 	void *data = NULL;
 	int res = 0;
 
-	if (it->m != m)
+	if (fd < 0) {
+		/* Never opened: the server no longer has it, or did not send it. */
+		char id[JOURNAL_ID_MAX + 1];
+
+		item_id(r, m, id, sizeof(id));
+		log_warn("%s: %s %s left on the server: %s", r->acct->name, r->folder, id,
+		         merr ? merr->text : "not sent");
+		r->st->failed++;
+		return 0;
+	}
+	it = &r->items[r->nitems - 1];
+	if (r->nitems == 0 || it->m != m)
 		fatal("fetch: the source finished a message it did not open");
 	if (merr != NULL && merr->local) {
 		/* A full disk fails every later message too: stop, commit nothing of the batch. */
@@ -402,7 +413,8 @@ static int commit_batch(struct run *r)
 /* Fetches ms[0..n) in batches, each committed before the next starts. */
 static int fetch_list(struct run *r, const struct src_msg **ms, size_t n)
 {
-	struct src_sink sink = {.open = sink_open, .done = sink_done, .ctx = r};
+	/* Maildir files have LF line ends, as every other writer and reader expects. */
+	struct src_sink sink = {.open = sink_open, .done = sink_done, .ctx = r, .lf_line_ends = true};
 	struct src_error e;
 
 	for (size_t i = 0; i < n;) {
@@ -494,54 +506,26 @@ static bool waiting_to_retry(const struct run *r, const char *id)
 	return (int64_t)time(NULL) < pd->last_try + delay;
 }
 
-/* The lowest UID of this folder's pending deliveries, or UINT32_MAX. */
-static uint32_t lowest_pending_uid(const struct run *r, const char *folder)
-{
-	uint32_t low = UINT32_MAX;
-
-	for (size_t i = 0; i < r->npartial; i++) {
-		unsigned long uid;
-
-		if (strcmp(r->partial[i].folder, folder) != 0)
-			continue;
-		uid = strtoul(r->partial[i].id, NULL, 10);
-		if (uid > 0 && uid < low)
-			low = (uint32_t)uid;
-	}
-	return low;
-}
-
 static int select_folder(struct run *r, const char *name, struct src_folder *fo)
 {
 	struct journal_folder *known = journal_folder_find(r->j, name);
 	uint32_t uv = known ? journal_uidvalidity(known) : 0;
-	uint32_t first = 1;
 	struct src_error e;
 
-	/* With keep: true only UIDs above the last one delivered are new; keep: false
-	 * lists everything, so that what an earlier run delivered gets deleted. */
-	if (known != NULL && r->acct->keep) {
-		uint32_t low = lowest_pending_uid(r, name);
-
-		first = journal_max_uid(known) + 1;
-		if (low < first)
-			first = low;
-	}
+	/* Every UID is listed and checked against the journal: listing only those above the
+	 * highest one delivered would miss a message whose delivery a crash undid below it
+	 * (pipelined answers arrive out of order) or that failed once. */
 	src_error_clear(&e);
-	if (r->drv->select(r->src, name, first, fo, &e) < 0)
+	if (r->drv->select(r->src, name, 1, fo, &e) < 0)
 		return src_failed(r, &e);
-	if (first > 1 && uv != 0 && fo->uidvalidity != uv) {
+	if (uv != 0 && fo->uidvalidity != uv)
 		log_warn("%s: %s: UIDVALIDITY changed (%u -> %u): refetching, skipping what was "
 		         "delivered before",
 		         r->acct->name, name, uv, fo->uidvalidity);
-		if (r->drv->select(r->src, name, 1, fo, &e) < 0)
-			return src_failed(r, &e);
-		first = 1;
-	}
 	r->jf = journal_folder(r->j, name, fo->uidvalidity, &r->uv_changed);
 	if (r->jf == NULL)
 		return fetch_fail(r, EX_CONFIG, "%s: bad folder name", name);
-	if (first == 1 && fo->has_ids)
+	if (fo->has_ids)
 		forget_missing(r, fo);
 	return 0;
 }
