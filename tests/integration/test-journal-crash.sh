@@ -25,7 +25,7 @@ notok() { echo "not ok - $*"; failed=$((failed + 1)); }
 
 if cc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" -o "$TMP/crash-journal" \
 	"$ROOT/tests/unit/crash-journal.c" "$ROOT/src/journal.c" "$ROOT/src/journal-state.c" \
-	"$ROOT/src/util/log.c" "$ROOT/src/util/buf.c"; then
+	"$ROOT/src/util/log.c" "$ROOT/src/util/buf.c" "$ROOT/src/util/fs.c"; then
 	ok "crash driver built"
 else
 	notok "crash driver built"
