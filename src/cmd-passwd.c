@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "util/dl.h"
 #include "util/log.h"
 
 #define PASSWD_MAX 1024
@@ -85,6 +86,10 @@ int cmd_passwd(struct cli *cli, int argc, char **argv)
 	unsigned char rnd[16];
 	struct crypt_data *cd;
 	const char *hash;
+	static const char *const sym = "crypt_rn";
+	char *(*crypt_fn)(const char *, const char *, void *, int);
+	void *fn;
+	char err[256];
 	int rc = 0;
 
 	(void)cli;
@@ -103,9 +108,16 @@ int cmd_passwd(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		setting[3 + i] = b64[rnd[i] & 63];
 	setting[3 + sizeof(rnd)] = '$';
+	/* libcrypt is loaded here only (util/dl.h); crypt_rn, not crypt_r, whose sanitizer
+	 * interceptor finds no libxcrypt. */
+	if (dl_load("libcrypt.so.1", &sym, &fn, 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "corral passwd: %s\n", err);
+		explicit_bzero(pw, sizeof(pw));
+		return EX_UNAVAILABLE;
+	}
+	*(void **)&crypt_fn = fn;
 	cd = xcalloc(1, sizeof(*cd));
-	/* crypt_rn, not crypt_r: the sanitizers' interceptor of crypt_r finds no libxcrypt. */
-	hash = crypt_rn(pw, setting, cd, (int)sizeof(*cd));
+	hash = crypt_fn(pw, setting, cd, (int)sizeof(*cd));
 	if (hash == NULL || hash[0] != '$') {
 		fprintf(stderr, "corral passwd: crypt failed\n");
 		rc = EX_SOFTWARE;

@@ -1,54 +1,38 @@
 #include "curlw.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 
+#include "util/dl.h"
 #include "util/log.h"
 
 /* Written once, by the first curlw_load() (before any thread or fork). */
 static struct curl_api api;
 static int loaded;
 
-static void *sym(void *lib, const char *name, int *missing)
-{
-	void *p = dlsym(lib, name);
-
-	if (p == NULL)
-		(*missing)++;
-	return p;
-}
-
 int curlw_load(char *err, size_t errlen)
 {
+	static const char *const names[] = {
+	    "curl_easy_init",     "curl_easy_setopt",    "curl_easy_perform", "curl_easy_cleanup",
+	    "curl_easy_strerror", "curl_easy_getinfo",   "curl_easy_send",    "curl_easy_recv",
+	    "curl_slist_append",  "curl_slist_free_all", "curl_global_init"};
+	void *fns[11];
 	CURLcode (*global_init)(long);
-	int missing = 0;
-	void *lib;
 
 	if (loaded)
 		return 0;
-	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL) {
-		snprintf(err, errlen, "libcurl is not installed (%s): apt-get install libcurl4",
-		         dlerror());
+	if (dl_load("libcurl.so.4", names, fns, 11, err, errlen) < 0)
 		return -1;
-	}
-	*(void **)&api.easy_init = sym(lib, "curl_easy_init", &missing);
-	*(void **)&api.easy_setopt = sym(lib, "curl_easy_setopt", &missing);
-	*(void **)&api.easy_perform = sym(lib, "curl_easy_perform", &missing);
-	*(void **)&api.easy_cleanup = sym(lib, "curl_easy_cleanup", &missing);
-	*(void **)&api.easy_strerror = sym(lib, "curl_easy_strerror", &missing);
-	*(void **)&api.easy_getinfo = sym(lib, "curl_easy_getinfo", &missing);
-	*(void **)&api.easy_send = sym(lib, "curl_easy_send", &missing);
-	*(void **)&api.easy_recv = sym(lib, "curl_easy_recv", &missing);
-	*(void **)&api.slist_append = sym(lib, "curl_slist_append", &missing);
-	*(void **)&api.slist_free_all = sym(lib, "curl_slist_free_all", &missing);
-	*(void **)&global_init = sym(lib, "curl_global_init", &missing);
-	if (missing > 0) {
-		snprintf(err, errlen, "libcurl.so.4 lacks %d of the functions corral uses",
-		         missing);
-		dlclose(lib);
-		return -1;
-	}
+	*(void **)&api.easy_init = fns[0];
+	*(void **)&api.easy_setopt = fns[1];
+	*(void **)&api.easy_perform = fns[2];
+	*(void **)&api.easy_cleanup = fns[3];
+	*(void **)&api.easy_strerror = fns[4];
+	*(void **)&api.easy_getinfo = fns[5];
+	*(void **)&api.easy_send = fns[6];
+	*(void **)&api.easy_recv = fns[7];
+	*(void **)&api.slist_append = fns[8];
+	*(void **)&api.slist_free_all = fns[9];
+	*(void **)&global_init = fns[10];
 	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "curl_global_init failed");
 		return -1;

@@ -55,7 +55,9 @@ struct run {
 	struct item *items;
 	size_t nitems, capitems;
 	struct actions act; /* the smtp relay, opened on the first forward */
-	int rc;             /* exit status so far */
+	char *rbuf;         /* the message being sorted (message_bytes) */
+	size_t rbuf_cap;
+	int rc; /* exit status so far */
 	char err[512];
 };
 

@@ -23,8 +23,10 @@ struct config;
 struct account;
 struct rules;
 
-#define FETCH_BATCH_MSGS  256
-#define FETCH_BATCH_BYTES (16ull * 1024 * 1024)
+#define FETCH_BATCH_MSGS  1024
+#define FETCH_BATCH_BYTES (32ull * 1024 * 1024)
+/* Messages up to this size are read into a buffer to be sorted; bigger ones are mapped. */
+#define FETCH_READ_MAX (16ull * 1024 * 1024)
 
 struct fetch_stats {
 	uint64_t listed;    /* new messages the server listed this run */

@@ -119,10 +119,10 @@ for ((run = 1; run <= RUNS; run++)); do
 	[ "$n" -eq 0 ] || lost_after+=("run $run (killed after ${delay}s): $n")
 	echo "# run $run: killed after ${delay}s (exit $rc), $(message_files "$maildir" | wc -l) files"
 	# New mail keeps every run busy, also for the keep: true account.
-	track_add "$exp" alice INBOX 30
-	added_alice=$((added_alice + 30))
-	track_add "$exp" bob INBOX 30
-	track_add "$exp" carol INBOX 30
+	track_add "$exp" alice INBOX 300
+	added_alice=$((added_alice + 300))
+	track_add "$exp" bob INBOX 300
+	track_add "$exp" carol INBOX 300
 done
 runs=$((killed + finished))
 
