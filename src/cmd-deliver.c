@@ -89,6 +89,7 @@ struct delivery {
 	struct md_batch *b;
 	struct dedupe *dd;
 	struct actions act;
+	bool committed; /* the batch took the spool file over (and removed it) */
 	char *tmp;
 	int fd;
 	void *data;
@@ -106,8 +107,8 @@ static void deliver_end(struct delivery *d)
 		close(d->fd);
 	if (d->b != NULL)
 		md_batch_free(d->b);
-	if (d->tmp != NULL)
-		unlink(d->tmp); /* gone after a commit; removes the spool on every error path */
+	if (d->tmp != NULL && !d->committed)
+		unlink(d->tmp); /* the spool, on every path that did not deliver it */
 	free(d->tmp);
 	if (d->dd != NULL && dedupe_close(d->dd, err, sizeof(err)) < 0)
 		log_warn("dedupe store: %s", err);
@@ -245,8 +246,10 @@ static int sort_and_commit(struct delivery *d, const char *account)
 		log_info("duplicate of %s, already delivered: dropped", msgid);
 		r = MD_OK;
 	} else if ((r = plan(d, account, &m, &planned)) == MD_OK) {
-		if (planned > 0)
+		if (planned > 0) {
 			r = md_batch_commit(d->b, d->err, sizeof(d->err));
+			d->committed = true;
+		}
 		if (r == MD_OK && d->dd != NULL && msgid != NULL) {
 			dedupe_add(d->dd, msgid);
 			if (dedupe_sync(d->dd, d->err, sizeof(d->err)) < 0)

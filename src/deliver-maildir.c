@@ -357,6 +357,28 @@ static void folder_forget(struct maildir *md, const char *dir, size_t n)
 	}
 }
 
+/* A complete folder already: its tmp/ new/ cur/ and maildirfolder exist. */
+static bool folder_complete(const struct maildir *md, const char *dir)
+{
+	static const char *const parts[] = {"new", "cur", "tmp", "maildirfolder"};
+	char rel[MD_REL_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(rel, sizeof(rel), "%s/%s", dir, parts[i]);
+		if (fstatat(md->root_fd, rel, &st, 0) < 0 || (i < 3 && !S_ISDIR(st.st_mode)))
+			return false;
+	}
+	return true;
+}
+
+static void folder_remember(struct maildir *md, const char *dir)
+{
+	md->known =
+	    xreallocarray_grow(md->known, &md->capknown, md->nknown + 1, sizeof(*md->known));
+	md->known[md->nknown++] = xstrdup(dir);
+}
+
 /* Creates ".A", then ".A.B" (Maildir++ needs no parents, but clients show them). */
 static int ensure_folder(struct maildir *md, const char *dir, char *err, size_t errlen)
 {
@@ -366,6 +388,12 @@ static int ensure_folder(struct maildir *md, const char *dir, char *err, size_t 
 
 	if (len == 0 || folder_known(md, dir, len))
 		return MD_OK;
+	/* The usual case, and every time in `deliver`: the folder is there (4 stats, not 20 calls).
+	 */
+	if (folder_complete(md, dir)) {
+		folder_remember(md, dir);
+		return MD_OK;
+	}
 	for (size_t n = 1; n <= len; n++) {
 		if (n < len && dir[n] != '.')
 			continue;
@@ -375,9 +403,7 @@ static int ensure_folder(struct maildir *md, const char *dir, char *err, size_t 
 		prefix[n] = '\0';
 		if ((r = make_maildir(md, prefix, err, errlen)) != MD_OK)
 			return r;
-		md->known = xreallocarray_grow(md->known, &md->capknown, md->nknown + 1,
-		                               sizeof(*md->known));
-		md->known[md->nknown++] = xstrdup(prefix);
+		folder_remember(md, prefix);
 	}
 	return MD_OK;
 }
