@@ -36,7 +36,7 @@ install_missing
 
 # ---- the driver ----
 SEND=$T/smtp-send
-SRCS="tests/unit/smtp-send.c src/deliver-smtp.c src/deliver-pipe.c src/curlw.c src/util/log.c src/util/buf.c src/util/str.c"
+SRCS="tests/unit/smtp-send.c src/deliver-smtp.c src/deliver-pipe.c src/curlw.c src/util/dl.c src/util/log.c src/util/buf.c src/util/str.c"
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 # shellcheck disable=SC2086
 if ! cc -std=c11 -D_GNU_SOURCE -O1 -g $SAN -Isrc $SRCS $(pkg-config --cflags libcurl) -ldl \
