@@ -256,6 +256,25 @@ static int header_index(struct rules *r, const char *name)
 }
 
 /* {Name: P, ...}: every named header must match. */
+/* Closes an "all" list built from a mapping: NULL when a key failed, the
+ * single condition itself when there is only one. */
+static struct cond *cond_all_done(struct cond *all, int bad)
+{
+	if (bad) {
+		cond_free(all);
+		return NULL;
+	}
+	if (all->nkids == 1) {
+		struct cond *one = xmalloc(sizeof(*one));
+
+		*one = all->kids[0];
+		all->nkids = 0;
+		cond_free(all);
+		return one;
+	}
+	return all;
+}
+
 static struct cond *compile_header(struct rcc *c, yaml_node_t *n, const char *path)
 {
 	struct rkv kv[64];
@@ -289,19 +308,7 @@ static struct cond *compile_header(struct rcc *c, yaml_node_t *n, const char *pa
 		else
 			cond_push(all, k, &cap);
 	}
-	if (bad) {
-		cond_free(all);
-		return NULL;
-	}
-	if (all->nkids == 1) {
-		struct cond *one = xmalloc(sizeof(*one));
-
-		*one = all->kids[0];
-		all->nkids = 0;
-		cond_free(all);
-		return one;
-	}
-	return all;
+	return cond_all_done(all, bad);
 }
 
 /* all: [...] / any: [...] */
@@ -433,19 +440,7 @@ struct cond *cond_compile(struct rcc *c, yaml_node_t *n, const char *path)
 		else
 			cond_push(all, k, &cap);
 	}
-	if (bad) {
-		cond_free(all);
-		return NULL;
-	}
-	if (all->nkids == 1) {
-		struct cond *one = xmalloc(sizeof(*one));
-
-		*one = all->kids[0];
-		all->nkids = 0;
-		cond_free(all);
-		return one;
-	}
-	return all;
+	return cond_all_done(all, bad);
 }
 
 static bool cond_never(const struct cond *k);

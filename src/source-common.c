@@ -205,3 +205,16 @@ end:
 	*used = i;
 	return 1;
 }
+
+int src_refuse_broken(struct net *net, struct src_error *err)
+{
+	return src_fail(err, SRC_SCOPE_ACCOUNT, true, NULL, "%s: the connection failed earlier",
+	                net_peer(net));
+}
+
+int src_guard(bool *broken, int rc, const struct src_error *err)
+{
+	if (rc < 0 && err->scope == SRC_SCOPE_ACCOUNT)
+		*broken = true;
+	return rc;
+}

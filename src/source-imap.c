@@ -711,37 +711,25 @@ static int do_delete(struct source *s, const struct src_msg *const *msgs, size_t
 
 /* ---- the driver ---- */
 
-/* After an account-wide failure the session is out of step: refuse. */
-static int refuse_broken(struct source *s, struct src_error *err)
-{
-	return src_fail(err, SRC_SCOPE_ACCOUNT, true, NULL, "%s: the connection failed earlier",
-	                net_peer(s->net));
-}
-
-static int guard(struct source *s, int rc, const struct src_error *err)
-{
-	if (rc < 0 && err->scope == SRC_SCOPE_ACCOUNT)
-		s->broken = true;
-	return rc;
-}
-
 static int imap_select(struct source *s, const char *folder, uint32_t first_uid,
                        struct src_folder *out, struct src_error *err)
 {
-	return s->broken ? refuse_broken(s, err)
-	                 : guard(s, do_select(s, folder, first_uid, out, err), err);
+	return s->broken ? src_refuse_broken(s->net, err)
+	                 : src_guard(&s->broken, do_select(s, folder, first_uid, out, err), err);
 }
 
 static int imap_fetch(struct source *s, const struct src_msg *const *msgs, size_t n,
                       const struct src_sink *sink, struct src_error *err)
 {
-	return s->broken ? refuse_broken(s, err) : guard(s, do_fetch(s, msgs, n, sink, err), err);
+	return s->broken ? src_refuse_broken(s->net, err)
+	                 : src_guard(&s->broken, do_fetch(s, msgs, n, sink, err), err);
 }
 
 static int imap_delete(struct source *s, const struct src_msg *const *msgs, size_t n,
                        struct src_error *err)
 {
-	return s->broken ? refuse_broken(s, err) : guard(s, do_delete(s, msgs, n, err), err);
+	return s->broken ? src_refuse_broken(s->net, err)
+	                 : src_guard(&s->broken, do_delete(s, msgs, n, err), err);
 }
 
 const struct source_driver source_imap = {

@@ -53,4 +53,10 @@ void pop3_unstuff_init(struct pop3_unstuff *u);
 int pop3_unstuff(struct pop3_unstuff *u, const char *in, size_t inlen, char *out, size_t *outlen,
                  size_t *used);
 
+/* After an account-wide failure a session is out of step: every later call
+ * is refused with this error. */
+int src_refuse_broken(struct net *net, struct src_error *err);
+/* Passes rc through, marking the session broken when err reaches the account. */
+int src_guard(bool *broken, int rc, const struct src_error *err);
+
 #endif

@@ -633,11 +633,13 @@ static void forward_outcome_is_kept_across_reopen_and_compaction(void **state)
 	char err[256];
 	size_t n;
 
-	assert_int_equal(journal_intent(jf, "42", 99, with_forward, 3, err, sizeof(err)), JOURNAL_OK);
+	assert_int_equal(journal_intent(jf, "42", 99, with_forward, 3, err, sizeof(err)),
+	                 JOURNAL_OK);
 	assert_int_equal(journal_action(jf, "42", 2, JOURNAL_DONE, 0, 0, err, sizeof(err)),
-			 JOURNAL_OK);
-	assert_int_equal(journal_action(jf, "42", 1, JOURNAL_RETRY, 3, 1700000123, err, sizeof(err)),
-			 JOURNAL_OK);
+	                 JOURNAL_OK);
+	assert_int_equal(
+	    journal_action(jf, "42", 1, JOURNAL_RETRY, 3, 1700000123, err, sizeof(err)),
+	    JOURNAL_OK);
 	j = reopen(f, j);
 	assert_int_equal(journal_compact(j, err, sizeof(err)), JOURNAL_OK);
 	j = reopen(f, j);
@@ -657,7 +659,7 @@ static void forward_outcome_is_kept_across_reopen_and_compaction(void **state)
 	assert_false(journal_seen(inbox(j), "42"));
 	/* A permanent failure completes the forward: recovery marks the message done. */
 	assert_int_equal(journal_action(inbox(j), "42", 1, JOURNAL_FAILED, 0, 0, err, sizeof(err)),
-			 JOURNAL_OK);
+	                 JOURNAL_OK);
 	assert_int_equal(journal_recover(j, inbox_exists, NULL), 0);
 	assert_true(journal_seen(inbox(j), "42"));
 	journal_close(j);
@@ -670,7 +672,8 @@ static void outcome_without_intent_changes_nothing(void **state)
 	struct journal_folder *jf = inbox(j);
 	char err[256];
 
-	assert_int_equal(journal_action(jf, "7", 0, JOURNAL_DONE, 0, 0, err, sizeof(err)), JOURNAL_OK);
+	assert_int_equal(journal_action(jf, "7", 0, JOURNAL_DONE, 0, 0, err, sizeof(err)),
+	                 JOURNAL_OK);
 	assert_false(journal_seen(jf, "7"));
 	assert_int_equal(journal_action(jf, "7", 0, 9, 0, 0, err, sizeof(err)), JOURNAL_PERMFAIL);
 	j = reopen(f, j);

@@ -907,8 +907,8 @@ static void moved_message_keeps_its_name_and_source(void **state)
 	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
 	src = xasprintf("%s/new/%s", f->root, name);
 	assert_false(md_exists(f->md, "Archive", name));
-	assert_int_equal(md_batch_add_named(b, "Archive", src, name, MD_FLAG_SEEN, err, sizeof(err)),
-	                 MD_OK);
+	assert_int_equal(
+	    md_batch_add_named(b, "Archive", src, name, MD_FLAG_SEEN, err, sizeof(err)), MD_OK);
 	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
 	dst = xasprintf("%s/.Archive/cur/%s:2,S", f->root, name);
 	data = slurp(dst, &len);

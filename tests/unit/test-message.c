@@ -1042,7 +1042,8 @@ static void base64_of_every_byte_value_decodes_exactly(void **state)
 	for (int i = 0; i < 256; i++)
 		raw[i] = (unsigned char)i;
 	for (size_t i = 0; i < 256; i += 3) {
-		unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 256 ? (unsigned)raw[i + 1] << 8 : 0) |
+		unsigned v = (unsigned)raw[i] << 16 |
+		             (i + 1 < 256 ? (unsigned)raw[i + 1] << 8 : 0) |
 		             (i + 2 < 256 ? raw[i + 2] : 0);
 
 		enc[e++] = (unsigned char)alphabet[v >> 18 & 63];

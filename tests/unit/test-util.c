@@ -44,18 +44,18 @@ static const struct {
 	const char *pat, *s;
 	bool match;
 } glob_cases[] = {
-	{"*@example.com", "Boss@EXAMPLE.com", true},
-	{"*@example.com", "boss@example.com.evil", false},
-	{"a?c", "abc", true},
-	{"a?c", "ac", false},
-	{"*", "", true},
-	{"", "", true},
-	{"", "x", false},
-	{"*a*b*", "xxaxxbxx", true},
-	{"*a*b*", "xxbxxaxx", false},
-	{"\\*x", "*x", true},
-	{"\\*x", "ax", false},
-	{"news*", "newsletter", true},
+    {"*@example.com", "Boss@EXAMPLE.com", true},
+    {"*@example.com", "boss@example.com.evil", false},
+    {"a?c", "abc", true},
+    {"a?c", "ac", false},
+    {"*", "", true},
+    {"", "", true},
+    {"", "x", false},
+    {"*a*b*", "xxaxxbxx", true},
+    {"*a*b*", "xxbxxaxx", false},
+    {"\\*x", "*x", true},
+    {"\\*x", "ax", false},
+    {"news*", "newsletter", true},
 };
 
 static void glob_table(void **state)
@@ -66,7 +66,7 @@ static void glob_table(void **state)
 
 		if (glob_match(glob_cases[i].pat, s, strlen(s)) != glob_cases[i].match)
 			fail_msg("glob '%s' vs '%s': expected %d", glob_cases[i].pat, s,
-				 glob_cases[i].match);
+			         glob_cases[i].match);
 	}
 }
 
@@ -169,14 +169,14 @@ static void diag_formats_positions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(buf_append_past_cap_fails_and_keeps_content),
-		cmocka_unit_test(buf_printf_longer_than_scratch),
-		cmocka_unit_test(glob_table),
-		cmocka_unit_test(duration_and_size_units),
-		cmocka_unit_test(path_expansion),
-		cmocka_unit_test(argv_split_quotes_without_shell),
-		cmocka_unit_test(argv_join_is_the_inverse_of_split),
-		cmocka_unit_test(diag_formats_positions),
+	    cmocka_unit_test(buf_append_past_cap_fails_and_keeps_content),
+	    cmocka_unit_test(buf_printf_longer_than_scratch),
+	    cmocka_unit_test(glob_table),
+	    cmocka_unit_test(duration_and_size_units),
+	    cmocka_unit_test(path_expansion),
+	    cmocka_unit_test(argv_split_quotes_without_shell),
+	    cmocka_unit_test(argv_join_is_the_inverse_of_split),
+	    cmocka_unit_test(diag_formats_positions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
