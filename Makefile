@@ -54,6 +54,7 @@ SRCS = \
 	src/mime.c \
 	src/mime-param.c \
 	src/deliver-maildir.c \
+	src/maildir-name.c \
 	src/deliver-pipe.c \
 	src/deliver-smtp.c \
 	src/mbox.c \
@@ -111,9 +112,9 @@ UTIL = util/log util/buf util/str util/diag util/fs util/dl
 test-util_DEPS    = $(UTIL)
 test-config_DEPS  = config config-walk config-account config-server yamlu $(UTIL)
 test-message_DEPS = message rfc2047 charset address mime mime-param $(UTIL)
-test-maildir_DEPS = deliver-maildir $(UTIL)
+test-maildir_DEPS = deliver-maildir maildir-name $(UTIL)
 test-deliver-pipe_DEPS = deliver-pipe $(UTIL)
-test-rules_DEPS   = rules rules-cond rules-eval rules-explain sniff yamlu deliver-maildir \
+test-rules_DEPS   = rules rules-cond rules-eval rules-explain sniff yamlu deliver-maildir maildir-name \
 	message rfc2047 charset address mime mime-param $(UTIL)
 test-sniff_DEPS   = sniff message rfc2047 charset address mime mime-param $(UTIL)
 test-dedupe_DEPS  = dedupe $(UTIL)
