@@ -12,7 +12,7 @@ build="gcc make pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev libmagic-
 servers="dovecot-imapd dovecot-pop3d openssl curl python3 python3-aiosmtpd procps util-linux"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $servers clang tmux neomutt" ;;
+check) want="$build $servers" ;;
 demo) want="$build $servers" ;;
 bench) want="$build $servers procmail maildrop mpop isync fdm fetchmail hyperfine time" ;;
 *) echo "usage: $0 build|check|demo|bench" >&2; exit 64 ;;
