@@ -148,7 +148,8 @@ demo: deps all
 	contrib/demo.sh
 
 fuzz:
-	$(MAKE) -C tests/fuzz
+	@contrib/install-deps.sh fuzz
+	$(MAKE) -C tests/fuzz run
 
 bench: all
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done

@@ -3,6 +3,7 @@
 #   install-deps.sh build   compiler, pkg-config, the libraries' -dev packages, cmocka
 #   install-deps.sh check   build + the real servers and clients the tests start
 #   install-deps.sh demo    build + Dovecot
+#   install-deps.sh fuzz    build + clang and its libFuzzer runtime
 #   install-deps.sh bench   build + the tools the benchmarks compare against
 # As root it runs apt-get (after apt-get update); otherwise it prints the
 # exact command to run and fails.
@@ -14,8 +15,9 @@ case "${1:-build}" in
 build) want="$build" ;;
 check) want="$build $servers" ;;
 demo) want="$build $servers" ;;
+fuzz) want="$build clang libclang-rt-14-dev" ;;
 bench) want="$build $servers procmail maildrop mpop isync fdm fetchmail hyperfine time" ;;
-*) echo "usage: $0 build|check|demo|bench" >&2; exit 64 ;;
+*) echo "usage: $0 build|check|demo|fuzz|bench" >&2; exit 64 ;;
 esac
 
 missing=""
