@@ -120,8 +120,8 @@ test-sniff_DEPS   = sniff message rfc2047 charset address mime mime-param $(UTIL
 test-dedupe_DEPS  = dedupe $(UTIL)
 test-mbox_DEPS    = mbox $(UTIL)
 test-journal_DEPS = journal journal-state $(UTIL)
-test-source-imap_DEPS = source-imap imap-parse source-common net curlw $(UTIL)
-test-source-pop3_DEPS = source-pop3 source-common net curlw $(UTIL)
+test-source-imap_DEPS = source-imap imap-parse source-common net curlw deliver-pipe $(UTIL)
+test-source-pop3_DEPS = source-pop3 source-common net curlw deliver-pipe $(UTIL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($$*_DEPS)))

@@ -421,3 +421,28 @@ int pipe_deliver(const char *const *argv, int fd, const void *data, size_t len, 
 
 	return pipe_run(&p, err, errlen);
 }
+
+#define SECRET_MAX 16384
+
+char *pipe_secret(char *const *argv, unsigned timeout_s, char *err, size_t errlen)
+{
+	struct buf out;
+	struct pipe_params p = {.argv = (const char *const *)argv,
+	                        .fd = -1,
+	                        .timeout_s = timeout_s,
+	                        .keep_env = true,
+	                        .quiet = true,
+	                        .out = &out};
+	char *secret = NULL;
+
+	err[0] = '\0';
+	buf_init(&out, SECRET_MAX);
+	if (pipe_run(&p, err, errlen) != PIPE_OK)
+		;
+	else if (out.len == 0 || strcspn(out.data, "\r\n") == 0)
+		snprintf(err, errlen, "'%s' printed nothing", argv[0]);
+	else
+		secret = xstrndup(out.data, strcspn(out.data, "\r\n"));
+	buf_wipe(&out);
+	return secret;
+}

@@ -60,4 +60,12 @@ int pipe_run(const struct pipe_params *p, char *err, size_t errlen);
 int pipe_deliver(const char *const *argv, int fd, const void *data, size_t len, unsigned timeout_s,
                  char *err, size_t errlen);
 
+/*
+ * Runs a secret command (password_command, oauth2_token_command): no shell,
+ * corral's environment, its stderr not logged, at most timeout_s. Returns
+ * the first line of its stdout (free it with secret_free), or NULL with
+ * err set ("failed", "printed nothing"...). Every copy is wiped.
+ */
+char *pipe_secret(char *const *argv, unsigned timeout_s, char *err, size_t errlen);
+
 #endif

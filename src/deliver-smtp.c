@@ -18,7 +18,6 @@
 #include "util/str.h"
 
 /* A secret command's output is read up to this size. */
-#define SMTP_SECRET_MAX 16384
 /* RFC 5321 4.5.3.1.3: a path is at most 256 octets. */
 #define SMTP_ADDR_MAX 256
 
@@ -306,25 +305,11 @@ static const unsigned char *map_message(const struct smtp_msg *m, char *err, siz
 /* Runs a secret command once; its first line, or NULL with s->cred_error set. */
 static char *run_secret(struct smtp *s, char **argv, const char *what)
 {
-	struct buf out;
 	char err[256];
-	struct pipe_params p = {.argv = (const char *const *)argv,
-	                        .fd = -1,
-	                        .timeout_s = (unsigned)s->conf->timeout_s,
-	                        .keep_env = true,
-	                        .quiet = true,
-	                        .out = &out};
-	char *secret;
+	char *secret = pipe_secret(argv, (unsigned)s->conf->timeout_s, err, sizeof(err));
 
-	buf_init(&out, SMTP_SECRET_MAX);
-	if (pipe_run(&p, err, sizeof(err)) != PIPE_OK || out.len == 0) {
-		snprintf(s->cred_error, sizeof(s->cred_error), "smtp.%s: %.200s", what,
-		         out.len == 0 && err[0] == '\0' ? "printed nothing" : err);
-		buf_wipe(&out);
-		return NULL;
-	}
-	secret = xstrndup(out.data, strcspn(out.data, "\r\n"));
-	buf_wipe(&out);
+	if (secret == NULL)
+		snprintf(s->cred_error, sizeof(s->cred_error), "smtp.%s: %.200s", what, err);
 	return secret;
 }
 

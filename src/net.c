@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "deliver-pipe.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -21,7 +22,6 @@
  * for long lines. */
 #define NET_CHUNK (256 * 1024)
 /* A secret command's output is read up to this size. */
-#define SECRET_MAX 16384
 
 struct net {
 	CURL *curl; /* NULL for net_from_fds() */
@@ -92,88 +92,16 @@ const char *net_peer(const struct net *n)
 
 /* ---- secrets from commands ---- */
 
-static void child_exec(char **argv, int out)
-{
-	int null = open("/dev/null", O_RDWR);
-
-	if (null >= 0)
-		dup2(null, STDIN_FILENO);
-	dup2(out, STDOUT_FILENO);
-	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[0], argv);
-	_exit(127);
-}
-
-/* Reads the child's stdout into out (cap SECRET_MAX) within timeout_ms. */
-static ssize_t read_child(int fd, char *out, int timeout_ms)
-{
-	size_t len = 0;
-	struct timespec t0, t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long spent;
-		ssize_t r;
-
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		spent = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (spent >= timeout_ms || poll(&p, 1, (int)(timeout_ms - spent)) == 0)
-			return -2;
-		r = read(fd, out + len, SECRET_MAX - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || (len += (size_t)r) == SECRET_MAX)
-			return r < 0 ? -1 : (ssize_t)len;
-	}
-}
-
-/*
- * Runs argv (no shell) and returns the first line of its stdout, or NULL
- * with err filled. The caller wipes the result (secret_free).
- */
+/* Runs a secret command (deliver-pipe.c); NULL with err filled. */
 static char *run_secret_command(char **argv, int timeout_ms, const char *what,
                                 struct src_error *err)
 {
-	int fds[2], status;
-	char *out;
-	ssize_t len;
-	pid_t pid;
+	char why[256];
+	char *secret = pipe_secret(argv, (unsigned)((timeout_ms + 999) / 1000), why, sizeof(why));
 
-	if (argv == NULL || argv[0] == NULL || pipe2(fds, O_CLOEXEC) < 0) {
-		src_fail(err, SRC_SCOPE_ACCOUNT, false, NULL, "%s: cannot run", what);
-		return NULL;
-	}
-	pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		child_exec(argv, fds[1]);
-	}
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		src_fail(err, SRC_SCOPE_ACCOUNT, true, NULL, "%s: fork: %s", what, strerror(errno));
-		return NULL;
-	}
-	out = xmalloc(SECRET_MAX + 1);
-	len = read_child(fds[0], out, timeout_ms);
-	close(fds[0]);
-	if (len == -2)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	out[len > 0 ? len : 0] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	if (len < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || out[0] == '\0') {
-		secret_free(out);
-		src_fail(err, SRC_SCOPE_ACCOUNT, false, NULL, "%s '%s' %s", what, argv[0],
-		         len == -2                                         ? "timed out"
-		         : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "could not be run"
-		         : WIFEXITED(status) && WEXITSTATUS(status) != 0   ? "failed"
-		                                                           : "printed nothing");
-		return NULL;
-	}
-	return out;
+	if (secret == NULL)
+		src_fail(err, SRC_SCOPE_ACCOUNT, false, NULL, "%s: %s", what, why);
+	return secret;
 }
 
 /* ---- libcurl setup ---- */
