@@ -100,30 +100,13 @@ PASS=$DOVECOT_PASS_alice
 start=$(date +%s)
 echo "generating $N messages..."
 python3 bench/gen-messages.py "$N" "$work/msgs" >/dev/null
-# One cp for all (dovecot_add_files forks twice per file: minutes on a busy machine).
-inbox=$(dovecot_maildir "$USER_" INBOX)
-cp -- "$work"/msgs/*.eml "$inbox/new/"
-chown -R nobody: "$inbox"
+dovecot_add_files "$USER_" INBOX "$work"/msgs/*.eml
 MB=$(du -sm "$work/msgs" | cut -f1)
 
 # Dovecot indexes the folder, computes the POP3 sizes and (at the first POP3
 # QUIT) marks every message seen: have that done now, not in the first run.
 echo "warming Dovecot up..."
-python3 - "$DOVECOT_POP3_PORT" "$DOVECOT_IMAP_PORT" "$USER_" "$PASS" <<'EOF'
-import imaplib, poplib, sys
-pop_port, imap_port, user, pw = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-p = poplib.POP3("127.0.0.1", pop_port)
-p.user(user); p.pass_(pw)
-p.uidl()
-for i in range(1, p.stat()[0] + 1):
-    p.retr(i)
-p.quit()
-m = imaplib.IMAP4("127.0.0.1", imap_port)
-m.login(user, pw)
-m.select("INBOX")
-m.uid("FETCH", "1:*", "(UID RFC822.SIZE FLAGS BODY.PEEK[])")
-m.logout()
-EOF
+dovecot_warm_up "$USER_"
 
 # ---- one config per tool, written into the run's directory D ----
 

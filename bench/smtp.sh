@@ -105,32 +105,13 @@ PASS=$DOVECOT_PASS_alice
 
 echo "generating $N messages..."
 python3 bench/gen-messages.py "$N" "$work/msgs" >/dev/null
-# One cp, not dovecot_add_files: it forks date and cp for every file, which
-# took 75 s for 2000 messages on a busy 2-CPU machine. The names (00001.eml)
-# are unique, which is all Dovecot asks of a file in new/.
-inbox=$(dovecot_maildir "$USER_")
-cp -t "$inbox/new" "$work"/msgs/*.eml
-chown -R nobody: "$inbox"
+dovecot_add_files "$USER_" INBOX "$work"/msgs/*.eml
 MB=$(du -sm "$work/msgs" | cut -f1)
 
 # Dovecot indexes the folder, computes POP3 sizes and (at the first POP3 QUIT)
 # marks every message seen: make that happen now, not in the first tool's run.
 echo "warming Dovecot up..."
-python3 - "$DOVECOT_POP3_PORT" "$DOVECOT_IMAP_PORT" "$USER_" "$PASS" <<'EOF'
-import imaplib, poplib, sys
-pop_port, imap_port, user, pw = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-p = poplib.POP3("127.0.0.1", pop_port)
-p.user(user); p.pass_(pw)
-p.uidl()
-for i in range(1, p.stat()[0] + 1):
-    p.retr(i)
-p.quit()
-m = imaplib.IMAP4("127.0.0.1", imap_port)
-m.login(user, pw)
-m.select("INBOX")
-m.uid("FETCH", "1:*", "(UID RFC822.SIZE FLAGS BODY.PEEK[])")
-m.logout()
-EOF
+dovecot_warm_up "$USER_"
 
 # What every sink must end up with: each Message-ID once.
 msgids() { # DIR

@@ -28,6 +28,9 @@
 #                         "." and "..", and a line "From " to exercise escaping.
 #   dovecot_add_files USER FOLDER FILE...
 #                         Copies the given message files into the folder's new/.
+#   dovecot_warm_up USER
+#                         Has Dovecot index USER's INBOX and mark it seen now
+#                         (benchmarks: the first tool's run should not pay).
 #   dovecot_count USER [FOLDER]
 #                         Prints how many message files the folder holds
 #                         (new/ + cur/), as Dovecot stores them.
@@ -301,6 +304,28 @@ for i, f in enumerate(sys.argv[2:], 1):
     shutil.copyfile(f, os.path.join(d, "%d.F%d.P%d.corraltest" % (t, i, os.getpid())))
 EOF
 	chown -R nobody: "$dir"
+}
+
+# Has Dovecot index USER's INBOX, compute the POP3 sizes and (at the first
+# POP3 QUIT) mark every message seen now, so that a benchmark's first run
+# does not pay for it.
+dovecot_warm_up() { # USER
+	local pw_var=DOVECOT_PASS_$1
+	/usr/bin/python3 - "$DOVECOT_POP3_PORT" "$DOVECOT_IMAP_PORT" "$1" "${!pw_var}" <<'EOF'
+import imaplib, poplib, sys
+pop_port, imap_port, user, pw = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+p = poplib.POP3("127.0.0.1", pop_port)
+p.user(user); p.pass_(pw)
+p.uidl()
+for i in range(1, p.stat()[0] + 1):
+    p.retr(i)
+p.quit()
+m = imaplib.IMAP4("127.0.0.1", imap_port)
+m.login(user, pw)
+m.select("INBOX")
+m.uid("FETCH", "1:*", "(UID RFC822.SIZE FLAGS BODY.PEEK[])")
+m.logout()
+EOF
 }
 
 dovecot_count() { # USER [FOLDER]
