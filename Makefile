@@ -92,6 +92,9 @@ MAIN_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(MAIN))
 LIB       = $(BUILD)/libcorral.a
 UNIT_SRCS = $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Drivers that integration scripts run (tests/unit/NAME.c; not cmocka tests).
+DRIVERS     = smtp-send crash-journal
+DRIVER_BINS = $(patsubst %,$(BUILD)/tests/%,$(DRIVERS))
 
 all: $(BIN)
 
@@ -122,29 +125,35 @@ test-mbox_DEPS    = mbox $(UTIL)
 test-journal_DEPS = journal journal-state $(UTIL)
 test-source-imap_DEPS = source-imap imap-parse source-common net curlw deliver-pipe $(UTIL)
 test-source-pop3_DEPS = source-pop3 source-common net curlw deliver-pipe $(UTIL)
+smtp-send_DEPS    = deliver-smtp deliver-pipe curlw $(UTIL)
+crash-journal_DEPS = journal journal-state $(UTIL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($$*_DEPS)))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(PKG_LIBS) $(CMOCKA_LIBS)
 
-unit-bins: $(UNIT_BINS)
+unit-bins: $(UNIT_BINS) $(DRIVER_BINS)
 
 asan:
 	$(MAKE) -j$(JOBS) BUILD=build/asan BIN=build/asan/corral CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
 		build/asan/corral unit-bins
 
+# Each purpose installs its own list (contrib/install-deps.sh, the one place).
 deps:
 	@contrib/install-deps.sh build
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-check: deps
+check:
+	@contrib/install-deps.sh check
 	$(MAKE) -j$(JOBS) all unit-bins
 	$(MAKE) -j$(JOBS) asan
 	tests/run-all.sh
 
-demo: deps all
+demo:
+	@contrib/install-deps.sh demo
+	$(MAKE) all
 	contrib/demo.sh
 
 fuzz:

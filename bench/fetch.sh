@@ -36,7 +36,7 @@
 # what each one fsyncs per message.
 #
 # Needs root (Dovecot, useradd). Installs what is missing with
-# contrib/install-deps.sh bench (and strace for --durability). Uses $CORRAL (default ./corral, built with
+# contrib/install-deps.sh bench. Uses $CORRAL (default ./corral, built with
 # make when missing). KEEP=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -337,10 +337,6 @@ audit() { # TOOL PROTO
 }
 
 if [ "$durability" = 1 ]; then
-	command -v strace >/dev/null || {
-		apt-get update -qq >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
-	}
 	AUDIT_N=200
 	[ "$N" -lt "$AUDIT_N" ] && AUDIT_N=$N
 	# shellcheck disable=SC2046

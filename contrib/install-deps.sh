@@ -1,22 +1,28 @@
 #!/bin/sh
-# Installs what corral needs on Debian 12, for one purpose:
+# Installs what corral needs on Debian 12, for one purpose. This file holds
+# the only lists of packages: no test or demo script installs anything.
 #   install-deps.sh build   compiler, pkg-config, the libraries' -dev packages, cmocka
-#   install-deps.sh check   build + the real servers and clients the tests start
-#   install-deps.sh demo    build + Dovecot
-#   install-deps.sh fuzz    build + clang and its libFuzzer runtime
-#   install-deps.sh bench   build + the tools the benchmarks compare against
+#   install-deps.sh check   build + the real servers and clients the tests start  (make check)
+#   install-deps.sh demo    build + Dovecot and what the demo runs               (make demo)
+#   install-deps.sh fuzz    build + clang and its libFuzzer runtime              (make fuzz)
+#   install-deps.sh bench   check + the tools the benchmarks compare against     (bench/*.sh)
 # As root it runs apt-get (after apt-get update); otherwise it prints the
 # exact command to run and fails.
 set -eu
 
-build="gcc make pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev libmagic-dev libmagic-mgc libcmocka-dev libcrypt-dev"
-servers="dovecot-imapd dovecot-pop3d openssl curl python3 python3-aiosmtpd procps util-linux"
+build="gcc make pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libyaml-dev libmagic-dev libmagic-mgc libcmocka-dev libcrypt-dev"
+# The test Dovecot (IMAP + POP3) and its certificates, the scripts' helpers
+# (python3 writes mailboxes and plays clients and proxies), setsid, mount.
+servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util-linux mount passwd"
+# The SMTP relay of the tests and the clients they drive.
+clients="python3-aiosmtpd curl"
+others="procmail maildrop mpop isync fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $servers" ;;
+check) want="$build $servers $clients" ;;
 demo) want="$build $servers" ;;
 fuzz) want="$build clang libclang-rt-14-dev" ;;
-bench) want="$build $servers procmail maildrop mpop isync fdm fetchmail hyperfine time" ;;
+bench) want="$build $servers $clients $others" ;;
 *) echo "usage: $0 build|check|demo|fuzz|bench" >&2; exit 64 ;;
 esac
 
@@ -30,7 +36,7 @@ done
 
 if [ "$(id -u)" != 0 ]; then
 	echo "corral needs these Debian packages:$missing" >&2
-	echo "install them with: sudo apt-get update && sudo apt-get install -y$missing" >&2
+	echo "install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends$missing" >&2
 	exit 1
 fi
 echo "installing:$missing"

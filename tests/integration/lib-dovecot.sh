@@ -3,15 +3,14 @@
 #
 # Source it from a bash script (set -euo pipefail is fine), then:
 #
-#   dovecot_setup [DIR]   Installs dovecot-imapd, dovecot-pop3d and openssl with
-#                         apt-get when missing, then writes everything under DIR
+#   dovecot_setup [DIR]   Checks that Dovecot, openssl and python3 are there
+#                         (contrib/install-deps.sh installs them), then writes everything under DIR
 #                         (default: a new temp dir under ${TMPDIR:-/tmp}): a test
 #                         CA and a server certificate for 127.0.0.1/localhost, a
 #                         dovecot.conf, a passwd-file with three users. Picks
 #                         free ports. Does not start anything.
 #   dovecot_start         Starts Dovecot in the background and waits (at most
-#                         15 s) until all four ports answer. Returns 1 on failure
-#                         after printing the tail of the Dovecot log.
+#                         15 s) until all four ports answer.
 #   dovecot_stop          Stops it (SIGTERM, then SIGKILL after 5 s). Safe to call
 #                         twice and from an EXIT trap.
 #   dovecot_cleanup       dovecot_stop, then removes DIR when dovecot_setup made it.
@@ -51,22 +50,32 @@
 # as the unprivileged user "nobody"; the login processes run as "dovenull".
 # Everything listens on 127.0.0.1 only. Needs root (it runs the master as
 # root, as Dovecot expects, and chowns the mail files).
+#
+# A step that fails (a missing tool, a server that does not start, messages
+# that were not stored) ends the script with exit 1 through setup_fail
+# (lib.sh) when the script has it, else with a message on stderr: a test
+# whose setup failed must fail, never pass having checked nothing.
 
 DOVECOT_USERS="alice bob carol"
 _dovecot_made_dir=""
 _dovecot_pid=""
 
-_dovecot_install() {
+_dovecot_fail() { # WHAT
+	if declare -F setup_fail >/dev/null; then setup_fail "$1"; fi
+	echo "setup failed: $1" >&2
+	exit 1
+}
+
+_dovecot_check_tools() {
 	local missing=()
 	command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-core)
 	[ -e /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 	[ -e /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
 	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "# installing ${missing[*]}" >&2
-	apt-get update -qq >/dev/null
-	# policy-rc.d in containers keeps the packaged service from starting.
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	command -v python3 >/dev/null 2>&1 || missing+=(python3)
+	[ "$(id -u)" -eq 0 ] || _dovecot_fail "the test Dovecot needs root"
+	[ ${#missing[@]} -eq 0 ] ||
+		_dovecot_fail "missing ${missing[*]} (contrib/install-deps.sh check installs them)"
 }
 
 _dovecot_ensure_user() { # NAME
@@ -153,7 +162,7 @@ EOF
 }
 
 dovecot_setup() {
-	_dovecot_install
+	_dovecot_check_tools
 	_dovecot_ensure_user dovenull
 	_dovecot_ensure_user dovecot
 	if [ $# -gt 0 ]; then
@@ -179,7 +188,7 @@ dovecot_setup() {
 	export DOVECOT_DIR DOVECOT_IMAP_PORT DOVECOT_IMAPS_PORT DOVECOT_POP3_PORT \
 		DOVECOT_POP3S_PORT DOVECOT_CA DOVECOT_LOG DOVECOT_USERS \
 		DOVECOT_PASS_alice DOVECOT_PASS_bob DOVECOT_PASS_carol
-	_dovecot_certs "$DOVECOT_DIR"
+	_dovecot_certs "$DOVECOT_DIR" || _dovecot_fail "openssl could not make the test certificates"
 	local uid gid u pw
 	uid=$(id -u nobody)
 	gid=$(id -g nobody)
@@ -217,7 +226,7 @@ dovecot_start() {
 	echo "# dovecot did not start:" >&2
 	tail -n 20 "$DOVECOT_DIR/dovecot.stderr" "$DOVECOT_LOG" >&2 2>/dev/null || true
 	dovecot_stop
-	return 1
+	_dovecot_fail "Dovecot did not start"
 }
 
 dovecot_stop() {
@@ -258,7 +267,7 @@ dovecot_maildir() { # USER [FOLDER]
 dovecot_add_messages() { # USER FOLDER N [SIZE]
 	local dir
 	dir=$(dovecot_maildir "$1" "$2")
-	python3 - "$dir/new" "$3" "${4:-2000}" <<'EOF'
+	python3 - "$dir/new" "$3" "${4:-2000}" <<'EOF' || _dovecot_fail "could not store $3 messages for $1 in $2"
 import os, sys, time
 d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 seed = "%d.%d" % (int(time.time()), os.getpid())
@@ -297,7 +306,7 @@ dovecot_add_files() { # USER FOLDER FILE...
 	dir=$(dovecot_maildir "$1" "$2")
 	shift 2
 	# One process for all the copies: thousands of files take a second, not a minute.
-	python3 - "$dir/new" "$@" <<'EOF'
+	python3 - "$dir/new" "$@" <<'EOF' || _dovecot_fail "could not copy messages for $1 into $2"
 import os, shutil, sys, time
 d, t = sys.argv[1], int(time.time())
 for i, f in enumerate(sys.argv[2:], 1):

@@ -222,9 +222,13 @@ track_add() { # EXPECTED USER FOLDER N [SIZE]
 	local exp=$1 user=$2 folder=$3 dir
 	shift 3
 	dir=$(dovecot_maildir "$user" "$folder")
-	msgids_folder "$dir" | sort >"$T/.before"
+	msgids_folder "$dir" | sort >"$T/.before" || setup_fail "reading $user's $folder"
 	dovecot_add_messages "$user" "$folder" "$@"
-	msgids_folder "$dir" | sort | comm -13 "$T/.before" - >>"$exp"
+	msgids_folder "$dir" | sort | comm -13 "$T/.before" - >"$T/.added" ||
+		setup_fail "reading $user's $folder"
+	[ "$(wc -l <"$T/.added")" -eq "$1" ] ||
+		setup_fail "$1 messages for $user's $folder: $(wc -l <"$T/.added") stored"
+	cat "$T/.added" >>"$exp"
 }
 
 # shellcheck disable=SC2034 # FETCH_* are for the caller

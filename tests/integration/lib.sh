@@ -3,7 +3,12 @@
 #   check NAME CMD...                 ok when CMD succeeds
 #   finish                            prints "N passed, M failed"; exit status
 #   mktest                            a temp dir in $T, removed on exit
+#   setup_fail WHAT                   a setup step failed: count it, print the totals, exit 1
+#   need CMD...                       setup_fail unless every CMD is on PATH
+#   need_root                         setup_fail unless running as root
 # $CORRAL is the binary under test (default ./corral).
+# No script installs packages: `make check` installs them all first
+# (contrib/install-deps.sh check, the one list).
 CORRAL=${CORRAL:-$PWD/corral}
 _passed=0
 _failed=0
@@ -27,6 +32,44 @@ check() {
 finish() {
 	echo "$_passed passed, $_failed failed"
 	[ "$_failed" -eq 0 ]
+}
+
+# A check whose setup failed must fail, never pass by checking nothing.
+setup_fail() {
+	not_ok "setup: $1"
+	finish
+	exit 1
+}
+
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			setup_fail "$c is missing (make check installs it: contrib/install-deps.sh check)"
+	done
+}
+
+# driver NAME: sets DRIVER to a test driver built by make (tests/unit/NAME.c)
+# in the same build as $CORRAL (build/asan/tests/ for the ASan binary).
+driver() {
+	local d
+	for d in "$(dirname "$CORRAL")/tests" "$(dirname "$CORRAL")/build/tests"; do
+		[ -x "$d/$1" ] && { DRIVER=$d/$1; return 0; }
+	done
+	setup_fail "the test driver $1 was not built (make unit-bins builds it)"
+}
+
+need_py() { # MODULE...: importable by /usr/bin/python3 (Debian's, where python3-* live)
+	local m
+	need /usr/bin/python3
+	for m in "$@"; do
+		/usr/bin/python3 -c "import $m" 2>/dev/null ||
+			setup_fail "python module $m is missing (make check installs it: contrib/install-deps.sh check)"
+	done
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || setup_fail "needs root (to run the servers and mount file systems)"
 }
 
 mktest() {

@@ -13,11 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-dovecot.sh"
 . "$here/lib-fetch.sh"
 case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
-if [ "$(id -u)" -ne 0 ]; then
-	echo "# not root: cannot run Dovecot, nothing checked"
-	finish
-	exit 0
-fi
+need_root
 mktest
 fetch_fast_python
 dovecot_setup >/dev/null

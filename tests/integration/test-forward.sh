@@ -7,9 +7,8 @@ cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 . tests/integration/lib-dovecot.sh
 PY=/usr/bin/python3
-if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-	apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null
-fi
+need_root
+need_py aiosmtpd
 mktest
 SINK_PID=
 cleanup() {

@@ -14,31 +14,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v cc >/dev/null; then
-	apt-get update -qq && apt-get install -y -qq gcc >/dev/null
-fi
-
-passed=0
-failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-notok() { echo "not ok - $*"; failed=$((failed + 1)); }
-
-if cc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" -o "$TMP/crash-journal" \
-	"$ROOT/tests/unit/crash-journal.c" "$ROOT/src/journal.c" "$ROOT/src/journal-state.c" \
-	"$ROOT/src/util/log.c" "$ROOT/src/util/buf.c" "$ROOT/src/util/fs.c"; then
-	ok "crash driver built"
-else
-	notok "crash driver built"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+. "$ROOT/tests/integration/lib.sh"
+CORRAL=${CORRAL:-$ROOT/corral}
+driver crash-journal
+ok "crash driver built"
 
 STATE="$TMP/state"
 synced=0
 torn=0
 for round in $(seq 1 "$ROUNDS"); do
 	out="$TMP/run.$round"
-	"$TMP/crash-journal" run "$STATE" >"$out" 2>"$TMP/err.$round" &
+	"$DRIVER" run "$STATE" >"$out" 2>"$TMP/err.$round" &
 	DRIVER_PID=$!
 	# 10 ms .. 1 s: early kills land in open, recovery and compaction too.
 	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.01 + (r % 1000) / 1000 }')"
@@ -47,7 +33,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	DRIVER_PID=
 	last=$(grep -E '^synced [0-9]+$' "$out" | tail -n 1 | cut -d' ' -f2 || true)
 	if grep -q '^not ok' "$out"; then
-		notok "round $round: driver failed: $(grep '^not ok' "$out" | head -n 1)"
+		not_ok "round $round: driver failed: $(grep '^not ok' "$out" | head -n 1)"
 		continue
 	fi
 	if [ -n "$last" ] && [ "$last" -gt "$synced" ]; then synced=$last; fi
@@ -56,11 +42,11 @@ for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 3)) -eq 0 ] && [ -f "$STATE/accounts/crash.journal" ]; then
 		head -c $((1 + RANDOM % 300)) /dev/urandom >>"$STATE/accounts/crash.journal"
 	fi
-	if res=$("$TMP/crash-journal" check "$STATE" "$synced" 2>"$TMP/check.$round"); then
+	if res=$("$DRIVER" check "$STATE" "$synced" 2>"$TMP/check.$round"); then
 		if grep -q 'torn or damaged' "$TMP/check.$round"; then torn=$((torn + 1)); fi
 		ok "round $round: killed with $synced ids synced; reopened: $res"
 	else
-		notok "round $round: killed with $synced ids synced: $res"
+		not_ok "round $round: killed with $synced ids synced: $res"
 	fi
 done
 
@@ -68,7 +54,6 @@ echo "# $synced ids synced over $ROUNDS kills; $torn reopens truncated a torn ta
 if [ "$synced" -gt 0 ]; then
 	ok "the writer made progress between kills"
 else
-	notok "the writer made progress between kills"
+	not_ok "the writer made progress between kills"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

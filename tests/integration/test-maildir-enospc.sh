@@ -5,32 +5,10 @@
 set -euo pipefail
 
 CORRAL=${CORRAL:-./corral}
-pass=0
-failed=0
-ok() {
-	echo "ok - $*"
-	pass=$((pass + 1))
-}
-not_ok() {
-	echo "not ok - $*"
-	failed=$((failed + 1))
-}
-finish() {
-	echo "$pass passed, $failed failed"
-	if [ "$failed" -eq 0 ]; then exit 0; fi
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "# not root: cannot mount a small tmpfs to fill, nothing checked"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-for tool in cmp:diffutils timeout:coreutils fold:coreutils mount:mount; do
-	if ! command -v "${tool%%:*}" >/dev/null; then
-		apt-get update -qq && apt-get install -y -qq "${tool#*:}" >/dev/null
-	fi
-done
+need_root
+need cmp timeout fold mount
 
 case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/corral-enospc.XXXXXX")

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 mktest
 
-command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; }
+need python3
 
 # Runs corral with a predictable environment; sets rc, out (stdout), err (stderr).
 run() {

@@ -21,29 +21,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-install_missing() {
-	local missing=()
-	"$PY" -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
-	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-	# Headers to build the driver; corral itself loads libcurl.so.4 at run time.
-	pkg-config --exists libcurl 2>/dev/null || missing+=(libcurl4-openssl-dev pkg-config)
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "# installing ${missing[*]}" >&2
-	apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-install_missing
+need openssl
+need_py aiosmtpd
 
-# ---- the driver ----
-SEND=$T/smtp-send
-SRCS="tests/unit/smtp-send.c src/deliver-smtp.c src/deliver-pipe.c src/curlw.c src/util/dl.c src/util/log.c src/util/buf.c src/util/str.c"
-SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-# shellcheck disable=SC2086
-if ! cc -std=c11 -D_GNU_SOURCE -O1 -g $SAN -Isrc $SRCS $(pkg-config --cflags libcurl) -ldl \
-	-o "$SEND" 2>"$T/cc.log"; then
-	# shellcheck disable=SC2086
-	cc -std=c11 -D_GNU_SOURCE -O1 -g -Isrc $SRCS $(pkg-config --cflags libcurl) -ldl -o "$SEND"
-fi
+# ---- the driver (tests/unit/smtp-send.c, built by make next to corral) ----
+driver smtp-send
+SEND=$DRIVER
 export ASAN_OPTIONS=detect_leaks=1
 
 # ---- certificates: a test CA and a server certificate; a second CA that signed nothing ----
