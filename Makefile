@@ -34,56 +34,62 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 BUILD ?= build
 BIN   ?= corral
 
-# Sources: one per line.
+# Sources: one per line, part by part in the order data flows (see src/README).
 SRCS = \
-	src/util/log.c \
+	src/util/base64.c \
 	src/util/buf.c \
-	src/util/str.c \
 	src/util/diag.c \
-	src/util/fs.c \
 	src/util/dl.c \
-	src/yamlu.c \
-	src/config.c \
-	src/config-walk.c \
-	src/config-account.c \
-	src/config-server.c \
-	src/message.c \
-	src/rfc2047.c \
-	src/charset.c \
-	src/address.c \
-	src/mime.c \
-	src/mime-param.c \
-	src/deliver-maildir.c \
-	src/maildir-name.c \
-	src/deliver-pipe.c \
-	src/deliver-smtp.c \
-	src/mbox.c \
-	src/cmd-test.c \
-	src/cmd-refile.c \
-	src/cmd-deliver.c \
-	src/cmd-check.c \
-	src/actions.c \
-	src/fetch.c \
-	src/fetch-actions.c \
-	src/cmd-fetch.c \
-	src/status.c \
-	src/cmd-status.c \
-	src/cmd-passwd.c \
-	src/cmd-init.c \
-	src/journal.c \
-	src/journal-state.c \
-	src/rules.c \
-	src/rules-cond.c \
-	src/rules-eval.c \
-	src/rules-explain.c \
-	src/sniff.c \
-	src/dedupe.c \
-	src/curlw.c \
-	src/net.c \
-	src/source-common.c \
-	src/imap-parse.c \
-	src/source-imap.c \
-	src/source-pop3.c \
+	src/util/fs.c \
+	src/util/log.c \
+	src/util/result.c \
+	src/util/spawn.c \
+	src/util/str.c \
+	src/util/yamlu.c \
+	src/mail/address.c \
+	src/mail/charset.c \
+	src/mail/flags.c \
+	src/mail/folder.c \
+	src/mail/lex.c \
+	src/mail/message.c \
+	src/mail/mime-param.c \
+	src/mail/mime.c \
+	src/mail/rfc2047.c \
+	src/mail/sniff.c \
+	src/config/config-account.c \
+	src/config/config-server.c \
+	src/config/config-walk.c \
+	src/config/config.c \
+	src/rules/rules-cond.c \
+	src/rules/rules-eval.c \
+	src/rules/rules-explain.c \
+	src/rules/rules.c \
+	src/store/dedupe.c \
+	src/store/journal-state.c \
+	src/store/journal.c \
+	src/store/maildir-name.c \
+	src/store/maildir.c \
+	src/store/mbox.c \
+	src/store/status.c \
+	src/net/curlw.c \
+	src/net/net.c \
+	src/source/imap-parse.c \
+	src/source/source-common.c \
+	src/source/source-imap.c \
+	src/source/source-pop3.c \
+	src/out/pipe.c \
+	src/out/smtp.c \
+	src/core/fetch-actions.c \
+	src/core/fetch.c \
+	src/core/pipeline.c \
+	src/cli/cmd-check.c \
+	src/cli/cmd-deliver.c \
+	src/cli/cmd-fetch.c \
+	src/cli/cmd-init.c \
+	src/cli/cmd-passwd.c \
+	src/cli/cmd-refile.c \
+	src/cli/cmd-status.c \
+	src/cli/cmd-test.c \
 	src/corral.c
 
 MAIN      = src/corral.c
@@ -111,22 +117,25 @@ $(BUILD)/%.o: %.c
 
 # Each unit test links only the modules it tests and what they use:
 # test-NAME_DEPS lists them (paths under src/, without .c).
-UTIL = util/log util/buf util/str util/diag util/fs util/dl
+UTIL = util/log util/buf util/str util/diag util/fs util/dl util/result util/base64
+MAIL = mail/message mail/lex mail/rfc2047 mail/charset mail/address mail/mime mail/mime-param mail/flags
 test-util_DEPS    = $(UTIL)
-test-config_DEPS  = config config-walk config-account config-server yamlu $(UTIL)
-test-message_DEPS = message rfc2047 charset address mime mime-param $(UTIL)
-test-maildir_DEPS = deliver-maildir maildir-name $(UTIL)
-test-deliver-pipe_DEPS = deliver-pipe $(UTIL)
-test-rules_DEPS   = rules rules-cond rules-eval rules-explain sniff yamlu deliver-maildir maildir-name \
-	message rfc2047 charset address mime mime-param $(UTIL)
-test-sniff_DEPS   = sniff message rfc2047 charset address mime mime-param $(UTIL)
-test-dedupe_DEPS  = dedupe $(UTIL)
-test-mbox_DEPS    = mbox $(UTIL)
-test-journal_DEPS = journal journal-state $(UTIL)
-test-source-imap_DEPS = source-imap imap-parse source-common net curlw deliver-pipe $(UTIL)
-test-source-pop3_DEPS = source-pop3 source-common net curlw deliver-pipe $(UTIL)
-smtp-send_DEPS    = deliver-smtp deliver-pipe curlw $(UTIL)
-crash-journal_DEPS = journal journal-state $(UTIL)
+test-config_DEPS  = config/config config/config-walk config/config-account config/config-server \
+	util/yamlu $(UTIL)
+test-message_DEPS = $(MAIL) $(UTIL)
+test-maildir_DEPS = store/maildir store/maildir-name mail/flags mail/folder $(UTIL)
+test-pipe_DEPS    = out/pipe util/spawn $(UTIL)
+test-rules_DEPS   = rules/rules rules/rules-cond rules/rules-eval rules/rules-explain mail/sniff \
+	mail/folder util/yamlu $(MAIL) $(UTIL)
+test-sniff_DEPS   = mail/sniff $(MAIL) $(UTIL)
+test-dedupe_DEPS  = store/dedupe $(UTIL)
+test-mbox_DEPS    = store/mbox mail/flags $(UTIL)
+test-journal_DEPS = store/journal store/journal-state $(UTIL)
+test-source-imap_DEPS = source/source-imap source/imap-parse source/source-common net/net net/curlw \
+	mail/flags util/spawn $(UTIL)
+test-source-pop3_DEPS = source/source-pop3 source/source-common net/net net/curlw util/spawn $(UTIL)
+smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
+crash-journal_DEPS = store/journal store/journal-state $(UTIL)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(addprefix $(BUILD)/src/,$$(addsuffix .o,$$($$*_DEPS)))
@@ -172,7 +181,7 @@ install: all
 	install -m 644 rules/*.yml $(DESTDIR)$(DATADIR)/rules/
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*.h src/util/*.h tests/unit/*.c tests/unit/*.h)
+	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/*.h)
 
 clean:
 	rm -rf build corral

@@ -10,9 +10,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "config.h"
-#include "rules.h"
+#include "cli/commands.h"
+#include "config/config.h"
+#include "rules/rules.h"
+#include "util/str.h"
 #include "util/log.h"
 
 #ifndef CORRAL_VERSION
@@ -103,6 +104,17 @@ static int take_common_option(struct cli *cli, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* The test knobs: read here once, handed down in struct cli. */
+static void read_knobs(struct cli *cli)
+{
+	const char *delay = getenv("CORRAL_RETRY_DELAY");
+
+	cli->fault = getenv("CORRAL_FAULT");
+	cli->retry_delay_s = 60;
+	if (delay != NULL && parse_duration(delay, &cli->retry_delay_s) < 0)
+		cli->retry_delay_s = 60;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {0};
@@ -135,6 +147,7 @@ int main(int argc, char **argv)
 	/* A peer that goes away is an error return from write(), not a death. */
 	signal(SIGPIPE, SIG_IGN);
 	cli.progress = cli.verbosity >= 0 && isatty(STDOUT_FILENO);
+	read_knobs(&cli);
 	if (nrest == 0) {
 		usage(stderr);
 		free(rest);

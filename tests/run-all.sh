@@ -1,6 +1,7 @@
 #!/bin/bash
-# Runs every test: the unit tests of the normal and the ASan+UBSan builds,
-# then every integration script (against the ASan+UBSan binary).
+# Runs every test: the layering check (tests/check-layers.py), the unit tests
+# of the normal and the ASan+UBSan builds, then every integration script
+# (against the ASan+UBSan binary).
 # Ends with one line "check: N passed, M failed"; exits non-zero on any failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -50,6 +51,8 @@ integration() {
 	printf '%-40s %4d passed, %d failed\n' "$script" "$p" "$f"
 }
 
+# The nevers of the architecture (DESIGN.md section 5) over the include lines.
+integration tests/check-layers.py ""
 for b in build/tests/test-* build/asan/tests/test-*; do
 	[ -x "$b" ] && unit "$b"
 done

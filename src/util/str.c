@@ -314,3 +314,18 @@ void secret_free(char *s)
 	explicit_bzero(s, strlen(s));
 	free(s);
 }
+
+void str_sanitise(char *out, size_t outlen, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	for (size_t i = 0; i < len && o + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c != '\r' && c != '\n')
+			out[o++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	out[o] = '\0';
+}

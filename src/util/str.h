@@ -48,4 +48,9 @@ char *argv_join(char *const *argv);
 /* Overwrites then frees a secret. NULL is allowed. */
 void secret_free(char *s);
 
+/* Copies len bytes of s for a log line or an error text: control bytes and
+ * non-ASCII shown as '?', line ends dropped, cut to fit outlen (NUL
+ * included). What a server, relay or child printed goes through this. */
+void str_sanitise(char *out, size_t outlen, const char *s, size_t len);
+
 #endif

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "fuzz-check.h"
-#include "message.h"
+#include "mail/message.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

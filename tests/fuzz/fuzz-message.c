@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fuzz-check.h"
-#include "message.h"
+#include "mail/message.h"
 
 static void check_addresses(const struct msg *m, const char *field)
 {

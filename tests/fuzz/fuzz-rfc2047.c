@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz-check.h"
-#include "message.h"
+#include "mail/message.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "message.h"
-#include "rules.h"
+#include "mail/message.h"
+#include "rules/rules.h"
 
 static const char message[] = "From: Boss <boss@example.com>\r\n"
                               "To: me@example.org\r\n"

@@ -74,6 +74,9 @@ write_config() { # POP-KEEP
 servers=("$(dovecot_maildir alice)" "$(dovecot_maildir bob)" "$(dovecot_maildir carol)")
 killed=0
 finished=0
+# Kills land at a random instant in [0, span_ms): shortened whenever a run
+# ends first, so that most runs are killed mid-fetch on a fast machine too.
+span_ms=1500
 bad_rc=()
 lost_after=()
 start=$SECONDS
@@ -83,12 +86,18 @@ for ((run = 1; run <= RUNS; run++)); do
 		break
 	fi
 	if ((run % 2)); then write_config true; else write_config false; fi
-	delay=$(awk -v r="$((RANDOM % 1500))" 'BEGIN { printf "%.3f", r / 1000 }')
+	delay=$(awk -v r="$((RANDOM % span_ms))" 'BEGIN { printf "%.3f", r / 1000 }')
 	# Its own process group, so that one kill reaches the per-account children.
+	t0=$(date +%s%N)
 	setsid "$CORRAL" -v -c "$T/config.yml" fetch >"$T/out.$run" 2>"$T/err.$run" </dev/null &
 	PGID=$!
 	sleep "$delay"
 	rc=0
+	if ! kill -0 "$PGID" 2>/dev/null; then
+		# It ended before the kill: aim the next kills inside a run this fast.
+		span_ms=$((($(date +%s%N) - t0) / 1250000))
+		[ "$span_ms" -ge 50 ] || span_ms=50
+	fi
 	if kill -0 "$PGID" 2>/dev/null; then
 		kill -9 -- "-$PGID" 2>/dev/null || true
 		wait "$PGID" 2>/dev/null || rc=$?

@@ -46,7 +46,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		if grep -q 'torn or damaged' "$TMP/check.$round"; then torn=$((torn + 1)); fi
 		ok "round $round: killed with $synced ids synced; reopened: $res"
 	else
-		not_ok "round $round: killed with $synced ids synced: $res"
+		not_ok "round $round: killed with $synced ids synced: $res" "$(grep -A30 -m1 "leak of" "$TMP/check.$round" || tail -n 5 "$TMP/check.$round")"
 	fi
 done
 

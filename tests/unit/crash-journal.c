@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "store/journal.h"
 #include "util/log.h"
 
 #define WINDOW    500 /* ids the server still lists */
@@ -34,7 +34,7 @@ static bool even_ids_exist(void *arg, const char *folder, const char *name)
 
 static struct journal *open_or_die(const char *state)
 {
-	enum journal_result res;
+	enum res_kind res;
 	char err[512];
 	struct journal *j = journal_open(state, "crash", &res, err, sizeof(err));
 
@@ -49,7 +49,7 @@ static void sync_or_die(struct journal *j)
 {
 	char err[512];
 
-	if (journal_sync(j, err, sizeof(err)) != JOURNAL_OK) {
+	if (journal_sync(j, err, sizeof(err)) != RES_OK) {
 		printf("not ok sync: %s\n", err);
 		exit(1);
 	}
@@ -104,6 +104,14 @@ static int run(const char *state)
 	f = journal_folder(j, "INBOX", 1, NULL);
 	sync_or_die(j);
 	next = journal_max_uid(f) + 1;
+	/* Recovery forgot the intents of the batch a kill interrupted whose files
+	 * do not exist (the odd ids): a fetch lists them again and delivers them
+	 * before anything new, and so does this "server". */
+	for (unsigned long i = next > BATCH_MAX ? next - BATCH_MAX : 1; i < next; i++) {
+		snprintf(id, sizeof(id), "%lu", i);
+		if (!journal_seen(f, id))
+			one_batch(j, f, i, 1);
+	}
 	srand((unsigned)getpid());
 	while (time(NULL) - start < RUN_SECS) {
 		unsigned long n = 1 + (unsigned long)rand() % BATCH_MAX;
@@ -183,6 +191,8 @@ int main(int argc, char **argv)
 {
 	/* check shows the warning about a dropped tail; run is quiet. */
 	log_set_verbosity(argc == 4 ? 0 : -1);
+	/* Unbuffered: a verdict must survive a sanitizer's exit, which skips stdio's flush. */
+	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc == 3 && strcmp(argv[1], "run") == 0)
 		return run(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "check") == 0)

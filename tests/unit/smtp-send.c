@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "deliver-smtp.h"
+#include "config/config.h"
+#include "out/smtp.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -90,9 +90,9 @@ static int parse_opt(struct opts *o, int argc, char **argv, int i)
 	return 0;
 }
 
-static const char *status_name(enum smtp_status st)
+static const char *status_name(enum res_kind st)
 {
-	return st == SMTP_OK ? "ok" : st == SMTP_TEMPFAIL ? "temp" : "perm";
+	return st == RES_OK ? "ok" : st == RES_TEMP ? "temp" : "perm";
 }
 
 /* Sends once; prints the results; returns the overall status. */
@@ -112,7 +112,7 @@ static int send_once(struct smtp *s, const struct opts *o, int fd, const char *d
 	for (size_t i = 0; i < n; i++)
 		printf("%s %s %d %s\n", rcpts[i], status_name(res[i].status), res[i].code,
 		       res[i].text);
-	if (st != SMTP_OK)
+	if (st != RES_OK)
 		fprintf(stderr, "smtp-send: %s\n", err);
 	free(received);
 	free(res);
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	                          .timeout_s = 10},
 	                 .from = "",
 	                 .repeat = 1};
-	int i = 1, used, fd, worst = SMTP_OK;
+	int i = 1, used, fd, worst = RES_OK;
 	char err[512], *data = NULL;
 	struct smtp *s;
 	struct stat st;
@@ -169,12 +169,12 @@ int main(int argc, char **argv)
 		int r = send_once(s, &o, fd, data, (size_t)st.st_size,
 		                  (const char *const *)argv + i, (size_t)(argc - i));
 
-		if (r == SMTP_TEMPFAIL || (r == SMTP_PERMFAIL && worst == SMTP_OK))
+		if (r == RES_TEMP || (r == RES_PERM && worst == RES_OK))
 			worst = r;
 	}
 	smtp_close(s);
 	argv_free(o.conf.cred.password_command);
 	free(data);
 	close(fd);
-	return worst == SMTP_OK ? 0 : worst == SMTP_TEMPFAIL ? 75 : 1;
+	return worst == RES_OK ? 0 : worst == RES_TEMP ? 75 : 1;
 }

@@ -11,11 +11,11 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "util/diag.h"
 #include "util/log.h"
 #include "util/str.h"
-#include "yamlu.h"
+#include "util/yamlu.h"
 
 /* A temporary directory that is $HOME too, so defaults are predictable. */
 struct fixture {

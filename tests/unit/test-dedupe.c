@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "dedupe.h"
+#include "store/dedupe.h"
 #include "util/log.h"
 
 #define DAY   86400

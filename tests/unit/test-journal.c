@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "store/journal.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -56,7 +56,7 @@ static int teardown(void **state)
 
 static struct journal *jopen(const struct fx *f)
 {
-	enum journal_result res;
+	enum res_kind res;
 	char err[512] = "";
 	struct journal *j = journal_open(f->dir, "acct", &res, err, sizeof(err));
 
@@ -69,7 +69,7 @@ static void jsync(struct journal *j)
 {
 	char err[512] = "";
 
-	if (journal_sync(j, err, sizeof(err)) != JOURNAL_OK)
+	if (journal_sync(j, err, sizeof(err)) != RES_OK)
 		fail_msg("journal_sync: %s", err);
 }
 
@@ -108,7 +108,7 @@ static void apply_ops(struct journal_folder *jf, const char *ops)
 	char err[256];
 
 	for (const char *o = ops; *o; o++) {
-		int rc = JOURNAL_OK;
+		int rc = RES_OK;
 
 		if (*o == 'I')
 			rc = journal_intent(jf, "42", 99, two_targets, 2, err, sizeof(err));
@@ -120,7 +120,7 @@ static void apply_ops(struct journal_folder *jf, const char *ops)
 			rc = journal_deleted(jf, "42", err, sizeof(err));
 		else if (*o == 'G')
 			rc = journal_forget(jf, "42", err, sizeof(err));
-		assert_int_equal(rc, JOURNAL_OK);
+		assert_int_equal(rc, RES_OK);
 	}
 }
 
@@ -169,11 +169,11 @@ static void pending_intents_survive_a_reopen(void **state)
 	struct journal_pending *p;
 	size_t n;
 
-	assert_int_equal(journal_intent(jf, "1", 11, two_targets, 2, NULL, 0), JOURNAL_OK);
-	assert_int_equal(journal_intent(jf, "2", 22, two_targets, 1, NULL, 0), JOURNAL_OK);
-	assert_int_equal(journal_intent(jf, "3", 33, two_targets, 2, NULL, 0), JOURNAL_OK);
+	assert_int_equal(journal_intent(jf, "1", 11, two_targets, 2, NULL, 0), RES_OK);
+	assert_int_equal(journal_intent(jf, "2", 22, two_targets, 1, NULL, 0), RES_OK);
+	assert_int_equal(journal_intent(jf, "3", 33, two_targets, 2, NULL, 0), RES_OK);
 	jsync(j);
-	assert_int_equal(journal_done(jf, "2", NULL, 0), JOURNAL_OK);
+	assert_int_equal(journal_done(jf, "2", NULL, 0), RES_OK);
 	j = reopen(f, j);
 	n = journal_pending(j, &p);
 	assert_int_equal(n, 2);
@@ -255,7 +255,7 @@ static off_t base_journal(const struct fx *f)
 	const char *ids[] = {"1", "2", "3", "4", "5"};
 
 	for (size_t i = 0; i < 5; i++)
-		assert_int_equal(journal_skip(jf, ids[i], i + 1, NULL, 0), JOURNAL_OK);
+		assert_int_equal(journal_skip(jf, ids[i], i + 1, NULL, 0), RES_OK);
 	jsync(j);
 	journal_close(j);
 	return file_size(f->path);
@@ -280,7 +280,7 @@ static void torn_last_record_is_dropped_at_every_offset(void **state)
 	char full[160];
 	struct journal_pending *p;
 
-	assert_int_equal(journal_intent(inbox(j), "6", 6, two_targets, 2, NULL, 0), JOURNAL_OK);
+	assert_int_equal(journal_intent(inbox(j), "6", 6, two_targets, 2, NULL, 0), RES_OK);
 	jsync(j);
 	journal_close(j);
 	after = file_size(f->path);
@@ -338,7 +338,7 @@ static void garbage_after_the_last_record_is_ignored_and_truncated(void **state)
 		if (file_size(f->path) != before)
 			fail_msg("%s: not truncated", garbage_cases[i].what);
 		/* What is appended after the truncation is readable. */
-		assert_int_equal(journal_skip(inbox(j), "77", 0, NULL, 0), JOURNAL_OK);
+		assert_int_equal(journal_skip(inbox(j), "77", 0, NULL, 0), RES_OK);
 		j = reopen(f, j);
 		if (!journal_seen(inbox(j), "77"))
 			fail_msg("%s: record after the truncation lost", garbage_cases[i].what);
@@ -358,10 +358,10 @@ static void uidvalidity_change_resets_folder_and_keeps_message_ids(void **state)
 
 	assert_false(changed);
 	assert_int_equal(mid, journal_msgid_hash("<a@example.com>", 15));
-	assert_int_equal(journal_intent(jf, "10", mid, two_targets, 1, NULL, 0), JOURNAL_OK);
-	assert_int_equal(journal_done(jf, "10", NULL, 0), JOURNAL_OK);
-	assert_int_equal(journal_skip(jf, "11", 0, NULL, 0), JOURNAL_OK);
-	assert_int_equal(journal_intent(jf, "12", 1234, two_targets, 1, NULL, 0), JOURNAL_OK);
+	assert_int_equal(journal_intent(jf, "10", mid, two_targets, 1, NULL, 0), RES_OK);
+	assert_int_equal(journal_done(jf, "10", NULL, 0), RES_OK);
+	assert_int_equal(journal_skip(jf, "11", 0, NULL, 0), RES_OK);
+	assert_int_equal(journal_intent(jf, "12", 1234, two_targets, 1, NULL, 0), RES_OK);
 	j = reopen(f, j);
 	jf = journal_folder(j, "INBOX", 7, &changed);
 	assert_false(changed);
@@ -380,7 +380,7 @@ static void uidvalidity_change_resets_folder_and_keeps_message_ids(void **state)
 		assert_false(changed);
 	}
 	/* The refetch dedupes, then once everything listed is seen the hashes go. */
-	assert_int_equal(journal_skip(jf, "1", mid, NULL, 0), JOURNAL_OK);
+	assert_int_equal(journal_skip(jf, "1", mid, NULL, 0), RES_OK);
 	assert_int_equal(journal_forget_missing(jf, listed, 1), 0);
 	assert_false(journal_msgid_known(jf, mid));
 	j = reopen(f, j);
@@ -514,7 +514,7 @@ static void compaction_keeps_exactly_the_live_state(void **state)
 	snprintf(before, sizeof(before), "%s", buf_cstr(&b));
 	assert_true(strlen(before) > 1000);
 	big = file_size(f->path);
-	assert_int_equal(journal_compact(j, NULL, 0), JOURNAL_OK);
+	assert_int_equal(journal_compact(j, NULL, 0), RES_OK);
 	assert_true(file_size(f->path) < big / 2);
 	dump_state(j, &b);
 	assert_string_equal(buf_cstr(&b), before);
@@ -558,12 +558,12 @@ static void second_open_of_an_account_is_busy(void **state)
 {
 	const struct fx *f = *state;
 	struct journal *j = jopen(f), *other, *again;
-	enum journal_result res = JOURNAL_OK;
+	enum res_kind res = RES_OK;
 	char err[512] = "";
 
 	again = journal_open(f->dir, "acct", &res, err, sizeof(err));
 	assert_null(again);
-	assert_int_equal(res, JOURNAL_BUSY);
+	assert_int_equal(res, RES_BUSY);
 	assert_non_null(strstr(err, "busy"));
 	other = journal_open(f->dir, "other account/..", &res, err, sizeof(err));
 	assert_non_null(other);
@@ -578,27 +578,27 @@ static void bad_files_and_arguments_are_permanent_errors(void **state)
 	const struct fx *f = *state;
 	struct journal *j = jopen(f);
 	char longid[JOURNAL_ID_MAX + 2], err[256];
-	enum journal_result res;
+	enum res_kind res;
 	FILE *fp;
 
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
-	assert_int_equal(journal_skip(inbox(j), longid, 0, err, sizeof(err)), JOURNAL_PERMFAIL);
+	assert_int_equal(journal_skip(inbox(j), longid, 0, err, sizeof(err)), RES_CONFIG);
 	assert_int_equal(journal_intent(inbox(j), "1", 0, two_targets, JOURNAL_TARGETS_MAX + 1, err,
 	                                sizeof(err)),
-	                 JOURNAL_PERMFAIL);
+	                 RES_CONFIG);
 	assert_null(journal_folder(j, "", 0, NULL));
 	journal_close(j);
 	fp = fopen(f->path, "wb");
 	fputs("CRLJ\x09\0\0\0", fp);
 	fclose(fp);
 	assert_null(journal_open(f->dir, "acct", &res, err, sizeof(err)));
-	assert_int_equal(res, JOURNAL_PERMFAIL);
+	assert_int_equal(res, RES_CONFIG);
 	fp = fopen(f->path, "wb");
 	fputs("uid 1 2 3\n", fp);
 	fclose(fp);
 	assert_null(journal_open(f->dir, "acct", &res, err, sizeof(err)));
-	assert_int_equal(res, JOURNAL_PERMFAIL);
+	assert_int_equal(res, RES_CONFIG);
 	assert_non_null(strstr(err, "not a corral journal"));
 }
 
@@ -633,15 +633,12 @@ static void forward_outcome_is_kept_across_reopen_and_compaction(void **state)
 	char err[256];
 	size_t n;
 
-	assert_int_equal(journal_intent(jf, "42", 99, with_forward, 3, err, sizeof(err)),
-	                 JOURNAL_OK);
-	assert_int_equal(journal_action(jf, "42", 2, JOURNAL_DONE, 0, 0, err, sizeof(err)),
-	                 JOURNAL_OK);
+	assert_int_equal(journal_intent(jf, "42", 99, with_forward, 3, err, sizeof(err)), RES_OK);
+	assert_int_equal(journal_action(jf, "42", 2, JOURNAL_DONE, 0, 0, err, sizeof(err)), RES_OK);
 	assert_int_equal(
-	    journal_action(jf, "42", 1, JOURNAL_RETRY, 3, 1700000123, err, sizeof(err)),
-	    JOURNAL_OK);
+	    journal_action(jf, "42", 1, JOURNAL_RETRY, 3, 1700000123, err, sizeof(err)), RES_OK);
 	j = reopen(f, j);
-	assert_int_equal(journal_compact(j, err, sizeof(err)), JOURNAL_OK);
+	assert_int_equal(journal_compact(j, err, sizeof(err)), RES_OK);
 	j = reopen(f, j);
 	/* The Maildir copy exists and the pipe ran: only the forward is open. */
 	assert_int_equal(journal_recover(j, inbox_exists, NULL), 1);
@@ -659,7 +656,7 @@ static void forward_outcome_is_kept_across_reopen_and_compaction(void **state)
 	assert_false(journal_seen(inbox(j), "42"));
 	/* A permanent failure completes the forward: recovery marks the message done. */
 	assert_int_equal(journal_action(inbox(j), "42", 1, JOURNAL_FAILED, 0, 0, err, sizeof(err)),
-	                 JOURNAL_OK);
+	                 RES_OK);
 	assert_int_equal(journal_recover(j, inbox_exists, NULL), 0);
 	assert_true(journal_seen(inbox(j), "42"));
 	journal_close(j);
@@ -672,10 +669,9 @@ static void outcome_without_intent_changes_nothing(void **state)
 	struct journal_folder *jf = inbox(j);
 	char err[256];
 
-	assert_int_equal(journal_action(jf, "7", 0, JOURNAL_DONE, 0, 0, err, sizeof(err)),
-	                 JOURNAL_OK);
+	assert_int_equal(journal_action(jf, "7", 0, JOURNAL_DONE, 0, 0, err, sizeof(err)), RES_OK);
 	assert_false(journal_seen(jf, "7"));
-	assert_int_equal(journal_action(jf, "7", 0, 9, 0, 0, err, sizeof(err)), JOURNAL_PERMFAIL);
+	assert_int_equal(journal_action(jf, "7", 0, 9, 0, 0, err, sizeof(err)), RES_CONFIG);
 	j = reopen(f, j);
 	assert_false(journal_seen(inbox(j), "7"));
 	journal_close(j);

@@ -21,8 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "deliver-maildir.h"
+#include "store/maildir.h"
 #include "util/log.h"
+#include "mail/flags.h"
+#include "mail/folder.h"
 
 struct fixture {
 	char dir[64];        /* the mkdtemp directory */
@@ -123,9 +125,9 @@ static char *deliver_one(struct fixture *f, const char *folder, const void *data
 	struct md_batch *b = md_batch_new(f->md);
 	char err[512], *name = NULL;
 
-	if (md_batch_add(b, folder, data, len, flags, &name, err, sizeof(err)) != MD_OK)
+	if (md_batch_add(b, folder, data, len, flags, &name, err, sizeof(err)) != RES_OK)
 		fail_msg("add: %s", err);
-	if (md_batch_commit(b, err, sizeof(err)) != MD_OK)
+	if (md_batch_commit(b, err, sizeof(err)) != RES_OK)
 		fail_msg("commit: %s", err);
 	md_batch_free(b);
 	return name;
@@ -212,17 +214,18 @@ static void names_follow_spec_and_are_unique(void **state)
 	assert_int_equal(regcomp(&re, "^[0-9]{10,}\\.M[0-9]{1,6}P[0-9]+Q[0-9]+\\.[^/:]+,S=42$",
 	                         REG_EXTENDED | REG_NOSUB),
 	                 0);
-	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
 	close(fd);
 	for (int i = 0; i < N; i++) {
-		if (md_batch_add_file(b, "INBOX", tmp, 42, 0, &names[i], err, sizeof(err)) != MD_OK)
+		if (md_batch_add_file(b, "INBOX", tmp, 42, 0, &names[i], err, sizeof(err)) !=
+		    RES_OK)
 			fail_msg("add %d: %s", i, err);
 		if (regexec(&re, names[i], 0, NULL, 0) != 0)
 			fail_msg("name %s does not follow SECS.MusecPpidQn.HOST,S=SIZE", names[i]);
 	}
 	/* The batch is capped: one more is a temporary failure, not unbounded growth. */
 	assert_int_equal(md_batch_add_file(b, "INBOX", tmp, 42, 0, &extra, err, sizeof(err)),
-	                 MD_TEMPFAIL);
+	                 RES_TEMP);
 	assert_null(extra);
 	/* Uniqueness within a handle rests on Q, not on the clock moving. */
 	for (int i = 1; i < N; i++)
@@ -255,7 +258,7 @@ static void names_differ_across_processes(void **state)
 	FILE *in;
 	pid_t pid;
 
-	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
 	close(fd);
 	assert_int_equal(pipe(pipefd), 0);
 	pid = fork();
@@ -274,7 +277,7 @@ static void names_differ_across_processes(void **state)
 	close(pipefd[1]);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(
-		    md_batch_add_file(b, "INBOX", tmp, 1, 0, &names[i], err, sizeof(err)), MD_OK);
+		    md_batch_add_file(b, "INBOX", tmp, 1, 0, &names[i], err, sizeof(err)), RES_OK);
 	in = fdopen(pipefd[0], "r");
 	for (int i = N; i < 2 * N; i++) {
 		char line[512];
@@ -337,12 +340,12 @@ static const struct {
 	const char *letters;
 } flag_cases[] = {
     {0, ""},
-    {MD_FLAG_SEEN, "S"},
-    {MD_FLAG_SEEN | MD_FLAG_FLAGGED, "FS"},
-    {MD_FLAG_ANSWERED | MD_FLAG_SEEN, "RS"},
-    {MD_FLAG_TRASHED | MD_FLAG_DRAFT, "DT"},
-    {MD_FLAG_DRAFT | MD_FLAG_FLAGGED | MD_FLAG_PASSED | MD_FLAG_ANSWERED | MD_FLAG_SEEN |
-         MD_FLAG_TRASHED,
+    {MAIL_FLAG_SEEN, "S"},
+    {MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED, "FS"},
+    {MAIL_FLAG_ANSWERED | MAIL_FLAG_SEEN, "RS"},
+    {MAIL_FLAG_TRASHED | MAIL_FLAG_DRAFT, "DT"},
+    {MAIL_FLAG_DRAFT | MAIL_FLAG_FLAGGED | MAIL_FLAG_PASSED | MAIL_FLAG_ANSWERED | MAIL_FLAG_SEEN |
+         MAIL_FLAG_TRASHED,
      "DFPRST"},
     {1u << 20, ""},
 };
@@ -353,7 +356,7 @@ static void flags_string_is_in_ascii_order(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(flag_cases) / sizeof(flag_cases[0]); i++) {
-		maildir_flags_string(flag_cases[i].flags, out);
+		mail_flags_letters(flag_cases[i].flags, out);
 		if (strcmp(out, flag_cases[i].letters) != 0)
 			fail_msg("flags %#x: got \"%s\", want \"%s\"", flag_cases[i].flags, out,
 			         flag_cases[i].letters);
@@ -363,7 +366,7 @@ static void flags_string_is_in_ascii_order(void **state)
 static void flagged_delivery_goes_to_cur_with_info(void **state)
 {
 	struct fixture *f = *state;
-	char *name = deliver_one(f, "INBOX", "m", 1, MD_FLAG_SEEN | MD_FLAG_FLAGGED);
+	char *name = deliver_one(f, "INBOX", "m", 1, MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED);
 	char *rel = xasprintf("cur/%s:2,FS", name);
 	char *p = path_of(f, rel);
 	struct stat st;
@@ -497,7 +500,7 @@ static void folder_capture_is_sanitised(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(component_cases) / sizeof(component_cases[0]); i++) {
-		char *got = maildir_sanitise_component(component_cases[i].in);
+		char *got = folder_sanitise_component(component_cases[i].in);
 
 		if (strcmp(got, component_cases[i].want) != 0)
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got,
@@ -512,7 +515,7 @@ static void unusable_folder_is_a_permanent_failure(void **state)
 	struct md_batch *b = md_batch_new(f->md);
 	char err[512] = "", *name = NULL;
 
-	assert_int_equal(md_batch_add(b, "../..", "x", 1, 0, &name, err, sizeof(err)), MD_PERMFAIL);
+	assert_int_equal(md_batch_add(b, "../..", "x", 1, 0, &name, err, sizeof(err)), RES_PERM);
 	assert_null(name);
 	assert_non_null(strstr(err, "../.."));
 	assert_int_equal(md_batch_count(b), 0);
@@ -532,21 +535,21 @@ static void batch_of_300_is_visible_only_after_commit(void **state)
 		int n = snprintf(msg, sizeof(msg), "Subject: %d\n\n%d\n", i, i);
 
 		if (md_batch_add(b, i % 3 ? "INBOX" : "Other", msg, (size_t)n, 0, NULL, err,
-		                 sizeof(err)) != MD_OK)
+		                 sizeof(err)) != RES_OK)
 			fail_msg("add %d: %s", i, err);
 	}
 	assert_int_equal(md_batch_count(b), 300);
 	assert_int_equal(count_entries(f, "tmp"), 300);
 	assert_int_equal(count_entries(f, "new"), 0);
 	assert_int_equal(count_entries(f, ".Other/new"), 0);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	assert_int_equal(md_batch_count(b), 0);
 	assert_int_equal(count_entries(f, "new"), 200);
 	assert_int_equal(count_entries(f, ".Other/new"), 100);
 	assert_int_equal(count_entries(f, "tmp"), 0);
 	/* The batch can be used again. */
-	assert_int_equal(md_batch_add(b, "INBOX", "x", 1, 0, NULL, err, sizeof(err)), MD_OK);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "INBOX", "x", 1, 0, NULL, err, sizeof(err)), RES_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	assert_int_equal(count_entries(f, "new"), 201);
 	md_batch_free(b);
 }
@@ -560,10 +563,10 @@ static void abort_leaves_nothing_visible_and_tmp_empty(void **state)
 
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(md_batch_add(b, i % 2 ? "INBOX" : "A/B", "x", 1,
-		                              MD_FLAG_SEEN * (i > 2), NULL, err, sizeof(err)),
-		                 MD_OK);
+		                              MAIL_FLAG_SEEN * (i > 2), NULL, err, sizeof(err)),
+		                 RES_OK);
 	/* A streamed file not yet scheduled belongs to the batch too. */
-	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
 	close(fd);
 	assert_int_equal(count_entries(f, "tmp"), 6);
 	md_batch_abort(b);
@@ -573,7 +576,7 @@ static void abort_leaves_nothing_visible_and_tmp_empty(void **state)
 	assert_int_equal(count_entries(f, "cur"), 0);
 	assert_int_equal(count_entries(f, ".A.B/new"), 0);
 	/* Freeing an uncommitted batch aborts it. */
-	assert_int_equal(md_batch_add(b, "INBOX", "x", 1, 0, NULL, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "INBOX", "x", 1, 0, NULL, err, sizeof(err)), RES_OK);
 	md_batch_free(b);
 	assert_int_equal(count_entries(f, "tmp"), 0);
 	assert_int_equal(count_entries(f, "new"), 0);
@@ -588,16 +591,16 @@ static void streamed_file_delivered_to_two_folders(void **state)
 	size_t l1, l2;
 	int fd;
 
-	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
 	assert_true(strncmp(tmp, f->root, strlen(f->root)) == 0);
 	assert_int_equal(write(fd, "hello", 5), 5);
 	close(fd);
-	assert_int_equal(md_batch_add_file(b, "One", tmp, 5, 0, &n1, err, sizeof(err)), MD_OK);
-	assert_int_equal(md_batch_add_file(b, "Two", tmp, 5, MD_FLAG_SEEN, &n2, err, sizeof(err)),
-	                 MD_OK);
+	assert_int_equal(md_batch_add_file(b, "One", tmp, 5, 0, &n1, err, sizeof(err)), RES_OK);
+	assert_int_equal(md_batch_add_file(b, "Two", tmp, 5, MAIL_FLAG_SEEN, &n2, err, sizeof(err)),
+	                 RES_OK);
 	assert_int_equal(md_batch_count(b), 2);
 	assert_string_not_equal(n1, n2);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	p1 = xasprintf("%s/.One/new/%s", f->root, n1);
 	p2 = xasprintf("%s/.Two/cur/%s:2,S", f->root, n2);
 	d1 = slurp(p1, &l1);
@@ -619,13 +622,13 @@ static void discarded_tmp_file_is_removed_alone(void **state)
 	char err[512], *tmp;
 	int fd;
 
-	assert_int_equal(md_batch_add(b, "INBOX", "keep", 4, 0, NULL, err, sizeof(err)), MD_OK);
-	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "INBOX", "keep", 4, 0, NULL, err, sizeof(err)), RES_OK);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
 	close(fd);
 	md_tmp_discard(b, tmp);
 	assert_int_equal(access(tmp, F_OK), -1);
 	assert_int_equal(md_batch_count(b), 1);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	assert_int_equal(count_entries(f, "new"), 1);
 	assert_int_equal(count_entries(f, "tmp"), 0);
 	free(tmp);
@@ -640,9 +643,9 @@ static void exists_follows_commit_and_client_moves(void **state)
 	struct md_batch *b = md_batch_new(f->md);
 	char err[512], *name, *from, *to, *prefix;
 
-	assert_int_equal(md_batch_add(b, "Work", "x", 1, 0, &name, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "Work", "x", 1, 0, &name, err, sizeof(err)), RES_OK);
 	assert_false(md_exists(f->md, "Work", name));
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	assert_true(md_exists(f->md, "Work", name));
 	assert_false(md_exists(f->md, "INBOX", name));
 	/* A name that is a prefix of the real one is another message. */
@@ -676,14 +679,14 @@ static void commit_into_broken_folder_is_permanent_and_leaves_nothing(void **sta
 	char err[512], *p;
 	int fd;
 
-	assert_int_equal(md_batch_add(b, "INBOX", "a", 1, 0, NULL, err, sizeof(err)), MD_OK);
-	assert_int_equal(md_batch_add(b, "Bad", "b", 1, 0, NULL, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "INBOX", "a", 1, 0, NULL, err, sizeof(err)), RES_OK);
+	assert_int_equal(md_batch_add(b, "Bad", "b", 1, 0, NULL, err, sizeof(err)), RES_OK);
 	/* A file where .Bad/new should be: ENOTDIR even for root, who ignores modes. */
 	p = path_of(f, ".Bad/new");
 	assert_int_equal(rmdir(p), 0);
 	assert_true((fd = open(p, O_WRONLY | O_CREAT, 0600)) >= 0);
 	close(fd);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_PERMFAIL);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_PERM);
 	if (strstr(err, ".Bad/new") == NULL || strstr(err, strerror(ENOTDIR)) == NULL)
 		fail_msg("error does not name the path and reason: %s", err);
 	assert_int_equal(count_entries(f, "new"), 0);
@@ -702,7 +705,7 @@ static void folder_blocked_by_a_file_fails_at_add(void **state)
 
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(md_batch_add(b, "Filed", "x", 1, 0, NULL, err, sizeof(err)), MD_PERMFAIL);
+	assert_int_equal(md_batch_add(b, "Filed", "x", 1, 0, NULL, err, sizeof(err)), RES_PERM);
 	assert_non_null(strstr(err, ".Filed"));
 	assert_int_equal(md_batch_count(b), 0);
 	assert_int_equal(count_entries(f, "tmp"), 0);
@@ -714,20 +717,10 @@ static const struct {
 	int err;
 	int want;
 } errno_cases[] = {
-    {0, MD_OK},
-    {ENOSPC, MD_TEMPFAIL},
-    {EDQUOT, MD_TEMPFAIL},
-    {EIO, MD_TEMPFAIL},
-    {EMFILE, MD_TEMPFAIL},
-    {ENFILE, MD_TEMPFAIL},
-    {ENOMEM, MD_TEMPFAIL},
-    {ENOENT, MD_TEMPFAIL},
-    {EACCES, MD_PERMFAIL},
-    {EPERM, MD_PERMFAIL},
-    {ENOTDIR, MD_PERMFAIL},
-    {EROFS, MD_PERMFAIL},
-    {EISDIR, MD_PERMFAIL},
-    {ENAMETOOLONG, MD_PERMFAIL},
+    {0, RES_OK},        {ENOSPC, RES_TEMP},       {EDQUOT, RES_TEMP},  {EIO, RES_TEMP},
+    {EMFILE, RES_TEMP}, {ENFILE, RES_TEMP},       {ENOMEM, RES_TEMP},  {ENOENT, RES_TEMP},
+    {EACCES, RES_PERM}, {EPERM, RES_PERM},        {ENOTDIR, RES_PERM}, {EROFS, RES_PERM},
+    {EISDIR, RES_PERM}, {ENAMETOOLONG, RES_PERM},
 };
 
 static void errno_maps_to_temporary_or_permanent(void **state)
@@ -846,10 +839,10 @@ static void full_disk_is_temporary_and_leaves_no_file(void **state)
 		skip();
 	big = xcalloc(1, big_len);
 	b = md_batch_new(f->md);
-	assert_int_equal(md_batch_add(b, "INBOX", "small", 5, 0, NULL, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "INBOX", "small", 5, 0, NULL, err, sizeof(err)), RES_OK);
 	err[0] = '\0';
 	assert_int_equal(md_batch_add(b, "INBOX", big, big_len, 0, NULL, err, sizeof(err)),
-	                 MD_TEMPFAIL);
+	                 RES_TEMP);
 	if (strstr(err, strerror(ENOSPC)) == NULL || strstr(err, "/tmp/") == NULL)
 		fail_msg("error does not say the disk is full: %s", err);
 	/* Only the big message's tmp file went; the earlier one is still scheduled. */
@@ -880,16 +873,16 @@ static void full_disk_while_streaming_is_discarded(void **state)
 		skip();
 	memset(chunk, 'x', sizeof(chunk));
 	b = md_batch_new(f->md);
-	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
 	for (int i = 0; i < 1000 && e == 0; i++)
 		if (write(fd, chunk, sizeof(chunk)) < 0)
 			e = errno;
 	close(fd);
 	assert_int_equal(e, ENOSPC);
-	assert_int_equal(md_errno_result(e), MD_TEMPFAIL);
+	assert_int_equal(md_errno_result(e), RES_TEMP);
 	md_tmp_discard(b, tmp);
 	assert_int_equal(count_entries(f, "tmp"), 0);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	assert_int_equal(count_entries(f, "new"), 0);
 	free(tmp);
 	md_batch_free(b);
@@ -903,13 +896,13 @@ static void moved_message_keeps_its_name_and_source(void **state)
 	size_t len;
 	char *data;
 
-	assert_int_equal(md_batch_add(b, "INBOX", "moved", 5, 0, &name, err, sizeof(err)), MD_OK);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	assert_int_equal(md_batch_add(b, "INBOX", "moved", 5, 0, &name, err, sizeof(err)), RES_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	src = xasprintf("%s/new/%s", f->root, name);
 	assert_false(md_exists(f->md, "Archive", name));
 	assert_int_equal(
-	    md_batch_add_named(b, "Archive", src, name, MD_FLAG_SEEN, err, sizeof(err)), MD_OK);
-	assert_int_equal(md_batch_commit(b, err, sizeof(err)), MD_OK);
+	    md_batch_add_named(b, "Archive", src, name, MAIL_FLAG_SEEN, err, sizeof(err)), RES_OK);
+	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
 	dst = xasprintf("%s/.Archive/cur/%s:2,S", f->root, name);
 	data = slurp(dst, &len);
 	assert_int_equal(len, 5);
@@ -918,7 +911,7 @@ static void moved_message_keeps_its_name_and_source(void **state)
 	/* The batch never removes the caller's file: the caller does, after the commit. */
 	assert_int_equal(access(src, F_OK), 0);
 	assert_int_equal(md_batch_add_named(b, "Archive", src, "../x", 0, err, sizeof(err)),
-	                 MD_PERMFAIL);
+	                 RES_PERM);
 	free(data), free(dst), free(src), free(name);
 	md_batch_free(b);
 }

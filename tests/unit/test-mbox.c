@@ -11,9 +11,10 @@
 
 #include <cmocka.h>
 
-#include "deliver-maildir.h"
-#include "mbox.h"
+#include "store/maildir.h"
+#include "store/mbox.h"
 #include "util/log.h"
+#include "mail/flags.h"
 
 #define MAXMSG 8
 
@@ -114,22 +115,23 @@ static const struct {
 	unsigned flags;
 } flag_cases[] = {
     {"", 0},
-    {"S", MD_FLAG_SEEN},
-    {"FS", MD_FLAG_FLAGGED | MD_FLAG_SEEN},
-    {"DFPRST", MD_FLAG_DRAFT | MD_FLAG_FLAGGED | MD_FLAG_PASSED | MD_FLAG_ANSWERED | MD_FLAG_SEEN |
-                   MD_FLAG_TRASHED},
-    {"Sab", MD_FLAG_SEEN}, /* Dovecot keyword letters are not flags */
+    {"S", MAIL_FLAG_SEEN},
+    {"FS", MAIL_FLAG_FLAGGED | MAIL_FLAG_SEEN},
+    {"DFPRST", MAIL_FLAG_DRAFT | MAIL_FLAG_FLAGGED | MAIL_FLAG_PASSED | MAIL_FLAG_ANSWERED |
+                   MAIL_FLAG_SEEN | MAIL_FLAG_TRASHED},
+    {"Sab", MAIL_FLAG_SEEN}, /* Dovecot keyword letters are not flags */
     {"s", 0},
 };
 
 static void maildir_info_letters_map_to_flags(void **state)
 {
 	(void)state;
-	assert_int_equal(mdir_flags_parse(NULL), 0);
+	assert_int_equal(mail_flags_from_letters(NULL), 0);
 	for (size_t i = 0; i < sizeof(flag_cases) / sizeof(flag_cases[0]); i++)
-		if (mdir_flags_parse(flag_cases[i].letters) != flag_cases[i].flags)
+		if (mail_flags_from_letters(flag_cases[i].letters) != flag_cases[i].flags)
 			fail_msg("'%s': got %#x, want %#x", flag_cases[i].letters,
-			         mdir_flags_parse(flag_cases[i].letters), flag_cases[i].flags);
+			         mail_flags_from_letters(flag_cases[i].letters),
+			         flag_cases[i].flags);
 }
 
 static void touch(const char *dir, const char *name)
@@ -198,7 +200,7 @@ static void maildir_listing_has_new_then_cur_with_flags(void **state)
 	assert_true(l.v[2].in_cur);
 	assert_string_equal(l.v[3].base, "300.M1.h,S=5");
 	assert_string_equal(l.v[3].info, "FS");
-	assert_int_equal(l.v[3].flags, MD_FLAG_FLAGGED | MD_FLAG_SEEN);
+	assert_int_equal(l.v[3].flags, MAIL_FLAG_FLAGGED | MAIL_FLAG_SEEN);
 	sub = xasprintf("%s/cur/300.M1.h,S=5:2,FS", dir);
 	assert_string_equal(l.v[3].path, sub);
 	free(sub);

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "message.h"
-#include "message-int.h"
+#include "mail/message.h"
+#include "mail/message-int.h"
 #include "util/buf.h"
 
 #define RAW(s) s, sizeof(s) - 1

@@ -10,10 +10,11 @@
 
 #include <cmocka.h>
 
-#include "deliver-maildir.h"
-#include "message.h"
-#include "rules.h"
+#include "mail/message.h"
+#include "rules/rules.h"
 #include "util/log.h"
+#include "mail/flags.h"
+#include "mail/folder.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -259,11 +260,11 @@ static const struct {
     {"{discard: true}", "", 0, 0, 0, true, false},
     {"{keep}", "INBOX", 0, 0, 0, false, false},
     {"{keep: false, folder: X}", "X", 0, 0, 0, false, false},
-    {"[{folder: Finance}, {flag: flagged}]", "Finance", MD_FLAG_FLAGGED, 0, 0, false, false},
-    {"{folder: F, flag: [seen, Answered]}", "F", MD_FLAG_SEEN | MD_FLAG_ANSWERED, 0, 0, false,
+    {"[{folder: Finance}, {flag: flagged}]", "Finance", MAIL_FLAG_FLAGGED, 0, 0, false, false},
+    {"{folder: F, flag: [seen, Answered]}", "F", MAIL_FLAG_SEEN | MAIL_FLAG_ANSWERED, 0, 0, false,
      false},
-    {"[keep, {flag: draft}]", "INBOX", MD_FLAG_DRAFT, 0, 0, false, false},
-    {"{flag: seen}", "INBOX", MD_FLAG_SEEN, 0, 0, false, true},
+    {"[keep, {flag: draft}]", "INBOX", MAIL_FLAG_DRAFT, 0, 0, false, false},
+    {"{flag: seen}", "INBOX", MAIL_FLAG_SEEN, 0, 0, false, true},
     {"{forward: me@phone.example}", "", 0, 1, 0, false, false},
     {"{forward: [a@x.example, b@x.example]}", "", 0, 2, 0, false, false},
     {"[{forward: me@phone.example}, keep]", "INBOX", 0, 1, 0, false, false},
@@ -406,7 +407,7 @@ static void same_folder_twice_is_one_delivery_with_both_flags(void **state)
 	(void)state;
 	run(r, msg_plain, NULL, 100, &o, NULL);
 	assert_int_equal(o.ndeliveries, 1);
-	assert_int_equal(o.deliveries[0].flags, MD_FLAG_SEEN | MD_FLAG_FLAGGED);
+	assert_int_equal(o.deliveries[0].flags, MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED);
 	assert_int_equal(o.deliveries[0].rule, 0);
 	rules_outcome_free(&o);
 	rules_free(r);
@@ -423,7 +424,7 @@ static void flag_only_rule_marks_later_deliveries(void **state)
 	run(r, msg_plain, NULL, 100, &o, NULL);
 	assert_int_equal(o.ndeliveries, 1);
 	assert_string_equal(o.deliveries[0].folder, "Work");
-	assert_int_equal(o.deliveries[0].flags, MD_FLAG_FLAGGED | MD_FLAG_SEEN);
+	assert_int_equal(o.deliveries[0].flags, MAIL_FLAG_FLAGGED | MAIL_FLAG_SEEN);
 	rules_outcome_free(&o);
 	rules_free(r);
 }
@@ -536,7 +537,7 @@ static void folder_capture_with_hostile_values_is_sanitised(void **state)
 		/* The capture is taken from the decoded Subject. */
 		msg_init(&m, raw, strlen(raw));
 		subject = msg_get(&m, "Subject");
-		want = maildir_sanitise_component(subject);
+		want = folder_sanitise_component(subject);
 		exp = xasprintf("Lists/%s", want);
 		free(subject);
 		msg_free(&m);

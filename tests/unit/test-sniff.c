@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "message.h"
-#include "sniff.h"
+#include "mail/message.h"
+#include "mail/sniff.h"
 #include "util/buf.h"
 #include "util/log.h"
 

@@ -16,12 +16,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "deliver-maildir.h"
-#include "imap-parse.h"
-#include "net.h"
-#include "source.h"
+#include "config/config.h"
+#include "store/maildir.h"
+#include "source/imap-parse.h"
+#include "net/net.h"
+#include "source/source.h"
 #include "util/buf.h"
+#include "mail/flags.h"
 
 /* ---- line parsing ---- */
 
@@ -158,7 +159,7 @@ static void fetch_with_body_literal_then_rest(void **state)
 	assert_true(f.has_uid && f.has_size && f.has_flags && f.has_body);
 	assert_int_equal(f.uid, 42);
 	assert_int_equal(f.size, 1234);
-	assert_int_equal(f.flags, MD_FLAG_SEEN | MD_FLAG_FLAGGED);
+	assert_int_equal(f.flags, MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED);
 	assert_int_equal(feed(&f, ")", &lit, &item), IMAP_FETCH_END);
 }
 
@@ -322,7 +323,7 @@ static int sink_open(void *ctx, const struct src_msg *m, int *fd)
 }
 
 static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
-                     const struct src_error *merr)
+                     const struct result *merr)
 {
 	struct collect *c = ctx;
 	struct got *g = &c->got[c->n++];
@@ -332,7 +333,7 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 	g->uid = m->uid;
 	g->failed = merr != NULL;
 	if (merr != NULL) {
-		assert_int_equal(merr->scope, SRC_SCOPE_MESSAGE);
+		assert_int_equal(merr->scope, RES_SCOPE_MESSAGE);
 		snprintf(g->text, sizeof(g->text), "%s", merr->text);
 		snprintf(g->server, sizeof(g->server), "%s", merr->server);
 	} else {
@@ -353,7 +354,7 @@ struct session {
 	struct collect col;
 	struct src_sink sink;
 	struct src_folder f;
-	struct src_error err;
+	struct result err;
 };
 
 /* Attaches to a canned server stream; max_message 0 = the default cap;
@@ -436,8 +437,8 @@ static void select_lists_uids_sizes_and_identity(void **state)
 	assert_int_equal(t.f.nmsgs, 3);
 	assert_int_equal(t.f.msgs[1].uid, 11);
 	assert_int_equal(t.f.msgs[1].size, 6);
-	assert_int_equal(t.f.msgs[0].flags, MD_FLAG_SEEN);
-	assert_int_equal(t.f.msgs[2].flags, MD_FLAG_ANSWERED);
+	assert_int_equal(t.f.msgs[0].flags, MAIL_FLAG_SEEN);
+	assert_int_equal(t.f.msgs[2].flags, MAIL_FLAG_ANSWERED);
 	assert_int_equal(source_imap.close(t.s, &t.err), 0);
 	t.s = NULL;
 	assert_string_equal(client_bytes(&t), "c1 CAPABILITY\r\n"
@@ -493,8 +494,8 @@ static void select_of_a_missing_folder_is_a_folder_error(void **state)
 	               "c3 BAD No mailbox selected\r\n",
 	      true);
 	assert_int_equal(source_imap.select(t.s, "Nope", 1, &t.f, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_FOLDER);
-	assert_false(t.err.temporary);
+	assert_int_equal(t.err.scope, RES_SCOPE_FOLDER);
+	assert_false(res_temporary(t.err.kind));
 	assert_string_equal(t.err.server, "Mailbox doesn't exist: Nope");
 	assert_non_null(strstr(t.err.text, "Nope"));
 	finish(&t);
@@ -621,8 +622,8 @@ static void server_bye_mid_fetch_is_a_temporary_account_error(void **state)
 	      true);
 	assert_int_equal(source_imap.select(t.s, "INBOX", 1, &t.f, &t.err), 0);
 	assert_int_equal(source_imap.fetch(t.s, all(&t), 3, &t.sink, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_ACCOUNT);
-	assert_true(t.err.temporary);
+	assert_int_equal(t.err.scope, RES_SCOPE_ACCOUNT);
+	assert_true(res_temporary(t.err.kind));
 	assert_string_equal(t.err.server, "server shutting down");
 	assert_int_equal(t.col.n, 1);
 	/* The session is out of step now: refused at once, closed without LOGOUT. */
@@ -642,8 +643,8 @@ static void stream_cut_inside_a_literal_is_a_temporary_account_error(void **stat
 	start(&t, SELECT_THREE "* 1 FETCH (UID 10 BODY[] {500}\r\nhello", true);
 	assert_int_equal(source_imap.select(t.s, "INBOX", 1, &t.f, &t.err), 0);
 	assert_int_equal(source_imap.fetch(t.s, all(&t), 3, &t.sink, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_ACCOUNT);
-	assert_true(t.err.temporary);
+	assert_int_equal(t.err.scope, RES_SCOPE_ACCOUNT);
+	assert_true(res_temporary(t.err.kind));
 	assert_non_null(strstr(t.err.text, "closed"));
 	finish(&t);
 }
@@ -662,7 +663,7 @@ static void sink_stop_drains_and_fails_the_folder(void **state)
 	t.col.stop_after = 1;
 	assert_int_equal(source_imap.select(t.s, "INBOX", 1, &t.f, &t.err), 0);
 	assert_int_equal(source_imap.fetch(t.s, all(&t), 3, &t.sink, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_FOLDER);
+	assert_int_equal(t.err.scope, RES_SCOPE_FOLDER);
 	assert_int_equal(t.col.n, 1);
 	/* The connection is still in step: LOGOUT gets its answer. */
 	assert_int_equal(source_imap.close(t.s, &t.err), 0);
@@ -696,7 +697,7 @@ static void delete_without_uidplus_expunges_all_deleted(void **state)
 	      false);
 	assert_int_equal(source_imap.select(t.s, "INBOX", 1, &t.f, &t.err), 0);
 	assert_int_equal(source_imap.delete(t.s, all(&t), 1, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_FOLDER);
+	assert_int_equal(t.err.scope, RES_SCOPE_FOLDER);
 	assert_string_equal(t.err.server, "no");
 	assert_non_null(strstr(client_bytes(&t), "c4 UID STORE 5 +FLAGS.SILENT (\\Deleted)\r\n"
 	                                         "c5 EXPUNGE\r\n"));
@@ -711,7 +712,7 @@ static void delete_in_a_read_only_folder_is_refused(void **state)
 	start(&t, SELECT_THREE, true);
 	assert_int_equal(source_imap.select(t.s, "INBOX", 1, &t.f, &t.err), 0);
 	assert_int_equal(source_imap.delete(t.s, all(&t), 1, &t.err), -1);
-	assert_false(t.err.temporary);
+	assert_false(res_temporary(t.err.kind));
 	assert_null(strstr(client_bytes(&t), "STORE"));
 	finish(&t);
 }
@@ -723,7 +724,7 @@ static void garbage_from_the_server_is_an_account_error(void **state)
 	(void)state;
 	start(&t, GREETING "HTTP/1.1 400 Bad Request\r\n", true);
 	assert_int_equal(source_imap.select(t.s, "INBOX", 1, &t.f, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_ACCOUNT);
+	assert_int_equal(t.err.scope, RES_SCOPE_ACCOUNT);
 	assert_string_equal(t.err.server, "HTTP/1.1 400 Bad Request");
 	finish(&t);
 }

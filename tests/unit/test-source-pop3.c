@@ -19,10 +19,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "net.h"
-#include "source-int.h"
-#include "source.h"
+#include "config/config.h"
+#include "net/net.h"
+#include "source/source-int.h"
+#include "source/source.h"
 
 /* ---- dot-unstuffing ---- */
 
@@ -107,7 +107,7 @@ static void body_crlf_to_lf_across_every_split(void **state)
 	(void)state;
 	for (size_t cut = 0; cut <= strlen(in); cut++) {
 		static struct src_body b;
-		struct src_error merr;
+		struct result merr;
 		int fd = memfd_create("b", 0);
 		uint64_t size = 0;
 		size_t len;
@@ -125,7 +125,7 @@ static void body_crlf_to_lf_across_every_split(void **state)
 static void body_past_the_cap_is_a_permanent_message_error(void **state)
 {
 	static struct src_body b;
-	struct src_error merr;
+	struct result merr;
 	int fd = memfd_create("b", 0);
 	uint64_t size;
 
@@ -134,8 +134,8 @@ static void body_past_the_cap_is_a_permanent_message_error(void **state)
 	src_body_put(&b, "0123456789", 10);
 	src_body_put(&b, "x", 1);
 	assert_int_equal(src_body_finish(&b, &size, &merr), -1);
-	assert_int_equal(merr.scope, SRC_SCOPE_MESSAGE);
-	assert_false(merr.temporary);
+	assert_int_equal(merr.scope, RES_SCOPE_MESSAGE);
+	assert_false(res_temporary(merr.kind));
 	close(fd);
 	src_body_start(&b, fd = memfd_create("b", 0), 10, false);
 	src_body_put(&b, "0123456789", 10);
@@ -147,7 +147,7 @@ static void body_past_the_cap_is_a_permanent_message_error(void **state)
 static void body_on_a_full_disk_is_a_temporary_message_error(void **state)
 {
 	static struct src_body b;
-	struct src_error merr;
+	struct result merr;
 	int fd = open("/dev/full", O_WRONLY);
 	uint64_t size;
 
@@ -157,7 +157,7 @@ static void body_on_a_full_disk_is_a_temporary_message_error(void **state)
 	src_body_start(&b, fd, 1000, false);
 	src_body_put(&b, "data", 4);
 	assert_int_equal(src_body_finish(&b, &size, &merr), -1);
-	assert_true(merr.temporary);
+	assert_true(res_temporary(merr.kind));
 	assert_non_null(strstr(merr.text, strerror(ENOSPC)));
 	close(fd);
 }
@@ -186,7 +186,7 @@ static int sink_open(void *ctx, const struct src_msg *m, int *fd)
 }
 
 static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
-                     const struct src_error *merr)
+                     const struct result *merr)
 {
 	struct collect *c = ctx;
 	struct got *g = &c->got[c->n++];
@@ -219,7 +219,7 @@ struct session {
 	struct collect col;
 	struct src_sink sink;
 	struct src_folder f;
-	struct src_error err;
+	struct result err;
 };
 
 static void start(struct session *t, const char *server, bool keep)
@@ -334,8 +334,8 @@ static void no_uidl_is_refused_when_keeping_mail(void **state)
 	(void)state;
 	start(&t, CAPA_PIPELINING "+OK\r\n1 7\r\n.\r\n-ERR no UIDL here\r\n", true);
 	assert_int_equal(source_pop3.select(t.s, "INBOX", 0, &t.f, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_ACCOUNT);
-	assert_false(t.err.temporary);
+	assert_int_equal(t.err.scope, RES_SCOPE_ACCOUNT);
+	assert_false(res_temporary(t.err.kind));
 	assert_non_null(strstr(t.err.text, "keep: false"));
 	finish(&t);
 }
@@ -385,7 +385,7 @@ static void only_inbox_exists(void **state)
 	(void)state;
 	start(&t, CAPA_PIPELINING, true);
 	assert_int_equal(source_pop3.select(t.s, "Archive", 0, &t.f, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_FOLDER);
+	assert_int_equal(t.err.scope, RES_SCOPE_FOLDER);
 	finish(&t);
 }
 
@@ -413,7 +413,7 @@ static void refused_quit_reports_uncommitted_deletions(void **state)
 	assert_int_equal(source_pop3.delete(t.s, all(&t), 1, &t.err), 0);
 	assert_int_equal(source_pop3.close(t.s, &t.err), -1);
 	t.s = NULL;
-	assert_true(t.err.temporary);
+	assert_true(res_temporary(t.err.kind));
 	assert_non_null(strstr(t.err.text, "not committed"));
 	assert_string_equal(t.err.server, "-ERR [SYS/TEMP] cannot expunge");
 	finish(&t);
@@ -439,8 +439,8 @@ static void connection_cut_mid_body_is_a_temporary_account_error(void **state)
 	start(&t, CAPA_PIPELINING LIST_TWO "+OK\r\npartial body", true);
 	assert_int_equal(source_pop3.select(t.s, "INBOX", 0, &t.f, &t.err), 0);
 	assert_int_equal(source_pop3.fetch(t.s, all(&t), 1, &t.sink, &t.err), -1);
-	assert_int_equal(t.err.scope, SRC_SCOPE_ACCOUNT);
-	assert_true(t.err.temporary);
+	assert_int_equal(t.err.scope, RES_SCOPE_ACCOUNT);
+	assert_true(res_temporary(t.err.kind));
 	assert_int_equal(t.col.n, 0);
 	/* No QUIT on a dead connection: the deletions are reported lost. */
 	assert_int_equal(source_pop3.close(t.s, &t.err), -1);

@@ -1,0 +1,131 @@
+/*
+ * corral passwd: reads a password (twice, without echo, on a terminal; one
+ * line from standard input otherwise) and prints a SHA-512 crypt(3) hash
+ * for the IMAP server's `users:` in the config.
+ */
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "util/dl.h"
+#include "util/log.h"
+
+#define PASSWD_MAX 1024
+
+/* One line from fd into buf (without the newline); -1 at end of input. */
+static int read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return n > 0 ? 0 : -1;
+		if (c == '\n')
+			break;
+		if (n + 1 < size)
+			buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int prompt(const char *what, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	int rc;
+
+	fprintf(stderr, "%s", what);
+	fflush(stderr);
+	tcgetattr(STDIN_FILENO, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	rc = read_line(STDIN_FILENO, buf, size);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	return rc;
+}
+
+static int read_password(char *pw, size_t size)
+{
+	char again[PASSWD_MAX];
+	int rc = 0;
+
+	if (!isatty(STDIN_FILENO))
+		return read_line(STDIN_FILENO, pw, size);
+	if (prompt("Password: ", pw, size) < 0 || prompt("Again: ", again, sizeof(again)) < 0)
+		rc = -1;
+	else if (strcmp(pw, again) != 0) {
+		fprintf(stderr, "corral passwd: the two passwords differ\n");
+		rc = -1;
+	}
+	explicit_bzero(again, sizeof(again));
+	return rc;
+}
+
+int cmd_passwd(struct cli *cli, int argc, char **argv)
+{
+	static const char b64[] =
+	    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	char pw[PASSWD_MAX], setting[32] = "$6$";
+	unsigned char rnd[16];
+	struct crypt_data *cd;
+	const char *hash;
+	static const char *const sym = "crypt_rn";
+	char *(*crypt_fn)(const char *, const char *, void *, int);
+	void *fn;
+	char err[256];
+	int rc = 0;
+
+	(void)cli;
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: corral passwd < PASSWORD\n");
+		return EX_USAGE;
+	}
+	if (read_password(pw, sizeof(pw)) < 0 || pw[0] == '\0') {
+		fprintf(stderr, "corral passwd: no password given\n");
+		explicit_bzero(pw, sizeof(pw));
+		return EX_DATAERR;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		fatal("getrandom: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		setting[3 + i] = b64[rnd[i] & 63];
+	setting[3 + sizeof(rnd)] = '$';
+	/* libcrypt is loaded here only (util/dl.h); crypt_rn, not crypt_r, whose sanitizer
+	 * interceptor finds no libxcrypt. */
+	if (dl_load("libcrypt.so.1", &sym, &fn, 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "corral passwd: %s\n", err);
+		explicit_bzero(pw, sizeof(pw));
+		return EX_UNAVAILABLE;
+	}
+	*(void **)&crypt_fn = fn;
+	cd = xcalloc(1, sizeof(*cd));
+	hash = crypt_fn(pw, setting, cd, (int)sizeof(*cd));
+	if (hash == NULL || hash[0] != '$') {
+		fprintf(stderr, "corral passwd: crypt failed\n");
+		rc = EX_SOFTWARE;
+	} else {
+		printf("%s\n", hash);
+	}
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * The commands of the CLI (corral(1)). corral.c parses the common options,
+ * then calls one of these with the command's own arguments (argv[0] is the
+ * command name). Each returns an exit status from <sysexits.h>:
+ * 0, EX_USAGE 64, EX_DATAERR 65, EX_UNAVAILABLE 69, EX_TEMPFAIL 75,
+ * EX_NOPERM 77, EX_CONFIG 78.
+ */
+#ifndef CORRAL_COMMANDS_H
+#define CORRAL_COMMANDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+struct account;
+struct rules;
+
+/* What the common options said; handed to every command. */
+struct cli {
+	const char *config_path; /* -c FILE, or NULL for the default */
+	int verbosity;           /* -q -1, default 0, -v 1, -vv 2 */
+	bool dry_run;            /* --dry-run */
+	bool progress;           /* stdout is a terminal and not -q */
+	/* Test knobs from the environment, read once at start (corral.1 documents
+	 * them): CORRAL_FAULT, a crash step; CORRAL_RETRY_DELAY, the first wait
+	 * before a deferred forward or pipe is tried again (seconds, default 60). */
+	const char *fault;
+	uint64_t retry_delay_s;
+};
+
+/*
+ * Loads the config named by cli (or the default path). On any problem it
+ * prints every diagnostic to stderr and returns NULL: the command then
+ * returns EX_CONFIG.
+ */
+struct config *cli_load_config(const struct cli *cli);
+
+/*
+ * Compiles the rules an account uses (its own `rules:`, else the config's);
+ * a NULL account means the config's. On any problem it prints every
+ * diagnostic to stderr and returns NULL: the command returns EX_CONFIG.
+ */
+struct rules *cli_load_rules(const struct config *cfg, const struct account *acct);
+
+int cmd_fetch(struct cli *cli, int argc, char **argv);
+int cmd_deliver(struct cli *cli, int argc, char **argv);
+int cmd_test(struct cli *cli, int argc, char **argv);
+int cmd_refile(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_passwd(struct cli *cli, int argc, char **argv);
+int cmd_init(struct cli *cli, int argc, char **argv);
+
+#endif

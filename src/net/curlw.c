@@ -1,0 +1,49 @@
+#include "net/curlw.h"
+
+#include <stdio.h>
+
+#include "util/dl.h"
+#include "util/log.h"
+
+/* Written once, by the first curlw_load() (before any thread or fork). */
+static struct curl_api api;
+static int loaded;
+
+int curlw_load(char *err, size_t errlen)
+{
+	static const char *const names[] = {
+	    "curl_easy_init",     "curl_easy_setopt",    "curl_easy_perform", "curl_easy_cleanup",
+	    "curl_easy_strerror", "curl_easy_getinfo",   "curl_easy_send",    "curl_easy_recv",
+	    "curl_slist_append",  "curl_slist_free_all", "curl_global_init"};
+	void *fns[11];
+	CURLcode (*global_init)(long);
+
+	if (loaded)
+		return 0;
+	if (dl_load("libcurl.so.4", names, fns, 11, err, errlen) < 0)
+		return -1;
+	*(void **)&api.easy_init = fns[0];
+	*(void **)&api.easy_setopt = fns[1];
+	*(void **)&api.easy_perform = fns[2];
+	*(void **)&api.easy_cleanup = fns[3];
+	*(void **)&api.easy_strerror = fns[4];
+	*(void **)&api.easy_getinfo = fns[5];
+	*(void **)&api.easy_send = fns[6];
+	*(void **)&api.easy_recv = fns[7];
+	*(void **)&api.slist_append = fns[8];
+	*(void **)&api.slist_free_all = fns[9];
+	*(void **)&global_init = fns[10];
+	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init failed");
+		return -1;
+	}
+	loaded = 1;
+	return 0;
+}
+
+const struct curl_api *curlw(void)
+{
+	if (!loaded)
+		fatal("libcurl used before curlw_load()");
+	return &api;
+}

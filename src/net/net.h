@@ -1,0 +1,78 @@
+/*
+ * The fetch backends' connection: connect, TLS and authentication through
+ * libcurl (CURLOPT_CONNECT_ONLY), then a raw byte stream the backends speak
+ * their protocol over, with a capped read buffer and a per-response
+ * timeout. This is the only fetch file that includes <curl/curl.h>.
+ *
+ * With CONNECT_ONLY, libcurl 7.88 reads the greeting, asks for the
+ * capabilities, does STARTTLS/STLS when asked, authenticates (SASL, or
+ * LOGIN/USER+PASS), and returns with nothing of the server's left unread
+ * (checked against Dovecot 2.3). It does not ask for the capabilities again
+ * after authentication: the backends do. Its IMAP tags are A001...; the
+ * backends use their own (c1, c2...).
+ *
+ * Secrets (password, password_command output, oauth2 token) are wiped as
+ * soon as libcurl has copied them; commands carrying them are never
+ * logged (-vv logs the server's lines and the verbs we send, nothing more).
+ *
+ * Memory: struct net is freed by net_close(); lines and byte runs handed
+ * out point into its buffer and stay valid until the next net_ call.
+ */
+#ifndef CORRAL_NET_H
+#define CORRAL_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/result.h"
+
+struct account;
+struct net;
+
+/* Longest line accepted from a server (a line is an error past it). */
+#define NET_MAX_LINE (1024 * 1024)
+
+/*
+ * Connects to acct's server and authenticates. On failure returns NULL
+ * with err filled: scope ACCOUNT; unreachable for DNS / refused / connect
+ * timeout; auth and permanent for refused credentials; permanent for a
+ * TLS verification failure, a missing STARTTLS or a failing secret
+ * command; temporary otherwise.
+ */
+struct net *net_connect(const struct account *acct, struct result *err);
+
+/*
+ * A connection over two plain descriptors already past authentication
+ * (rfd may equal wfd). Tests feed canned server bytes through a file or a
+ * pipe this way. The descriptors are closed by net_close().
+ */
+struct net *net_from_fds(int rfd, int wfd, unsigned timeout_s);
+
+/* Closes the connection without a goodbye and frees n. NULL is allowed. */
+void net_close(struct net *n);
+
+/* Sends all of p, waiting (within the timeout) when the socket is full. */
+int net_write(struct net *n, const void *p, size_t len, struct result *err);
+
+/*
+ * The next line, without its CRLF (or bare LF), NUL-terminated, in *line.
+ * A line longer than NET_MAX_LINE, the end of the stream or the timeout is
+ * an error (scope ACCOUNT, temporary).
+ */
+int net_read_line(struct net *n, char **line, size_t *len, struct result *err);
+
+/*
+ * Between 1 and max bytes of the stream in *p (what is buffered first),
+ * for literals and message bodies. Errors as net_read_line().
+ */
+int net_read_some(struct net *n, const char **p, size_t *len, size_t max, struct result *err);
+
+/* Gives back the last len bytes the previous net_read_some() returned
+ * (they belong to the next response). */
+void net_unread(struct net *n, size_t len);
+
+/* Where the connection goes, for messages: "imaps://host:993". */
+const char *net_peer(const struct net *n);
+
+#endif
