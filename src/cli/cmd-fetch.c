@@ -76,6 +76,26 @@ static void child_dry_run_line(void *ctx, const char *account, const char *folde
 	printf("%s %s %s: %s\n", account, folder, id, what);
 }
 
+/* SIGTERM / SIGINT: each fetch stops at its next network wait, commits
+ * nothing of the batch in flight and reports; the parent sums up. Set by
+ * the handler, read by net/ (a signal flag is the one global here). */
+static net_stop_flag stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
 static void run_child(const struct cli *cli, const struct config *cfg, const struct account *a,
                       int fd)
 {
@@ -84,7 +104,8 @@ static void run_child(const struct cli *cli, const struct config *cfg, const str
 	                         .acct = a,
 	                         .dry_run = cli->dry_run,
 	                         .fault = cli->fault,
-	                         .retry_delay_s = cli->retry_delay_s};
+	                         .retry_delay_s = cli->retry_delay_s,
+	                         .stop = &stop_requested};
 	struct fetch_stats st;
 	int rc;
 
@@ -178,9 +199,17 @@ static void read_report(struct worker *w)
 static void wait_workers(const struct cli *cli, struct worker *w, size_t n)
 {
 	struct pollfd *pf = xcalloc(n, sizeof(*pf));
+	bool forwarded = false;
 	size_t open;
 
 	do {
+		/* A SIGTERM sent to this process alone reaches every fetch too. */
+		if (stop_requested && !forwarded) {
+			for (size_t i = 0; i < n; i++)
+				if (!w[i].finished)
+					kill(w[i].pid, SIGTERM);
+			forwarded = true;
+		}
 		open = 0;
 		for (size_t i = 0; i < n; i++) {
 			pf[i].fd = w[i].fd;
@@ -296,6 +325,7 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 	}
 	if (n == 0)
 		log_warn("%s has no accounts: nothing to fetch", cfg->path);
+	catch_stop_signals();
 	for (size_t i = 0; i < n; i++) {
 		w[i].fd = -1;
 		if (start_worker(cli, cfg, &w[i]) < 0)

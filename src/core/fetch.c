@@ -630,7 +630,7 @@ static void close_state(struct run *r)
 int fetch_account(const struct fetch_params *p, struct fetch_stats *st)
 {
 	struct run r = {.p = p, .acct = p->acct, .st = st};
-	struct src_params sp = {.acct = p->acct, .dry_run = p->dry_run};
+	struct src_params sp = {.acct = p->acct, .dry_run = p->dry_run, .stop = p->stop};
 	struct result e;
 
 	memset(st, 0, sizeof(*st));

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net/net.h"
 #include "util/result.h"
 
 struct config;
@@ -55,6 +56,9 @@ struct fetch_params {
 	 * pipe in seconds (60 unless CORRAL_RETRY_DELAY says otherwise). */
 	const char *fault;
 	uint64_t retry_delay_s;
+	/* Raised by a signal handler (SIGTERM): network waits end at once, the
+	 * batch in flight is not committed and nothing is lost (NULL: never). */
+	const net_stop_flag *stop;
 	/* Called now and then while fetching (may be NULL). */
 	void (*progress)(void *ctx, const struct fetch_stats *st);
 	void *progress_ctx;

@@ -12,15 +12,18 @@ static int loaded;
 int curlw_load(char *err, size_t errlen)
 {
 	static const char *const names[] = {
-	    "curl_easy_init",     "curl_easy_setopt",    "curl_easy_perform", "curl_easy_cleanup",
-	    "curl_easy_strerror", "curl_easy_getinfo",   "curl_easy_send",    "curl_easy_recv",
-	    "curl_slist_append",  "curl_slist_free_all", "curl_global_init"};
-	void *fns[11];
+	    "curl_easy_init",        "curl_easy_setopt",         "curl_easy_perform",
+	    "curl_easy_cleanup",     "curl_easy_strerror",       "curl_easy_getinfo",
+	    "curl_easy_send",        "curl_easy_recv",           "curl_slist_append",
+	    "curl_slist_free_all",   "curl_global_init",         "curl_multi_init",
+	    "curl_multi_add_handle", "curl_multi_remove_handle", "curl_multi_perform",
+	    "curl_multi_poll",       "curl_multi_info_read",     "curl_multi_cleanup"};
+	void *fns[18];
 	CURLcode (*global_init)(long);
 
 	if (loaded)
 		return 0;
-	if (dl_load("libcurl.so.4", names, fns, 11, err, errlen) < 0)
+	if (dl_load("libcurl.so.4", names, fns, 18, err, errlen) < 0)
 		return -1;
 	*(void **)&api.easy_init = fns[0];
 	*(void **)&api.easy_setopt = fns[1];
@@ -33,6 +36,13 @@ int curlw_load(char *err, size_t errlen)
 	*(void **)&api.slist_append = fns[8];
 	*(void **)&api.slist_free_all = fns[9];
 	*(void **)&global_init = fns[10];
+	*(void **)&api.multi_init = fns[11];
+	*(void **)&api.multi_add_handle = fns[12];
+	*(void **)&api.multi_remove_handle = fns[13];
+	*(void **)&api.multi_perform = fns[14];
+	*(void **)&api.multi_poll = fns[15];
+	*(void **)&api.multi_info_read = fns[16];
+	*(void **)&api.multi_cleanup = fns[17];
 	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "curl_global_init failed");
 		return -1;

@@ -28,6 +28,13 @@ struct curl_api {
 	CURLcode (*easy_recv)(CURL *, void *, size_t, size_t *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_cleanup)(CURLM *);
 };
 
 /* Loads libcurl and runs curl_global_init() once per process. Returns 0, or
@@ -38,15 +45,22 @@ const struct curl_api *curlw(void);
 
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
-#define curl_easy_init      curlw()->easy_init
-#define curl_easy_setopt    curlw()->easy_setopt
-#define curl_easy_perform   curlw()->easy_perform
-#define curl_easy_cleanup   curlw()->easy_cleanup
-#define curl_easy_strerror  curlw()->easy_strerror
-#define curl_easy_getinfo   curlw()->easy_getinfo
-#define curl_easy_send      curlw()->easy_send
-#define curl_easy_recv      curlw()->easy_recv
-#define curl_slist_append   curlw()->slist_append
-#define curl_slist_free_all curlw()->slist_free_all
+#define curl_easy_init           curlw()->easy_init
+#define curl_easy_setopt         curlw()->easy_setopt
+#define curl_easy_perform        curlw()->easy_perform
+#define curl_easy_cleanup        curlw()->easy_cleanup
+#define curl_easy_strerror       curlw()->easy_strerror
+#define curl_easy_getinfo        curlw()->easy_getinfo
+#define curl_easy_send           curlw()->easy_send
+#define curl_easy_recv           curlw()->easy_recv
+#define curl_slist_append        curlw()->slist_append
+#define curl_slist_free_all      curlw()->slist_free_all
+#define curl_multi_init          curlw()->multi_init
+#define curl_multi_add_handle    curlw()->multi_add_handle
+#define curl_multi_remove_handle curlw()->multi_remove_handle
+#define curl_multi_perform       curlw()->multi_perform
+#define curl_multi_poll          curlw()->multi_poll
+#define curl_multi_info_read     curlw()->multi_info_read
+#define curl_multi_cleanup       curlw()->multi_cleanup
 
 #endif

@@ -24,9 +24,11 @@
 /* A secret command's output is read up to this size. */
 
 struct net {
-	CURL *curl; /* NULL for net_from_fds() */
+	CURL *curl;   /* NULL for net_from_fds() */
+	CURLM *multi; /* holds curl for the connection's life (see perform()) */
 	int rfd, wfd;
 	int timeout_ms;
+	const net_stop_flag *stop; /* NULL: never interrupted */
 	char *buf;
 	size_t start, end, size;
 	char peer[300];
@@ -54,12 +56,26 @@ struct net *net_from_fds(int rfd, int wfd, unsigned timeout_s)
 	return n;
 }
 
+void net_set_stop(struct net *n, const net_stop_flag *stop)
+{
+	n->stop = stop;
+}
+
+static bool stopped(const struct net *n)
+{
+	return n->stop != NULL && *n->stop;
+}
+
 void net_close(struct net *n)
 {
 	if (n == NULL)
 		return;
+	if (n->multi != NULL)
+		curl_multi_remove_handle(n->multi, n->curl);
 	if (n->curl != NULL)
 		curl_easy_cleanup(n->curl);
+	if (n->multi != NULL)
+		curl_multi_cleanup(n->multi);
 	/* With curl, rfd is curl's socket, closed by the cleanup above. */
 	if (n->curl == NULL && n->rfd >= 0)
 		close(n->rfd);
@@ -253,6 +269,8 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 	case CURLE_OPERATION_TIMEDOUT:
 		return res_fail(err, RES_SCOPE_ACCOUNT, RES_UNREACHABLE, NULL,
 		                "%s: cannot connect: %s", n->peer, what);
+	case CURLE_ABORTED_BY_CALLBACK:
+		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL, "%s: interrupted", n->peer);
 	case CURLE_LOGIN_DENIED:
 		return res_fail(err, RES_SCOPE_ACCOUNT, RES_AUTH, srv, "%s: login refused",
 		                n->peer);
@@ -268,7 +286,36 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 	}
 }
 
-struct net *net_connect(const struct account *acct, struct result *err)
+/*
+ * curl_easy_perform() through a multi handle, in slices of at most 200 ms,
+ * so that a raised stop flag ends the connect and the login too (libcurl
+ * retries its own waits on EINTR). The handle stays in the multi handle for
+ * the connection's life: CONNECT_ONLY's curl_easy_send/recv need that.
+ */
+static CURLcode perform(struct net *n)
+{
+	CURLMsg *msg;
+	int running = 1, left;
+
+	n->multi = curl_multi_init();
+	if (n->multi == NULL || curl_multi_add_handle(n->multi, n->curl) != CURLM_OK)
+		fatal("curl_multi_init failed");
+	while (running) {
+		if (curl_multi_perform(n->multi, &running) != CURLM_OK)
+			return CURLE_FAILED_INIT;
+		if (!running)
+			break;
+		if (stopped(n))
+			return CURLE_ABORTED_BY_CALLBACK;
+		curl_multi_poll(n->multi, NULL, 0, 200, NULL);
+	}
+	while ((msg = curl_multi_info_read(n->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			return msg->data.result;
+	return CURLE_FAILED_INIT;
+}
+
+struct net *net_connect(const struct account *acct, const net_stop_flag *stop, struct result *err)
 {
 	struct net *n;
 	char detail[CURL_ERROR_SIZE] = "";
@@ -284,10 +331,11 @@ struct net *net_connect(const struct account *acct, struct result *err)
 	if (n->curl == NULL)
 		fatal("curl_easy_init failed");
 	setup_curl(n, acct);
+	n->stop = stop;
 	curl_easy_setopt(n->curl, CURLOPT_ERRORBUFFER, detail);
 	if (set_tls(n, acct, err) < 0 || set_auth(n, acct, err) < 0)
 		goto fail;
-	rc = curl_easy_perform(n->curl);
+	rc = perform(n);
 	/* libcurl keeps its copies until cleanup; drop them now. */
 	curl_easy_setopt(n->curl, CURLOPT_PASSWORD, "");
 	curl_easy_setopt(n->curl, CURLOPT_XOAUTH2_BEARER, "");
@@ -323,7 +371,9 @@ static int wait_fd(struct net *n, short events, struct result *err)
 		p.fd = n->wfd;
 	do
 		r = poll(&p, 1, n->timeout_ms);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && errno == EINTR && !stopped(n));
+	if (r < 0 && errno == EINTR)
+		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL, "%s: interrupted", n->peer);
 	if (r == 0)
 		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL, "%s: no answer within %d s",
 		                n->peer, n->timeout_ms / 1000);

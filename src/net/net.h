@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "util/result.h"
@@ -34,13 +35,21 @@ struct net;
 #define NET_MAX_LINE (1024 * 1024)
 
 /*
- * Connects to acct's server and authenticates. On failure returns NULL
- * with err filled: scope ACCOUNT; unreachable for DNS / refused / connect
- * timeout; auth and permanent for refused credentials; permanent for a
- * TLS verification failure, a missing STARTTLS or a failing secret
- * command; temporary otherwise.
+ * A stop flag (set by a signal handler, e.g. on SIGTERM) that every wait of
+ * a connection checks when a signal interrupts it: the wait then fails at
+ * once (scope ACCOUNT, RES_TEMP, "interrupted") instead of waiting out its
+ * timeout. NULL: waits are never cut short.
  */
-struct net *net_connect(const struct account *acct, struct result *err);
+typedef volatile sig_atomic_t net_stop_flag;
+
+/*
+ * Connects to acct's server and authenticates. On failure returns NULL
+ * with err filled: scope ACCOUNT; RES_UNREACHABLE for DNS / refused /
+ * connect timeout; RES_AUTH for refused credentials; RES_CONFIG for a TLS
+ * verification failure, a missing STARTTLS or a failing secret command;
+ * RES_TEMP otherwise (and when stop was raised).
+ */
+struct net *net_connect(const struct account *acct, const net_stop_flag *stop, struct result *err);
 
 /*
  * A connection over two plain descriptors already past authentication
@@ -48,6 +57,8 @@ struct net *net_connect(const struct account *acct, struct result *err);
  * pipe this way. The descriptors are closed by net_close().
  */
 struct net *net_from_fds(int rfd, int wfd, unsigned timeout_s);
+/* Sets the stop flag of a connection made by net_from_fds(). */
+void net_set_stop(struct net *n, const net_stop_flag *stop);
 
 /* Closes the connection without a goodbye and frees n. NULL is allowed. */
 void net_close(struct net *n);

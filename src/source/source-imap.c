@@ -397,6 +397,8 @@ static struct source *imap_attach(struct net *conn, const struct src_params *p, 
 
 	s->net = conn;
 	s->p = *p;
+	if (p->stop != NULL)
+		net_set_stop(conn, p->stop);
 	s->cur_fd = -1;
 	buf_init(&s->out, MAX_OUT);
 	s->read_only = p->dry_run || p->acct == NULL || p->acct->keep;
@@ -421,7 +423,7 @@ fail:
 
 static struct source *imap_open(const struct src_params *p, struct result *err)
 {
-	struct net *conn = net_connect(p->acct, err);
+	struct net *conn = net_connect(p->acct, p->stop, err);
 
 	return conn != NULL ? imap_attach(conn, p, err) : NULL;
 }

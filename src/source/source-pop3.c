@@ -106,6 +106,8 @@ static struct source *pop3_attach(struct net *conn, const struct src_params *p, 
 
 	s->net = conn;
 	s->p = *p;
+	if (p->stop != NULL)
+		net_set_stop(conn, p->stop);
 	s->read_only = p->dry_run || p->acct == NULL || p->acct->keep;
 	buf_init(&s->out, MAX_OUT);
 	s->ubuf = xmalloc(UNSTUFF_CHUNK + 1);
@@ -122,7 +124,7 @@ static struct source *pop3_attach(struct net *conn, const struct src_params *p, 
 
 static struct source *pop3_open(const struct src_params *p, struct result *err)
 {
-	struct net *conn = net_connect(p->acct, err);
+	struct net *conn = net_connect(p->acct, p->stop, err);
 
 	return conn != NULL ? pop3_attach(conn, p, err) : NULL;
 }

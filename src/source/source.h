@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/net.h"
 #include "util/result.h"
 
 #include "mail/flags.h"
@@ -45,6 +46,8 @@ struct src_params {
 	const struct account *acct; /* host, port, tls, credentials, timeout, keep */
 	/* --dry-run: nothing on the server changes (EXAMINE, delete() refused). */
 	bool dry_run;
+	/* Raised by a signal: every wait on the connection ends at once (net.h). */
+	const net_stop_flag *stop;
 	/* Per-message cap in bytes; 0 = SOURCE_DEFAULT_MAX_MESSAGE. A bigger
 	 * message is a per-message, permanent error (it stays on the server). */
 	uint64_t max_message;
@@ -132,6 +135,15 @@ struct source_driver {
 	 * server commits only at close(); a lost connection undoes them. */
 	int (*delete)(struct source *s, const struct src_msg *const *msgs, size_t n,
 	              struct result *err);
+
+	/*
+	 * Waits, on the selected folder, until the server reports news (new
+	 * or expunged messages) or timeout_s passes or the stop flag is
+	 * raised; *news says whether the folder changed. What the daemon's
+	 * push is built on (IMAP IDLE). NULL: the source cannot push and the
+	 * caller polls; both drivers are NULL until the daemon fills IMAP's.
+	 */
+	int (*wait_news)(struct source *s, unsigned timeout_s, bool *news, struct result *err);
 
 	/* Sends LOGOUT / QUIT (POP3: commits the deletions) and frees s,
 	 * always. Returns -1 when the goodbye failed (POP3: deletions lost,

@@ -8,7 +8,11 @@
 
 #include <cmocka.h>
 
+#include <sysexits.h>
+
+#include "util/base64.h"
 #include "util/buf.h"
+#include "util/result.h"
 #include "util/diag.h"
 #include "util/str.h"
 
@@ -153,6 +157,62 @@ static void argv_join_is_the_inverse_of_split(void **state)
 	free(line);
 }
 
+/* The one mapping from result kinds to sysexits, and which kinds pass by themselves. */
+static void result_kinds_map_to_sysexits(void **state)
+{
+	static const struct {
+		enum res_kind kind;
+		int exit_code;
+		bool temporary;
+	} cases[] = {
+	    {RES_OK, 0, false},
+	    {RES_TEMP, EX_TEMPFAIL, true},
+	    {RES_BUSY, EX_TEMPFAIL, true},
+	    {RES_UNREACHABLE, EX_UNAVAILABLE, true},
+	    {RES_AUTH, EX_NOPERM, false},
+	    {RES_PERM, EX_NOPERM, false},
+	    {RES_CONFIG, EX_CONFIG, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(res_exit_code(cases[i].kind), cases[i].exit_code);
+		assert_int_equal(res_temporary(cases[i].kind), cases[i].temporary);
+		assert_string_not_equal(res_kind_name(cases[i].kind), "?");
+	}
+	/* A run's outcome: what needs the user wins over what passes. */
+	assert_int_equal(res_worse(RES_UNREACHABLE, RES_TEMP), RES_TEMP);
+	assert_int_equal(res_worse(RES_TEMP, RES_AUTH), RES_AUTH);
+	assert_int_equal(res_worse(RES_CONFIG, RES_TEMP), RES_CONFIG);
+	assert_int_equal(res_worse(RES_OK, RES_UNREACHABLE), RES_UNREACHABLE);
+}
+
+static void result_fail_keeps_texts_apart_and_sanitised(void **state)
+{
+	struct result r;
+
+	(void)state;
+	res_clear(&r);
+	assert_int_equal(res_fail(&r, RES_SCOPE_ACCOUNT, RES_AUTH, "NO bad\r\n\x01pass",
+	                          "%s: login refused", "imap://h"),
+	                 -1);
+	assert_int_equal(r.kind, RES_AUTH);
+	assert_int_equal(r.scope, RES_SCOPE_ACCOUNT);
+	assert_string_equal(r.text, "imap://h: login refused");
+	assert_string_equal(r.server, "NO bad?pass");
+}
+
+static void base64_strict_and_lenient(void **state)
+{
+	char out[16];
+
+	(void)state;
+	assert_int_equal(b64_decode("aGVs bG8=", 9, out, sizeof(out), true), 5);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(b64_decode("aGVs*bG8", 8, out, sizeof(out), true), (size_t)-1);
+	assert_int_equal(b64_decode("aGVs*bG8", 8, out, sizeof(out), false), 5);
+}
+
 static void diag_formats_positions(void **state)
 {
 	struct diag d;
@@ -177,6 +237,9 @@ int main(void)
 	    cmocka_unit_test(argv_split_quotes_without_shell),
 	    cmocka_unit_test(argv_join_is_the_inverse_of_split),
 	    cmocka_unit_test(diag_formats_positions),
+	    cmocka_unit_test(result_kinds_map_to_sysexits),
+	    cmocka_unit_test(result_fail_keeps_texts_apart_and_sanitised),
+	    cmocka_unit_test(base64_strict_and_lenient),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
