@@ -2,7 +2,7 @@
 # bench/fetch.sh: fetch the same mailbox with corral and with the tools users
 # would otherwise pick, side by side, in one run.
 #
-#   bench/fetch.sh [--quick] [--durability] [N]
+#   bench/fetch.sh [--quick] [--durability] [--no-slow] [N]
 #
 # Generates N realistic messages (default 5000, about 55 MB; --quick: 1000)
 # with bench/gen-messages.py into a throwaway Dovecot on 127.0.0.1 (started
@@ -33,7 +33,12 @@
 # differently from corral, says so.
 #
 # --durability first runs every tool under strace on 200 messages and prints
-# what each one fsyncs per message.
+# what each one fsyncs per message. --no-slow leaves out the tools that take
+# minutes (fdm, fetchmail+procmail, mpop+procmail).
+#
+# BASELINE=/path/to/another/corral adds that build as the tool
+# "corral-base", taking turns with corral and the fast tools, so that a
+# change to corral is measured against the build before it in one run.
 #
 # Needs root (Dovecot, useradd). Installs what is missing with
 # contrib/install-deps.sh bench. Uses $CORRAL (default ./corral, built with
@@ -46,10 +51,12 @@ top=$PWD
 
 N=5000
 durability=0
+slow=1
 for a in "$@"; do
 	case $a in
 	--quick) N=1000 ;;
 	--durability) durability=1 ;;
+	--no-slow) slow=0 ;;
 	[0-9]*) N=$a ;;
 	*)
 		echo "usage: $0 [--quick] [--durability] [N]" >&2
@@ -85,6 +92,10 @@ trap cleanup EXIT
 mkdir -p "$work/bin" "$work/run"
 cp "$CORRAL" "$work/bin/corral"
 chmod 755 "$work/bin" "$work/bin/corral"
+if [ -n "${BASELINE:-}" ]; then
+	cp "$BASELINE" "$work/bin/corral-base"
+	chmod 755 "$work/bin/corral-base"
+fi
 # Spread the runs' directories over the file system like top-level ones
 # (ext4 Orlov allocator), away from inodes other runs freed.
 chattr +T "$work/run" 2>/dev/null || true
@@ -119,8 +130,8 @@ port_of() { # PROTO TLS
 	esac
 }
 
-conf_corral() { # D PROTO TLS
-	local d=$1 tls=off
+conf_corral() { # D PROTO TLS [BINARY]
+	local d=$1 tls=off bin=${4:-corral}
 	[ "$3" = on ] && tls=implicit
 	bench_rules_corral "$d"
 	cat >"$d/config.yml" <<YML
@@ -139,7 +150,7 @@ accounts:
     password: $PASS
     keep: true
 YML
-	echo "$work/bin/corral -q -c $d/config.yml fetch"
+	echo "$work/bin/$bin -q -c $d/config.yml fetch"
 }
 
 conf_mpop() { # D PROTO TLS [procmail]
@@ -250,6 +261,7 @@ prepare() { # TOOL PROTO TLS D
 	mkdir -p "$d"/{home,tmp} "$d/Maildir"/{cur,new,tmp}
 	case $tool in
 	corral) cmd=$(conf_corral "$d" "$2" "$3") ;;
+	corral-base) cmd=$(conf_corral "$d" "$2" "$3" corral-base) ;;
 	mpop) cmd=$(conf_mpop "$d" "$2" "$3") ;;
 	mpop+procmail) cmd=$(conf_mpop "$d" "$2" "$3" procmail) ;;
 	mbsync) cmd=$(conf_mbsync "$d" "$2" "$3") ;;
@@ -358,33 +370,40 @@ echo "fetching $N messages ($MB MB) with each tool, keep on:"
 for tls in off on; do
 	for ((i = 0; i < RUNS; i++)); do
 		run corral pop3 "$tls"
+		[ -z "${BASELINE:-}" ] || run corral-base pop3 "$tls"
 		run mpop pop3 "$tls"
 	done
-	# procmail's cost does not depend on TLS: once is enough.
-	[ "$tls" = off ] && run mpop+procmail pop3 "$tls"
-	run fdm pop3 "$tls"
-	run fetchmail+procmail pop3 "$tls"
+	if [ "$slow" = 1 ]; then
+		# procmail's cost does not depend on TLS: once is enough.
+		[ "$tls" = off ] && run mpop+procmail pop3 "$tls"
+		run fdm pop3 "$tls"
+		run fetchmail+procmail pop3 "$tls"
+	fi
 	for ((i = 0; i < RUNS; i++)); do
 		run corral imap "$tls"
+		[ -z "${BASELINE:-}" ] || run corral-base imap "$tls"
 		run mbsync imap "$tls"
 	done
-	run fdm imap "$tls"
-	run fetchmail+procmail imap "$tls"
+	if [ "$slow" = 1 ]; then
+		run fdm imap "$tls"
+		run fetchmail+procmail imap "$tls"
+	fi
 done
 
 echo
 printf '%-19s %-5s %-3s %8s %4s %14s %9s  %s\n' "tool ($N msgs)" proto TLS seconds runs \
 	"corral faster" "peak RSS" notes
 for tls in off on; do
-	for key in corral/pop3 mpop/pop3 mpop+procmail/pop3 fdm/pop3 fetchmail+procmail/pop3 \
-		corral/imap mbsync/imap fdm/imap fetchmail+procmail/imap; do
+	for key in corral/pop3 corral-base/pop3 mpop/pop3 mpop+procmail/pop3 fdm/pop3 \
+		fetchmail+procmail/pop3 corral/imap corral-base/imap mbsync/imap fdm/imap \
+		fetchmail+procmail/imap; do
 		key=$key/$tls
 		[ -n "${times[$key]:-}" ] || continue
 		IFS=/ read -r tool proto _ <<<"$key"
 		t=$(median_of "$key")
 		c=$(median_of "corral/$proto/$tls")
 		ratio=-
-		[ "$tool" = corral ] || ratio=$(awk -v a="$c" -v b="$t" 'BEGIN { printf "%.1fx", b / a }')
+		[ "$tool" = corral ] || ratio=$(awk -v a="$c" -v b="$t" -v p="$([ "$tool" = corral-base ] && echo 2 || echo 1)" 'BEGIN { printf "%." p "fx", b / a }')
 		# shellcheck disable=SC2086
 		set -- ${times[$key]}
 		printf '%-19s %-5s %-3s %8s %4s %14s %6.1f MB  %s\n' "$tool" "$proto" "$tls" \

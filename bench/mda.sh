@@ -6,6 +6,8 @@
 # Maildirs, and prints the time per message of each and corral's ratio.
 # Every corral delivery is durable (fsync of file and directory); procmail
 # and maildrop are run as they come.
+# BASELINE=/path/to/another/corral adds that build as a fourth tool taking
+# turns with the others (a restructure must not make delivery slower).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -35,6 +37,13 @@ maildir: $work/corral/Maildir
 rules: rules.yml
 YML
 chmod 600 "$work/corral/config.yml"
+
+if [ -n "${BASELINE:-}" ]; then
+	mkdir -p "$work/base"
+	cp "$work/corral/rules.yml" "$work/base/"
+	printf 'maildir: %s\nrules: rules.yml\n' "$work/base/Maildir" >"$work/base/config.yml"
+	chmod 600 "$work/base/config.yml"
+fi
 
 # procmail: the same three rules
 mkdir -p "$work/procmail/Maildir"
@@ -96,10 +105,14 @@ min() { if [ -z "$1" ] || [ "$2" -lt "$1" ]; then echo "$2"; else echo "$1"; fi;
 # The tools take turns, ROUNDS times (default 3), and each keeps its best
 # round: one process per message is at the mercy of the machine's noise.
 ROUNDS=${ROUNDS:-3}
-t_corral='' t_procmail='' t_maildrop=''
+t_corral='' t_procmail='' t_maildrop='' t_base=''
 for ((round = 1; round <= ROUNDS; round++)); do
 	if [ "$round" -gt 1 ]; then empty corral; empty procmail; empty maildrop; fi
 	t_corral=$(min "$t_corral" "$(run corral "$CORRAL" -c "$work/corral/config.yml" deliver)")
+	if [ -n "${BASELINE:-}" ]; then
+		[ "$round" -gt 1 ] && empty base
+		t_base=$(min "$t_base" "$(run base "$BASELINE" -c "$work/base/config.yml" deliver)")
+	fi
 	t_procmail=$(min "$t_procmail" "$(run procmail procmail -m "$work/procmail/procmailrc")")
 	t_maildrop=$(min "$t_maildrop" "$(run maildrop maildrop "$work/maildrop/mailfilter")")
 done
@@ -123,3 +136,4 @@ printf '%-22s %12s %16s\n' "tool ($N messages)" "per message" "corral is faster"
 printf '%-22s %12s %16s\n' "corral deliver" "$(per "$t_corral")" "-"
 printf '%-22s %12s %16s\n' "procmail" "$(per "$t_procmail")" "$(ratio "$t_corral" "$t_procmail")"
 printf '%-22s %12s %16s\n' "maildrop" "$(per "$t_maildrop")" "$(ratio "$t_corral" "$t_maildrop")"
+[ -z "${BASELINE:-}" ] || printf '%-22s %12s %16s\n' "baseline deliver" "$(per "$t_base")" "$(awk -v a="$t_corral" -v b="$t_base" 'BEGIN { printf "%.2fx", b / a }')"

@@ -7,6 +7,9 @@
 # delivering to /dev/null. Prints messages per second and corral's ratios,
 # checks that the three tools made the same decision for every message,
 # and whether corral met its target (5000 messages in under 1 s).
+# BASELINE=/path/to/another/corral also times that build on the same input,
+# the two taking turns, and prints how the current one compares (a
+# restructure must not make sorting slower).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
@@ -77,6 +80,23 @@ w_procmail=$wall c_procmail=$cpu
 timed 1 maildrop.stdout per_message maildrop "$work/mailfilter" "$work/maildrop.out"
 w_maildrop=$wall c_maildrop=$cpu
 
+if [ -n "${BASELINE:-}" ]; then
+	# Current and baseline take turns; each keeps its best run.
+	bw_files='' bw_mbox='' cw_files='' cw_mbox=''
+	best() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN { exit !(a < b) }'; then echo "$2"; else echo "$1"; fi; }
+	for _ in $(seq 1 "$RUNS"); do
+		timed 1 corral.out "$CORRAL" test --rules bench/rules-50.yml "$work"/msgs/*.eml
+		cw_files=$(best "$cw_files" "$wall")
+		timed 1 base.out "$BASELINE" test --rules bench/rules-50.yml "$work"/msgs/*.eml
+		bw_files=$(best "$bw_files" "$wall")
+		timed 1 corral-mbox.out "$CORRAL" test --rules bench/rules-50.yml "$work/all.mbox"
+		cw_mbox=$(best "$cw_mbox" "$wall")
+		timed 1 base-mbox.out "$BASELINE" test --rules bench/rules-50.yml "$work/all.mbox"
+		bw_mbox=$(best "$bw_mbox" "$wall")
+	done
+	cmp -s "$work/corral.out" "$work/base.out" || echo "warning: the baseline decided differently" >&2
+fi
+
 # corral's decisions without rule names, flags and paths: "Lists/Debian", "INBOX".
 decisions() { sed -E 's/^[^:]*(:[0-9]+)?: //; s/ \([^)]*\)//g; s/ \+[a-z]+//g' "$1"; }
 decisions "$work/corral.out" >"$work/corral.dec"
@@ -111,4 +131,11 @@ if [ "$N" -ge 5000 ]; then
 	awk -v w="$w_files" -v c="$c_files" -v n="$N" 'BEGIN { f = 5000 / n;
 		printf "target: 5000 messages in under 1 s: %s (wall %.3f s, cpu %.3f s)\n",
 			w * f < 1 ? "met" : "MISSED", w * f, c * f }'
+fi
+if [ -n "${BASELINE:-}" ]; then
+	echo "current vs baseline ($BASELINE), taking turns, best of $RUNS each:"
+	for k in files mbox; do
+		c=cw_$k b=bw_$k
+		awk -v k="$k" -v c="${!c}" -v b="${!b}" 'BEGIN { printf "  %-6s current %6.3f s, baseline %6.3f s: current is %.2fx the baseline'"'"'s speed\n", k, c, b, b / c }'
+	done
 fi

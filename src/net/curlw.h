@@ -4,7 +4,7 @@
  * Linking libcurl pulls some 30 shared libraries into every exec (about
  * 25 ms of dynamic loading here), which `corral deliver` (one process per
  * message, as an MTA runs an MDA) must not pay: it never talks to a
- * server. So corral does not link libcurl; net.c and deliver-smtp.c
+ * server. So corral does not link libcurl; net/net.c and out/smtp.c
  * include this header instead of <curl/curl.h>, call curlw_load() before
  * their first curl call, and use the usual curl_* names, which map to the
  * functions of the library loaded with dlopen().

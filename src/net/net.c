@@ -92,7 +92,7 @@ const char *net_peer(const struct net *n)
 
 /* ---- secrets from commands ---- */
 
-/* Runs a secret command (deliver-pipe.c); NULL with err filled. */
+/* Runs a secret command (util/spawn.h); NULL with err filled. */
 static char *run_secret_command(char **argv, int timeout_ms, const char *what, struct result *err)
 {
 	char why[256];

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SMTP re-injection (src/deliver-smtp.c) against a real SMTP server
+# SMTP re-injection (src/out/smtp.c) against a real SMTP server
 # (tests/integration/smtpsink.py, Debian's python3-aiosmtpd): bytes, envelope,
 # per-recipient results, TLS, authentication, a relay that is down or slow.
 #

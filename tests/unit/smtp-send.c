@@ -1,5 +1,5 @@
 /*
- * A test driver for src/deliver-smtp.c, used by tests/integration/test-smtp.sh
+ * A test driver for src/out/smtp.c, used by tests/integration/test-smtp.sh
  * until `forward` and `deliver: smtp` are wired into corral:
  *
  *   smtp-send [OPTIONS] MESSAGE_FILE RCPT...

@@ -1,4 +1,4 @@
-/* Unit tests for src/dedupe: the Message-ID store behind `dedupe:`. */
+/* Unit tests for src/store/dedupe: the Message-ID store behind `dedupe:`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

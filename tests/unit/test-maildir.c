@@ -1,4 +1,4 @@
-/* Unit tests for src/deliver-maildir.c: names, folders, batches, failures. */
+/* Unit tests for src/store/maildir.c: names, folders, batches, failures. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/deliver-pipe.c: exit statuses, timeouts, stdin, stderr, env. */
+/* Unit tests for src/out/pipe.c and src/util/spawn.c: exit statuses, timeouts, stdin, stderr, env. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/sniff: attachment types from their bytes, not their labels. */
+/* Unit tests for src/mail/sniff: attachment types from their bytes, not their labels. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

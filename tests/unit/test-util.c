@@ -1,4 +1,4 @@
-/* Unit tests for src/util: capped buffers, globs, units, paths, argv. */
+/* Unit tests for src/util: capped buffers, globs, units, paths, argv, results, base64. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
