@@ -71,7 +71,9 @@ void pipeline_close(struct pipeline *pl)
 
 void pipeline_read(struct pipeline *pl, const char *data, size_t size, struct pipeline_msg *pm)
 {
-	memset(pm, 0, sizeof(*pm));
+	/* Not a memset: the plan's arrays are filled as they are used. */
+	pm->decided = false;
+	pm->duplicate = false;
 	msg_init(&pm->m, data, size);
 	pm->size = size;
 	pm->msgid = msg_message_id(&pm->m);
@@ -85,6 +87,8 @@ void pipeline_plan_act(struct pipeline_plan *plan, enum journal_action kind, cha
 		free(name);
 		return;
 	}
+	plan->acts =
+	    xreallocarray_grow(plan->acts, &plan->capacts, plan->nacts + 1, sizeof(*plan->acts));
 	plan->acts[plan->nacts++] = (struct pipeline_action){.kind = kind, .name = name};
 }
 
@@ -92,7 +96,9 @@ void pipeline_plan_free(struct pipeline_plan *plan)
 {
 	for (size_t i = 0; i < plan->nacts; i++)
 		free(plan->acts[i].name);
-	plan->nacts = 0;
+	free(plan->acts);
+	plan->acts = NULL;
+	plan->nacts = plan->capacts = 0;
 }
 
 bool pipeline_plan_empty(const struct pipeline_plan *plan)
@@ -105,7 +111,9 @@ static void plan_outcome(const struct rules_outcome *o, const struct config *cfg
 {
 	bool to_relay = a != NULL && a->deliver == DELIVER_SMTP && cfg->smtp.to != NULL;
 
-	memset(p, 0, sizeof(*p));
+	p->nfolders = 0;
+	p->acts = NULL;
+	p->nacts = p->capacts = 0;
 	for (size_t i = 0; i < o->ndeliveries && p->nfolders < PIPELINE_TARGETS_MAX; i++) {
 		p->folders[p->nfolders] = o->deliveries[i].folder;
 		p->flags[p->nfolders++] = o->deliveries[i].flags;
@@ -140,7 +148,8 @@ void pipeline_msg_free(struct pipeline_msg *pm)
 	free(pm->msgid);
 	free(pm->return_path);
 	msg_free(&pm->m);
-	memset(pm, 0, sizeof(*pm));
+	pm->msgid = pm->return_path = NULL;
+	pm->decided = false;
 }
 
 /* ---- forwards and pipes ---- */

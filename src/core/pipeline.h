@@ -80,8 +80,8 @@ struct pipeline_plan {
 	const char *folders[PIPELINE_TARGETS_MAX]; /* user form: "Lists/x", "INBOX" */
 	unsigned flags[PIPELINE_TARGETS_MAX];      /* MAIL_FLAG_* for each folder */
 	size_t nfolders;
-	struct pipeline_action acts[PIPELINE_TARGETS_MAX];
-	size_t nacts;
+	struct pipeline_action *acts; /* grown as needed: most messages have none */
+	size_t nacts, capacts;
 };
 
 /* One message on its way through. */

@@ -1,4 +1,5 @@
-/* Unit tests for src/store/journal.c: seen ids, intents, recovery, torn tails, compaction, locking. */
+/* Unit tests for src/store/journal.c: seen ids, intents, recovery, torn tails, compaction, locking.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

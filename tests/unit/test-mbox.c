@@ -1,4 +1,5 @@
-/* Unit tests for src/store/mbox.c: whole files, mboxrd splitting and unquoting, Maildir listings. */
+/* Unit tests for src/store/mbox.c: whole files, mboxrd splitting and unquoting, Maildir listings.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,5 @@
-/* Unit tests for src/out/pipe.c and src/util/spawn.c: exit statuses, timeouts, stdin, stderr, env. */
+/* Unit tests for src/out/pipe.c and src/util/spawn.c: exit statuses, timeouts, stdin, stderr, env.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
