@@ -73,6 +73,7 @@ SRCS = \
 	src/store/status.c \
 	src/net/curlw.c \
 	src/net/net.c \
+	src/net/respcode.c \
 	src/source/imap-parse.c \
 	src/source/source-common.c \
 	src/source/source-imap.c \
@@ -131,9 +132,11 @@ test-sniff_DEPS   = mail/sniff $(MAIL) $(UTIL)
 test-dedupe_DEPS  = store/dedupe $(UTIL)
 test-mbox_DEPS    = store/mbox mail/flags $(UTIL)
 test-journal_DEPS = store/journal store/journal-state $(UTIL)
+test-respcode_DEPS = net/respcode $(UTIL)
 test-source-imap_DEPS = source/source-imap source/imap-parse source/source-common net/net net/curlw \
-	mail/flags util/spawn $(UTIL)
-test-source-pop3_DEPS = source/source-pop3 source/source-common net/net net/curlw util/spawn $(UTIL)
+	net/respcode mail/flags util/spawn $(UTIL)
+test-source-pop3_DEPS = source/source-pop3 source/source-common net/net net/respcode net/curlw \
+	util/spawn $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
 crash-journal_DEPS = store/journal store/journal-state $(UTIL)
 

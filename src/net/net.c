@@ -1,6 +1,7 @@
 #include "net/net.h"
 
 #include "net/curlw.h"
+#include "net/respcode.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -262,6 +263,7 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 {
 	const char *srv = n->last_server[0] != '\0' ? n->last_server : NULL;
 	const char *what = detail[0] != '\0' ? detail : curl_easy_strerror(rc);
+	enum res_kind kind;
 
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -272,8 +274,10 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 	case CURLE_ABORTED_BY_CALLBACK:
 		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL, "%s: interrupted", n->peer);
 	case CURLE_LOGIN_DENIED:
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_AUTH, srv, "%s: login refused",
-		                n->peer);
+		/* "NO [LIMIT]", "-ERR [IN-USE]": not the credentials, try again later. */
+		kind = resp_code_kind(srv, RES_AUTH);
+		return res_fail(err, RES_SCOPE_ACCOUNT, kind, srv, "%s: %s", n->peer,
+		                kind == RES_AUTH ? "login refused" : "login failed, for now");
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
@@ -282,7 +286,8 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 		return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL, "%s: TLS: %s", n->peer,
 		                what);
 	default:
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, srv, "%s: %s", n->peer, what);
+		return res_fail(err, RES_SCOPE_ACCOUNT, resp_code_kind(srv, RES_TEMP), srv,
+		                "%s: %s", n->peer, what);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "source/imap-parse.h"
 #include "net/net.h"
+#include "net/respcode.h"
 #include "source/source-int.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -516,11 +517,11 @@ static int do_select(struct source *s, const char *folder, uint32_t first_uid,
 	}
 	s->listing = false;
 	if (t1.status != IMAP_OK)
-		return res_fail(err, RES_SCOPE_FOLDER, RES_CONFIG, t1.text,
+		return res_fail(err, RES_SCOPE_FOLDER, resp_code_kind(t1.text, RES_CONFIG), t1.text,
 		                "cannot open folder '%s'", folder);
 	/* Some servers refuse "1:*" in an empty folder. */
 	if (t2.status != IMAP_OK && s->folder.exists > 0)
-		return res_fail(err, RES_SCOPE_FOLDER, RES_TEMP, t2.text,
+		return res_fail(err, RES_SCOPE_FOLDER, resp_code_kind(t2.text, RES_TEMP), t2.text,
 		                "cannot list the messages of '%s'", folder);
 	if (s->folder.nmsgs > 1)
 		qsort(s->folder.msgs, s->folder.nmsgs, sizeof(*s->folder.msgs), cmp_uid);

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "net/net.h"
+#include "net/respcode.h"
 #include "source/source-int.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -269,8 +270,8 @@ static int list_messages(struct source *s, struct result *err)
 	if (flush_out(s, err) < 0 || (rc = read_status(s, srv, sizeof(srv), err)) < 0)
 		return -1;
 	if (rc == 0)
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, srv, "%s: LIST failed",
-		                net_peer(s->net));
+		return res_fail(err, RES_SCOPE_ACCOUNT, resp_code_kind(srv, RES_TEMP), srv,
+		                "%s: LIST failed", net_peer(s->net));
 	if (read_list(s, err) < 0)
 		return -1;
 	if (s->folder.nmsgs > 1)
@@ -358,7 +359,8 @@ static int retr_one(struct source *s, struct retr_run *r, const struct src_msg *
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		res_fail(&merr, RES_SCOPE_MESSAGE, RES_TEMP, srv, "RETR %u failed", m->num);
+		res_fail(&merr, RES_SCOPE_MESSAGE, resp_code_kind(srv, RES_TEMP), srv,
+		         "RETR %u failed", m->num);
 	} else {
 		if (r->stop || r->sink->open(r->sink->ctx, m, &fd) < 0) {
 			r->stop = true;
