@@ -68,6 +68,7 @@ SRCS = \
 	src/store/journal-state.c \
 	src/store/journal.c \
 	src/store/maildir-name.c \
+	src/store/maildir-tmp.c \
 	src/store/maildir.c \
 	src/store/mbox.c \
 	src/store/status.c \
@@ -124,7 +125,7 @@ test-util_DEPS    = $(UTIL)
 test-config_DEPS  = config/config config/config-walk config/config-account config/config-server \
 	util/yamlu $(UTIL)
 test-message_DEPS = $(MAIL) $(UTIL)
-test-maildir_DEPS = store/maildir store/maildir-name mail/flags mail/folder $(UTIL)
+test-maildir_DEPS = store/maildir store/maildir-name store/maildir-tmp mail/flags mail/folder $(UTIL)
 test-pipe_DEPS    = out/pipe util/spawn $(UTIL)
 test-rules_DEPS   = rules/rules rules/rules-cond rules/rules-eval rules/rules-explain mail/sniff \
 	mail/folder util/yamlu $(MAIL) $(UTIL)

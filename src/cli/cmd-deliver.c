@@ -220,7 +220,7 @@ int cmd_deliver(struct cli *cli, int argc, char **argv)
 {
 	const char *account = NULL;
 	struct delivery d = {.fd = -1};
-	struct pipeline_params pp = {.dedupe = true, .fault = cli->fault};
+	struct pipeline_params pp = {.dedupe = true, .fault = cli->fault, .clean_tmp = true};
 	ssize_t size;
 	int rc = EX_TEMPFAIL, r;
 

@@ -47,6 +47,7 @@ struct run {
 	const struct source_driver *drv;
 	struct source *src;
 	bool uv_changed; /* refetch after a UIDVALIDITY change: dedupe by Message-ID */
+	bool salvage;    /* committing what arrived before the source failed */
 	struct journal_pending *partial; /* intents with some targets missing (recovery) */
 	size_t npartial;
 	struct item *items;

@@ -407,7 +407,8 @@ static int commit_batch(struct run *r)
 	if (journal_sync(r->j, r->err, sizeof(r->err)) < 0)
 		return fetch_fail(r, RES_TEMP, "journal: %s", r->err);
 	fault_point(r, "after-done");
-	if (!r->acct->keep && delete_items(r) == 0 &&
+	/* After a failed fetch the next run deletes what this one delivered. */
+	if (!r->acct->keep && !r->salvage && delete_items(r) == 0 &&
 	    journal_sync(r->j, r->err, sizeof(r->err)) < 0)
 		return fetch_fail(r, RES_TEMP, "journal: %s", r->err);
 	return r->kind == RES_OK ? 0 : -1;
@@ -428,8 +429,16 @@ static int fetch_list(struct run *r, const struct src_msg **ms, size_t n)
 		while (i + k < n && k < FETCH_BATCH_MSGS && (k == 0 || bytes < FETCH_BATCH_BYTES))
 			bytes += ms[i + k++]->size;
 		res_clear(&e);
-		if (r->drv->fetch(r->src, ms + i, k, &sink, &e) < 0 && r->kind == RES_OK)
+		if (r->drv->fetch(r->src, ms + i, k, &sink, &e) < 0 && r->kind == RES_OK) {
 			src_failed(r, &e);
+			/* The server or the connection failed mid-batch: what arrived whole
+			 * before is committed (not fetched again next time; on a flaky link a
+			 * big first sync would never end otherwise). A failure of our own
+			 * (disk, journal) commits nothing. */
+			r->salvage = true;
+			commit_batch(r);
+			r->salvage = false;
+		}
 		if (r->kind != RES_OK) {
 			md_batch_abort(r->pl.b);
 			items_clear(r);
@@ -605,8 +614,11 @@ static int recover(struct run *r)
 
 static int open_state(struct run *r)
 {
-	struct pipeline_params pp = {
-	    .cfg = r->p->cfg, .rules = r->p->rules, .dedupe = true, .fault = r->p->fault};
+	struct pipeline_params pp = {.cfg = r->p->cfg,
+	                             .rules = r->p->rules,
+	                             .dedupe = true,
+	                             .fault = r->p->fault,
+	                             .clean_tmp = !r->p->dry_run};
 	enum res_kind jr;
 
 	if (pipeline_open(&r->pl, &pp, r->err, sizeof(r->err)) != RES_OK)

@@ -47,6 +47,8 @@ enum res_kind pipeline_open(struct pipeline *pl, const struct pipeline_params *p
 	pl->md = maildir_open(p->cfg->maildir, err, errlen);
 	if (pl->md == NULL)
 		return RES_TEMP;
+	if (p->clean_tmp)
+		maildir_clean_tmp(pl->md);
 	pl->b = md_batch_new(pl->md);
 	if (p->fault != NULL && strcmp(p->fault, "mid-link") == 0)
 		md_batch_crash_mid_link(pl->b);

@@ -55,6 +55,7 @@ struct pipeline_params {
 	struct rules *rules;
 	bool dedupe;       /* use the dedupe store when the config sets `dedupe:` */
 	const char *fault; /* crash tests: "mid-link" crashes in the middle of a commit */
+	bool clean_tmp;    /* first remove what earlier runs left in tmp/ (maildir_clean_tmp) */
 };
 
 /* One run's pipeline. Fields are read-only for callers. */

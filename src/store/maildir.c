@@ -359,6 +359,11 @@ struct maildir *maildir_open(const char *root, char *err, size_t errlen)
 	return md;
 }
 
+const char *maildir_host(const struct maildir *md)
+{
+	return md->host;
+}
+
 void maildir_close(struct maildir *md)
 {
 	if (md == NULL)

@@ -27,6 +27,17 @@ struct md_batch;
 struct maildir *maildir_open(const char *root, char *err, size_t errlen);
 void maildir_close(struct maildir *md);
 const char *maildir_root(const struct maildir *md);
+/* The host part of the names this handle makes (escaped as in the names). */
+const char *maildir_host(const struct maildir *md);
+
+/*
+ * Removes what earlier runs left in the root's tmp/ (a kill -9 in the
+ * middle of a batch leaves its streamed files there): files named by corral
+ * on this host whose process is gone, and any file older than 36 hours (the
+ * Maildir convention). A file whose writer may still be running is kept.
+ * Returns how many were removed.
+ */
+size_t maildir_clean_tmp(struct maildir *md);
 
 /*
  * "A/B" -> ".A.B"; "INBOX", "inbox" and "" -> "" (the root). Each level is

@@ -176,8 +176,13 @@ else
 	not_ok "keep: true kept all $added_alice on its server; the keep: false servers are empty" \
 		"server counts $got"
 fi
-# (tmp/ may hold files of killed runs: Maildir readers ignore tmp/.)
-echo "# $(tmp_files "$maildir" | wc -l) files left in tmp/ by the killed runs"
+left=$(grep -ho 'removed [0-9]* files that earlier runs left behind' "$T"/err* | awk '{ n += $2 } END { print n + 0 }')
+echo "# the runs after kills removed $left files the killed runs had left in tmp/"
+if [ -z "$(tmp_files "$maildir")" ]; then
+	ok "no file of the killed runs is left in tmp/"
+else
+	not_ok "no file of the killed runs is left in tmp/" "$(tmp_files "$maildir" | wc -l) left"
+fi
 dovecot_alive_check
 sanitizer_check
 finish

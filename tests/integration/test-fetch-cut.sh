@@ -240,6 +240,30 @@ else
 	not_ok "keep: false mailboxes are empty, keep: true ones hold all their $kept + $kept2 messages" \
 		"alice, carol, bob Keep, bob INBOX hold $got"
 fi
+# A cut in the middle of a batch keeps what arrived whole before it: the
+# next run fetches only the rest (a big first sync over a flaky link ends).
+for name in imap-plain pop-plain; do
+	# shellcheck disable=SC2086
+	track_add "$T/exp.$name" ${mbox[$name]} 40 5000
+	before=$(missing_for "$name")
+	echo "down 120000" >"$T/plan.$name"
+	corral_run 60 -c "$T/config.yml" fetch "$name"
+	after=$(missing_for "$name")
+	check "$name cut after 120 kB of a 200 kB batch: exit 75 (got $RC)" test "$RC" -eq 75
+	check "$name: the messages that arrived whole before the cut were delivered ($((before - after)) of $before)" \
+		test "$after" -lt "$before"
+	: >"$T/plan.$name"
+	corral_run 60 -v -c "$T/config.yml" fetch "$name"
+	check "$name: the next run exits 0 (got $RC)" test "$RC" -eq 0
+	check "$name: and fetches only the $after left" grep -qE ": $after new of" "$T/err"
+done
+cat "$T"/exp.* >"$T/expected"
+if exactly_once "$T/expected" "$maildir"; then
+	ok "after the batch cuts every message is in the Maildir once"
+else
+	not_ok "after the batch cuts every message is in the Maildir once" \
+		"lost $FETCH_LOST, duplicated $FETCH_DUP, unexpected $FETCH_EXTRA"
+fi
 dovecot_alive_check
 sanitizer_check
 finish

@@ -13,11 +13,14 @@
 #include <limits.h>
 #include <regex.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -361,6 +364,70 @@ static void flags_string_is_in_ascii_order(void **state)
 			fail_msg("flags %#x: got \"%s\", want \"%s\"", flag_cases[i].flags, out,
 			         flag_cases[i].letters);
 	}
+}
+
+/* Writes an empty file tmp/NAME, mtime age_s seconds ago. */
+static void tmp_file(const struct fixture *f, const char *name, long age_s)
+{
+	char *p = xasprintf("%s/tmp/%s", f->root, name);
+	struct timeval tv[2];
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= age_s;
+	tv[1] = tv[0];
+	assert_int_equal(utimes(p, tv), 0);
+	free(p);
+}
+
+static bool tmp_has(const struct fixture *f, const char *name)
+{
+	char *p = xasprintf("%s/tmp/%s", f->root, name);
+	bool there = access(p, F_OK) == 0;
+
+	free(p);
+	return there;
+}
+
+/* What a kill -9 left behind goes; what a live writer is writing stays. */
+static void clean_tmp_removes_only_what_nobody_writes(void **state)
+{
+	struct fixture *f = *state;
+	const char *host = maildir_host(f->md);
+	pid_t dead = fork(), alive;
+	char dead_own[256], live_own[256], other_host[256];
+
+	assert_true(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	alive = fork();
+	assert_true(alive >= 0);
+	if (alive == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(dead_own, sizeof(dead_own), "1700000000.M1P%ldQ1.%s", (long)dead, host);
+	snprintf(live_own, sizeof(live_own), "1700000000.M1P%ldQ2.%s", (long)alive, host);
+	snprintf(other_host, sizeof(other_host), "1700000000.M1P%ldQ3.elsewhere", (long)dead);
+	tmp_file(f, dead_own, 10);
+	tmp_file(f, live_own, 10);
+	tmp_file(f, other_host, 10);
+	tmp_file(f, "1700000000.12345_1.mda", 10);
+	tmp_file(f, "old-file-of-another-writer", 37 * 3600);
+	assert_int_equal(maildir_clean_tmp(f->md), 2);
+	assert_false(tmp_has(f, dead_own));
+	assert_false(tmp_has(f, "old-file-of-another-writer"));
+	assert_true(tmp_has(f, live_own));
+	assert_true(tmp_has(f, other_host));
+	assert_true(tmp_has(f, "1700000000.12345_1.mda"));
+	kill(alive, SIGKILL);
+	waitpid(alive, NULL, 0);
+	/* Once its writer is gone, that one goes too. */
+	assert_int_equal(maildir_clean_tmp(f->md), 1);
+	assert_false(tmp_has(f, live_own));
 }
 
 static void flagged_delivery_goes_to_cur_with_info(void **state)
@@ -928,6 +995,7 @@ int main(void)
 	    T(host_slash_and_colon_are_escaped),
 	    cmocka_unit_test(flags_string_is_in_ascii_order),
 	    T(flagged_delivery_goes_to_cur_with_info),
+	    T(clean_tmp_removes_only_what_nobody_writes),
 	    T(folder_is_created_with_maildirfolder_and_parents),
 	    cmocka_unit_test(folder_names_are_sanitised),
 	    cmocka_unit_test(folder_name_longer_than_a_directory_entry_is_refused),
