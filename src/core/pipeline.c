@@ -79,8 +79,12 @@ void pipeline_read(struct pipeline *pl, const char *data, size_t size, struct pi
 	msg_init(&pm->m, data, size);
 	pm->size = size;
 	pm->msgid = msg_message_id(&pm->m);
+	if (pm->msgid == NULL)
+		pm->msgid =
+		    xasprintf("<digest.%016llx.%zu@corral>",
+		              (unsigned long long)journal_msgid_hash(data, pm->m.body_start), size);
 	pm->return_path = msg_get(&pm->m, "Return-Path");
-	pm->duplicate = pl->dd != NULL && pm->msgid != NULL && dedupe_seen(pl->dd, pm->msgid);
+	pm->duplicate = pl->dd != NULL && dedupe_seen(pl->dd, pm->msgid);
 }
 
 void pipeline_plan_act(struct pipeline_plan *plan, enum journal_action kind, char *name)

@@ -89,7 +89,10 @@ struct pipeline_plan {
 struct pipeline_msg {
 	struct msg m; /* parsed over the caller's bytes, which must stay valid */
 	size_t size;
-	char *msgid;       /* NULL when it has none */
+	/* What dedupe knows the message by: its Message-ID, or for a message
+	 * without one "<digest.HASH.SIZE@corral>" over its header block and size
+	 * (so a refetch after a UIDVALIDITY change skips it too). */
+	char *msgid;
 	char *return_path; /* for the envelope of forwards; NULL when missing */
 	bool duplicate;    /* its Message-ID was delivered within the dedupe window */
 	struct rules_outcome o;
