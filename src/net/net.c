@@ -30,6 +30,7 @@ struct net {
 	int rfd, wfd;
 	int timeout_ms;
 	const net_stop_flag *stop; /* NULL: never interrupted */
+	bool by_token;             /* logging in with oauth2_token_command's token */
 	char *buf;
 	size_t start, end, size;
 	char peer[300];
@@ -93,14 +94,15 @@ const char *net_peer(const struct net *n)
 
 /* ---- secrets from commands ---- */
 
-/* Runs a secret command (util/spawn.h); NULL with err filled. */
-static char *run_secret_command(char **argv, int timeout_ms, const char *what, struct result *err)
+/* Runs a secret command (util/spawn.h); NULL with err filled (kind when it fails). */
+static char *run_secret_command(char **argv, int timeout_ms, const char *what, enum res_kind kind,
+                                struct result *err)
 {
 	char why[256];
 	char *secret = spawn_secret(argv, (unsigned)((timeout_ms + 999) / 1000), why, sizeof(why));
 
 	if (secret == NULL)
-		res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL, "%s: %s", what, why);
+		res_fail(err, RES_SCOPE_ACCOUNT, kind, NULL, "%s: %s", what, why);
 	return secret;
 }
 
@@ -220,16 +222,19 @@ static int set_auth(struct net *n, const struct account *a, struct result *err)
 
 	curl_easy_setopt(n->curl, CURLOPT_USERNAME, c->user != NULL ? c->user : "");
 	if (c->oauth2_token_command != NULL) {
+		/* A token comes from the provider's endpoint: when it cannot be had
+		 * now, the next try may get one. */
 		secret = run_secret_command(c->oauth2_token_command, n->timeout_ms,
-		                            "oauth2_token_command", err);
+		                            "oauth2_token_command", RES_TEMP, err);
 		if (secret == NULL)
 			return -1;
 		curl_easy_setopt(n->curl, CURLOPT_XOAUTH2_BEARER, secret);
+		n->by_token = true;
 		if (mech == NULL)
 			mech = "XOAUTH2";
 	} else if (c->password_command != NULL) {
-		secret =
-		    run_secret_command(c->password_command, n->timeout_ms, "password_command", err);
+		secret = run_secret_command(c->password_command, n->timeout_ms, "password_command",
+		                            RES_CONFIG, err);
 		if (secret == NULL)
 			return -1;
 		curl_easy_setopt(n->curl, CURLOPT_PASSWORD, secret);
@@ -276,8 +281,11 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 	case CURLE_LOGIN_DENIED:
 		/* "NO [LIMIT]", "-ERR [IN-USE]": not the credentials, try again later. */
 		kind = resp_code_kind(srv, RES_AUTH);
-		return res_fail(err, RES_SCOPE_ACCOUNT, kind, srv, "%s: %s", n->peer,
-		                kind == RES_AUTH ? "login refused" : "login failed, for now");
+		return res_fail(err, RES_SCOPE_ACCOUNT, kind, srv, "%s: %s%s", n->peer,
+		                kind == RES_AUTH ? "login refused" : "login failed, for now",
+		                kind == RES_AUTH && n->by_token
+		                    ? ": the token oauth2_token_command printed was not accepted"
+		                    : "");
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:

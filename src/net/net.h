@@ -46,7 +46,8 @@ typedef volatile sig_atomic_t net_stop_flag;
  * Connects to acct's server and authenticates. On failure returns NULL
  * with err filled: scope ACCOUNT; RES_UNREACHABLE for DNS / refused /
  * connect timeout; RES_AUTH for refused credentials; RES_CONFIG for a TLS
- * verification failure, a missing STARTTLS or a failing secret command;
+ * verification failure, a missing STARTTLS or a failing password_command;
+ * RES_TEMP for a failing oauth2_token_command (a token may be had later) and
  * RES_TEMP otherwise (and when stop was raised).
  */
 struct net *net_connect(const struct account *acct, const net_stop_flag *stop, struct result *err);

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# OAuth2 against a real server: Dovecot checks bearer tokens with its oauth2
+# passdb, which asks a token introspection endpoint (RFC 7662; a small HTTP
+# server here) whether a token is active and whose it is. corral logs in
+# with auth: xoauth2 and auth: oauthbearer, the token from
+# oauth2_token_command; an expired token is a refused login (77), a token
+# command that fails is temporary (75) and its stderr is in the error.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/lib-dovecot.sh"
+. "$here/lib-fetch.sh"
+case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
+need_root
+mktest
+fetch_fast_python
+ISSUER=
+trap '[ -n "$ISSUER" ] && kill "$ISSUER" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
+
+# The introspection endpoint: POST token=... -> {"active": ..., "username": ...}.
+/usr/bin/python3 - "$T/issuer.port" "$T/issuer.log" <<'PY' &
+import http.server, json, sys, urllib.parse
+tokens = {"token-of-alice": "alice", "token-of-bob": "bob"}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        token = urllib.parse.parse_qs(body).get("token", [""])[0]
+        with open(sys.argv[2], "a") as log:
+            log.write("introspect %s\n" % token)
+        user = tokens.get(token)
+        answer = {"active": "true", "username": user} if user else {"active": "false"}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+PY
+ISSUER=$!
+for ((i = 0; i < 50; i++)); do [ -s "$T/issuer.port" ] && break; sleep 0.1; done
+[ -s "$T/issuer.port" ] || setup_fail "the token introspection endpoint did not start"
+
+dovecot_setup >/dev/null
+cat >"$DOVECOT_DIR/oauth2.conf" <<CONF
+introspection_mode = post
+introspection_url = http://127.0.0.1:$(cat "$T/issuer.port")/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+CONF
+# The oauth2 passdb first, for the bearer mechanisms only.
+python3 - "$DOVECOT_DIR/dovecot.conf" "$DOVECOT_DIR/oauth2.conf" <<'PY'
+import sys
+p, o = sys.argv[1], sys.argv[2]
+s = open(p).read()
+s = s.replace("auth_mechanisms = plain login cram-md5", "auth_mechanisms = plain login cram-md5 xoauth2 oauthbearer")
+s = s.replace("passdb {", "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\npassdb {" % o, 1)
+open(p, "w").write(s)
+PY
+dovecot_start
+export HOME=$T/home XDG_STATE_HOME=$T/xstate
+mkdir -p "$HOME"
+
+# A token command: prints the token, or fails the way a real one can.
+mkcmd() { # NAME BODY
+	printf '#!/bin/sh\n%s\n' "$2" >"$T/$1"
+	chmod 755 "$T/$1"
+}
+mkcmd good-alice 'echo token-of-alice'
+mkcmd good-bob 'echo token-of-bob'
+mkcmd expired 'echo token-that-expired'
+mkcmd broken 'echo "token endpoint unreachable: connection refused" >&2; exit 3'
+mkcmd hangs 'sleep 60'
+
+oauth_config() { # NAME USER MECH PROTO PORT TOKEN-COMMAND
+	printf 'maildir: %s\nstate: %s\naccounts:\n' "$T/$1/Maildir" "$T/$1/state"
+	printf '  a:\n    protocol: %s\n    host: 127.0.0.1\n    port: %s\n    tls: implicit\n' "$4" "$5"
+	printf '    ca_file: %s\n    user: %s\n    auth: %s\n    oauth2_token_command: [%s]\n' \
+		"$DOVECOT_CA" "$2" "$3" "$T/$6"
+	printf '    keep: false\n    timeout: 20s\n'
+}
+
+: >"$T/exp.alice"
+track_add "$T/exp.alice" alice INBOX 10
+oauth_config x alice xoauth2 imap "$DOVECOT_IMAPS_PORT" good-alice | write_config "$T/x.yml"
+corral_run 60 -c "$T/x.yml" fetch
+check "xoauth2 over IMAPS with a good token: exit 0 (got $RC)" test "$RC" -eq 0
+check "xoauth2: Dovecot asked the introspection endpoint about the token" \
+	grep -q "introspect token-of-alice" "$T/issuer.log"
+if exactly_once "$T/exp.alice" "$T/x/Maildir"; then ok "xoauth2: all 10 messages delivered once"
+else not_ok "xoauth2: all 10 messages delivered once" "lost $FETCH_LOST, duplicated $FETCH_DUP"; fi
+
+: >"$T/exp.bob"
+track_add "$T/exp.bob" bob INBOX 10
+oauth_config b bob oauthbearer pop3 "$DOVECOT_POP3S_PORT" good-bob | write_config "$T/b.yml"
+corral_run 60 -c "$T/b.yml" fetch
+check "oauthbearer over POP3S with a good token: exit 0 (got $RC)" test "$RC" -eq 0
+check "oauthbearer: Dovecot asked the introspection endpoint about the token" \
+	grep -q "introspect token-of-bob" "$T/issuer.log"
+if exactly_once "$T/exp.bob" "$T/b/Maildir"; then ok "oauthbearer: all 10 messages delivered once"
+else not_ok "oauthbearer: all 10 messages delivered once" "lost $FETCH_LOST, duplicated $FETCH_DUP"; fi
+
+track_add "$T/exp.alice" alice INBOX 3
+oauth_config e alice xoauth2 imap "$DOVECOT_IMAPS_PORT" expired | write_config "$T/e.yml"
+corral_run 60 -c "$T/e.yml" fetch
+check "IMAP: an expired token is a refused login: exit 77 (got $RC)" test "$RC" -eq 77
+check "IMAP: the error names the token command" grep -q "oauth2_token_command" "$T/err"
+check "IMAP: an expired token: nothing deleted on the server" test "$(dovecot_count alice)" -eq 3
+oauth_config e2 alice oauthbearer pop3 "$DOVECOT_POP3S_PORT" expired | write_config "$T/e2.yml"
+corral_run 60 -c "$T/e2.yml" fetch
+check "POP3: an expired token is a refused login: exit 77 (got $RC)" test "$RC" -eq 77
+check "POP3: the error names the token command" grep -q "oauth2_token_command" "$T/err"
+
+oauth_config f alice oauthbearer imap "$DOVECOT_IMAPS_PORT" broken | write_config "$T/f.yml"
+corral_run 60 -c "$T/f.yml" fetch
+check "a failing token command is temporary: exit 75 (got $RC)" test "$RC" -eq 75
+check "a failing token command: its stderr is in the error" grep -q "token endpoint unreachable" "$T/err"
+check "a failing token command: nothing deleted on the server" test "$(dovecot_count alice)" -eq 3
+oauth_config h alice xoauth2 pop3 "$DOVECOT_POP3S_PORT" hangs | sed 's/timeout: 20s/timeout: 2s/' |
+	write_config "$T/h.yml"
+start=$SECONDS
+corral_run 60 -c "$T/h.yml" fetch
+check "a token command that hangs is stopped at the timeout: exit 75 (got $RC) after $((SECONDS - start)) s" \
+	test "$RC" -eq 75 -a $((SECONDS - start)) -le 10
+check "a token command that hangs: the error says it timed out" grep -q "timed out" "$T/err"
+sanitizer_check
+finish
