@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ struct net {
 	int timeout_ms;
 	const net_stop_flag *stop; /* NULL: never interrupted */
 	bool by_token;             /* logging in with oauth2_token_command's token */
+	unsigned offered;          /* NET_MECH_* seen in the server's capabilities */
 	char *buf;
 	size_t start, end, size;
 	char peer[300];
@@ -140,6 +142,43 @@ static void log_sent(const char *data, size_t size)
 	log_debug("> (hidden)");
 }
 
+/* Mechanisms a server offers, as its capability lines say them. */
+#define NET_MECH_PLAIN     (1u << 0)
+#define NET_MECH_LOGIN     (1u << 1)
+#define NET_MECH_CRAM_MD5  (1u << 2)
+#define NET_MECH_APOP_ONLY (1u << 3) /* a POP3 greeting with an APOP timestamp */
+
+/* Notes the mechanisms in an IMAP "AUTH=X" capability or a POP3 "SASL X Y" line. */
+static void note_mechs(struct net *n, const char *line)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} mechs[] = {
+	    {"PLAIN", NET_MECH_PLAIN}, {"LOGIN", NET_MECH_LOGIN}, {"CRAM-MD5", NET_MECH_CRAM_MD5}};
+	bool sasl = strncasecmp(line, "SASL ", 5) == 0;
+
+	if (line[0] == '+' && strstr(line, "<") != NULL && strstr(line, "@") != NULL &&
+	    strstr(line, ">") != NULL)
+		n->offered |= NET_MECH_APOP_ONLY;
+	for (const char *p = line; *p != '\0';) {
+		size_t len = strcspn(p, " ]");
+		const char *w = p;
+
+		if (!sasl && len > 5 && strncasecmp(w, "AUTH=", 5) == 0) {
+			w += 5;
+			len -= 5;
+		} else if (!sasl) {
+			w = NULL;
+		}
+		for (size_t i = 0; w != NULL && i < sizeof(mechs) / sizeof(mechs[0]); i++)
+			if (strlen(mechs[i].name) == len && strncasecmp(w, mechs[i].name, len) == 0)
+				n->offered |= mechs[i].bit;
+		p += len;
+		p += strspn(p, " ]");
+	}
+}
+
 static int curl_debug(CURL *c, curl_infotype type, char *data, size_t size, void *ctx)
 {
 	struct net *n = ctx;
@@ -147,6 +186,7 @@ static int curl_debug(CURL *c, curl_infotype type, char *data, size_t size, void
 	(void)c;
 	if (type == CURLINFO_HEADER_IN) {
 		str_sanitise(n->last_server, sizeof(n->last_server), data, size);
+		note_mechs(n, n->last_server);
 		log_debug("< %s", n->last_server);
 	} else if (type == CURLINFO_HEADER_OUT) {
 		if (log_enabled(LOG_DEBUG))
@@ -214,39 +254,40 @@ static int set_tls(struct net *n, const struct account *a, struct result *err)
 }
 
 /* Gives libcurl the credentials; they are copied by libcurl and wiped here. */
-static int set_auth(struct net *n, const struct account *a, struct result *err)
+/* The secret of acct: its password, or what its command printed (wipe with
+ * secret_free). *by_token when it is an OAuth2 access token. NULL on failure. */
+static char *get_secret(const struct account *a, int timeout_ms, bool *by_token, struct result *err)
 {
 	const struct credentials *c = &a->cred;
-	const char *mech = mech_name(a->auth);
-	char *secret = NULL, opts[64];
 
-	curl_easy_setopt(n->curl, CURLOPT_USERNAME, c->user != NULL ? c->user : "");
-	if (c->oauth2_token_command != NULL) {
-		/* A token comes from the provider's endpoint: when it cannot be had
-		 * now, the next try may get one. */
-		secret = run_secret_command(c->oauth2_token_command, n->timeout_ms,
-		                            "oauth2_token_command", RES_TEMP, err);
-		if (secret == NULL)
-			return -1;
+	*by_token = c->oauth2_token_command != NULL;
+	/* A token comes from the provider's endpoint: when it cannot be had now,
+	 * the next try may get one. */
+	if (c->oauth2_token_command != NULL)
+		return run_secret_command(c->oauth2_token_command, timeout_ms,
+		                          "oauth2_token_command", RES_TEMP, err);
+	if (c->password_command != NULL)
+		return run_secret_command(c->password_command, timeout_ms, "password_command",
+		                          RES_CONFIG, err);
+	return xstrdup(c->password != NULL ? c->password : "");
+}
+
+/* Hands the credentials to libcurl; mech NULL lets libcurl choose. */
+static void set_auth(struct net *n, const struct account *a, const char *secret, bool by_token,
+                     const char *mech)
+{
+	char opts[64];
+
+	curl_easy_setopt(n->curl, CURLOPT_USERNAME, a->cred.user != NULL ? a->cred.user : "");
+	n->by_token = by_token;
+	if (by_token)
 		curl_easy_setopt(n->curl, CURLOPT_XOAUTH2_BEARER, secret);
-		n->by_token = true;
-		if (mech == NULL)
-			mech = "XOAUTH2";
-	} else if (c->password_command != NULL) {
-		secret = run_secret_command(c->password_command, n->timeout_ms, "password_command",
-		                            RES_CONFIG, err);
-		if (secret == NULL)
-			return -1;
+	else
 		curl_easy_setopt(n->curl, CURLOPT_PASSWORD, secret);
-	} else {
-		curl_easy_setopt(n->curl, CURLOPT_PASSWORD, c->password != NULL ? c->password : "");
-	}
-	secret_free(secret);
 	if (mech != NULL) {
 		snprintf(opts, sizeof(opts), "AUTH=%s", mech);
 		curl_easy_setopt(n->curl, CURLOPT_LOGIN_OPTIONS, opts);
 	}
-	return 0;
 }
 
 static void setup_curl(struct net *n, const struct account *a)
@@ -328,27 +369,27 @@ static CURLcode perform(struct net *n)
 	return CURLE_FAILED_INIT;
 }
 
-struct net *net_connect(const struct account *acct, const net_stop_flag *stop, struct result *err)
+/* One connection and login with mech (NULL: libcurl's choice). */
+static struct net *connect_once(const struct account *acct, const net_stop_flag *stop,
+                                const char *secret, bool by_token, const char *mech,
+                                unsigned *offered, struct result *err)
 {
-	struct net *n;
+	struct net *n = net_new((int)acct->timeout_s);
 	char detail[CURL_ERROR_SIZE] = "";
 	curl_socket_t sock;
 	CURLcode rc;
 
-	if (curlw_load(detail, sizeof(detail)) < 0) {
-		res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL, "%s", detail);
-		return NULL;
-	}
-	n = net_new((int)acct->timeout_s);
 	n->curl = curl_easy_init();
 	if (n->curl == NULL)
 		fatal("curl_easy_init failed");
 	setup_curl(n, acct);
 	n->stop = stop;
 	curl_easy_setopt(n->curl, CURLOPT_ERRORBUFFER, detail);
-	if (set_tls(n, acct, err) < 0 || set_auth(n, acct, err) < 0)
+	if (set_tls(n, acct, err) < 0)
 		goto fail;
+	set_auth(n, acct, secret, by_token, mech);
 	rc = perform(n);
+	*offered |= n->offered;
 	/* libcurl keeps its copies until cleanup; drop them now. */
 	curl_easy_setopt(n->curl, CURLOPT_PASSWORD, "");
 	curl_easy_setopt(n->curl, CURLOPT_XOAUTH2_BEARER, "");
@@ -366,11 +407,79 @@ struct net *net_connect(const struct account *acct, const net_stop_flag *stop, s
 	/* From here on only our own lines are logged (no curl chatter). */
 	curl_easy_setopt(n->curl, CURLOPT_VERBOSE, 0L);
 	n->rfd = (int)sock; /* owned by curl: only used for poll() */
-	log_debug("%s: logged in", n->peer);
+	log_debug("%s: logged in%s%s", n->peer, mech ? " with " : "", mech ? mech : "");
 	return n;
 fail:
 	net_close(n);
 	return NULL;
+}
+
+/*
+ * The mechanisms tried, in order, when the user named none: PLAIN first (what
+ * mail clients use over TLS), then the others the server offered, then
+ * libcurl's own choice (IMAP's LOGIN command, POP3's USER/PASS when the
+ * server offers no APOP).
+ */
+static const struct {
+	const char *mech;
+	unsigned bit; /* NET_MECH_*: tried only when the server offered it (PLAIN always) */
+} login_order[] = {
+    {"PLAIN", 0},
+    {"LOGIN", NET_MECH_LOGIN},
+    {"CRAM-MD5", NET_MECH_CRAM_MD5},
+    {NULL, 0},
+};
+
+struct net *net_connect(const struct account *acct, const net_stop_flag *stop, struct result *err)
+{
+	char detail[CURL_ERROR_SIZE] = "", tried[128] = "";
+	const char *named = mech_name(acct->auth);
+	unsigned offered = 0;
+	struct net *n = NULL;
+	bool by_token;
+	char *secret;
+
+	if (curlw_load(detail, sizeof(detail)) < 0) {
+		res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL, "%s", detail);
+		return NULL;
+	}
+	if ((secret = get_secret(acct, (int)(acct->timeout_s ? acct->timeout_s : 60) * 1000,
+	                         &by_token, err)) == NULL)
+		return NULL;
+	if (by_token || named != NULL) {
+		n = connect_once(acct, stop, secret, by_token, named != NULL ? named : "XOAUTH2",
+		                 &offered, err);
+		secret_free(secret);
+		return n;
+	}
+	/*
+	 * When a mechanism is refused, the next one may work (a server that lists
+	 * one its password database cannot check). At most two refusals by the
+	 * server: a wrong password must not look like an attack.
+	 */
+	for (size_t i = 0, asked = 0; i < sizeof(login_order) / sizeof(login_order[0]); i++) {
+		const char *mech = login_order[i].mech;
+
+		if (i > 0 && login_order[i].bit != 0 && !(offered & login_order[i].bit))
+			continue;
+		/* libcurl's own choice: only when nothing offered was tried, never APOP. */
+		if (mech == NULL && (asked > 0 || (offered & NET_MECH_APOP_ONLY)))
+			continue;
+		n = connect_once(acct, stop, secret, false, mech, &offered, err);
+		if (n != NULL || err->kind != RES_AUTH)
+			break;
+		if (i > 0 || (offered & NET_MECH_PLAIN)) {
+			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
+			         tried[0] ? ", " : "", mech ? mech : "the server's default");
+			if (++asked >= 2)
+				break;
+		}
+	}
+	secret_free(secret);
+	if (n == NULL && err->kind == RES_AUTH && tried[0] != '\0')
+		snprintf(err->text + strlen(err->text), sizeof(err->text) - strlen(err->text),
+		         " (tried %s)", tried);
+	return n;
 }
 
 /* ---- raw I/O ---- */
