@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# lib-fetch.sh: helpers shared by test-fetch.sh, test-fetch-crash.sh and
-# test-fetch-cut.sh. Source lib.sh and lib-dovecot.sh first; $T must be the
-# test's temp dir.
+# lib-fetch.sh: helpers shared by the test-fetch*.sh scripts. Sourcing it
+# also sources lib.sh and lib-dovecot.sh, makes $CORRAL an absolute path and
+# requires root (the test Dovecot needs it). $T must be the test's temp dir.
 #
 #   fetch_account NAME USER PROTO TLS PORT KEEP [LINE...]
 #                  Prints one account of a config: host 127.0.0.1, USER's
@@ -48,6 +48,14 @@
 #                  One check: no corral run of this script printed a sanitizer report.
 #   dovecot_alive_check
 #                  One check: Dovecot still answers (a failure explains the others).
+
+_fetch_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$_fetch_lib/lib.sh"
+# shellcheck source=lib-dovecot.sh
+. "$_fetch_lib/lib-dovecot.sh"
+case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
+need_root
 
 fetch_account() { # NAME USER PROTO TLS PORT KEEP [LINE...]
 	local name=$1 user=$2 proto=$3 tls=$4 port=$5 keep=$6 pw line has_ca=0 has_timeout=0

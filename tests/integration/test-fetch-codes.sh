@@ -7,11 +7,7 @@
 # password stays a refused login (77).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/lib-dovecot.sh"
 . "$here/lib-fetch.sh"
-case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
-need_root
 mktest
 fetch_fast_python
 HOLDER=

@@ -12,10 +12,6 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib.sh
-. "$here/lib.sh"
-# shellcheck source=lib-dovecot.sh
-. "$here/lib-dovecot.sh"
 # shellcheck source=lib-fetch.sh
 . "$here/lib-fetch.sh"
 
@@ -24,8 +20,6 @@ SEED=${SEED:-$$}
 RANDOM=$SEED
 echo "# runs $RUNS, seed $SEED"
 
-case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
-need_root
 if [ ! -x "$CORRAL" ]; then
 	not_ok "the binary under test $CORRAL exists"
 	finish

@@ -9,11 +9,7 @@
 #   after-done     done is journaled, the server deletion has not happened
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/lib-dovecot.sh"
 . "$here/lib-fetch.sh"
-case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
-need_root
 mktest
 fetch_fast_python
 dovecot_setup >/dev/null

@@ -6,11 +6,7 @@
 # refusals), says which it tried, and tries only the one the user named.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/lib-dovecot.sh"
 . "$here/lib-fetch.sh"
-case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
-need_root
 need doveadm
 mktest
 fetch_fast_python
