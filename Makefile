@@ -12,6 +12,7 @@ DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
 DATADIR  = $(PREFIX)/share/corral
+UNITDIR  = $(PREFIX)/lib/systemd/user
 
 CC     ?= cc
 CFLAGS ?= -O2 -g
@@ -42,6 +43,7 @@ SRCS = \
 	src/util/dl.c \
 	src/util/fs.c \
 	src/util/log.c \
+	src/util/logsys.c \
 	src/util/result.c \
 	src/util/spawn.c \
 	src/util/str.c \
@@ -71,10 +73,13 @@ SRCS = \
 	src/store/maildir-tmp.c \
 	src/store/maildir.c \
 	src/store/mbox.c \
+	src/store/statelock.c \
 	src/store/status.c \
 	src/net/curlw.c \
 	src/net/net.c \
+	src/net/pop3-login.c \
 	src/net/respcode.c \
+	src/net/sasl.c \
 	src/source/imap-parse.c \
 	src/source/source-common.c \
 	src/source/source-imap.c \
@@ -84,12 +89,18 @@ SRCS = \
 	src/core/fetch-actions.c \
 	src/core/fetch.c \
 	src/core/pipeline.c \
+	src/daemon/daemon.c \
+	src/daemon/idle.c \
+	src/daemon/notify.c \
+	src/daemon/sched.c \
+	src/daemon/worker.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-deliver.c \
 	src/cli/cmd-fetch.c \
 	src/cli/cmd-init.c \
 	src/cli/cmd-passwd.c \
 	src/cli/cmd-refile.c \
+	src/cli/cmd-run.c \
 	src/cli/cmd-status.c \
 	src/cli/cmd-test.c \
 	src/corral.c
@@ -119,7 +130,7 @@ $(BUILD)/%.o: %.c
 
 # Each unit test links only the modules it tests and what they use:
 # test-NAME_DEPS lists them (paths under src/, without .c).
-UTIL = util/log util/buf util/str util/diag util/fs util/dl util/result util/base64
+UTIL = util/log util/logsys util/buf util/str util/diag util/fs util/dl util/result util/base64
 MAIL = mail/message mail/lex mail/rfc2047 mail/charset mail/address mail/mime mail/mime-param mail/flags
 test-util_DEPS    = $(UTIL)
 test-config_DEPS  = config/config config/config-walk config/config-account config/config-server \
@@ -134,10 +145,12 @@ test-dedupe_DEPS  = store/dedupe $(UTIL)
 test-mbox_DEPS    = store/mbox mail/flags $(UTIL)
 test-journal_DEPS = store/journal store/journal-state $(UTIL)
 test-respcode_DEPS = net/respcode $(UTIL)
-test-source-imap_DEPS = source/source-imap source/imap-parse source/source-common net/net net/curlw \
-	net/respcode mail/flags util/spawn $(UTIL)
-test-source-pop3_DEPS = source/source-pop3 source/source-common net/net net/respcode net/curlw \
-	util/spawn $(UTIL)
+NET  = net/net net/pop3-login net/sasl net/respcode net/curlw util/spawn
+test-source-imap_DEPS = source/source-imap source/imap-parse source/source-common mail/flags \
+	$(NET) $(UTIL)
+test-source-pop3_DEPS = source/source-pop3 source/source-common $(NET) $(UTIL)
+test-pop3-login_DEPS = $(NET) $(UTIL)
+test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
 crash-journal_DEPS = store/journal store/journal-state $(UTIL)
 
@@ -183,6 +196,11 @@ install: all
 	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/corral.yml.5 man/corral-rules.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 rules/*.yml $(DESTDIR)$(DATADIR)/rules/
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in contrib/systemd/*.service contrib/systemd/*.timer; do \
+		sed 's|%h/.local/bin/corral|$(BINDIR)/corral|' "$$u" >$(DESTDIR)$(UNITDIR)/$${u##*/}; \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/*.h)

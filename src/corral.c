@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "daemon/idle.h"
 #include "config/config.h"
 #include "rules/rules.h"
 #include "util/str.h"
@@ -28,13 +29,14 @@ struct command {
 
 static const struct command commands[] = {
     {"fetch", cmd_fetch, "fetch [ACCOUNT...]       one pass over the accounts, then exit"},
+    {"run", cmd_run, "run [--syslog]           daemon: poll and IDLE every account until stopped"},
     {"deliver", cmd_deliver,
      "deliver [-a ACCOUNT]     MDA mode: one message on stdin -> rules -> delivery"},
     {"test", cmd_test,
      "test [--explain] FILE...  dry run: which rules match each message, what would happen"},
     {"refile", cmd_refile, "refile FOLDER            apply the rules again to a local folder"},
     {"status", cmd_status,
-     "status [ACCOUNT...]      per account: last success, last error, messages"},
+     "status [--json] [ACCOUNT...]  per account: state, last success, last error, messages"},
     {"passwd", cmd_passwd,
      "passwd                   read a password, print a hash for the IMAP server"},
     {"init", cmd_init, "init [--provider NAME]   write a first config and rule file"},
@@ -107,12 +109,16 @@ static int take_common_option(struct cli *cli, int argc, char **argv, int *i)
 /* The test knobs: read here once, handed down in struct cli. */
 static void read_knobs(struct cli *cli)
 {
-	const char *delay = getenv("CORRAL_RETRY_DELAY");
+	const char *delay = getenv("CORRAL_RETRY_DELAY"), *idle = getenv("CORRAL_IDLE_CHECK");
+	uint64_t v;
 
 	cli->fault = getenv("CORRAL_FAULT");
 	cli->retry_delay_s = 60;
 	if (delay != NULL && parse_duration(delay, &cli->retry_delay_s) < 0)
 		cli->retry_delay_s = 60;
+	cli->idle_check_s = IDLE_CHECK_S;
+	if (idle != NULL && parse_duration(idle, &v) == 0 && v > 0 && v < 3600)
+		cli->idle_check_s = (unsigned)v;
 }
 
 int main(int argc, char **argv)

@@ -17,64 +17,11 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "core/fetch.h"
-#include "rules/rules.h"
+#include "daemon/sched.h"
+#include "daemon/worker.h"
+#include "store/statelock.h"
 #include "store/status.h"
 #include "util/log.h"
-
-/* A child's report: progress while it runs, then the final one. */
-struct report {
-	int final;
-	int rc;
-	struct fetch_stats st;
-};
-
-struct worker {
-	const struct account *acct;
-	pid_t pid;
-	int fd; /* read end of the report pipe; -1 once closed */
-	struct report last;
-	bool finished;
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-struct child_ctx {
-	int fd;
-	uint64_t last_ms;
-};
-
-static void send_report(int fd, int final, int rc, const struct fetch_stats *st)
-{
-	struct report r = {.final = final, .rc = rc, .st = *st};
-
-	/* Under PIPE_BUF: one atomic write. */
-	if (write(fd, &r, sizeof(r)) < 0 && errno != EPIPE)
-		log_debug("progress report: %s", strerror(errno));
-}
-
-static void child_progress(void *ctx, const struct fetch_stats *st)
-{
-	struct child_ctx *c = ctx;
-	uint64_t t = now_ms();
-
-	if (t - c->last_ms >= 100) {
-		c->last_ms = t;
-		send_report(c->fd, 0, 0, st);
-	}
-}
-
-static void child_dry_run_line(void *ctx, const char *account, const char *folder, const char *id,
-                               const char *what)
-{
-	(void)ctx;
-	printf("%s %s %s: %s\n", account, folder, id, what);
-}
 
 /* SIGTERM / SIGINT: each fetch stops at its next network wait, commits
  * nothing of the batch in flight and reports; the parent sums up. Set by
@@ -96,61 +43,11 @@ static void catch_stop_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
-static void run_child(const struct cli *cli, const struct config *cfg, const struct account *a,
-                      int fd)
+static void child_dry_run_line(void *ctx, const char *account, const char *folder, const char *id,
+                               const char *what)
 {
-	struct child_ctx cc = {.fd = fd};
-	struct fetch_params p = {.cfg = cfg,
-	                         .acct = a,
-	                         .dry_run = cli->dry_run,
-	                         .fault = cli->fault,
-	                         .retry_delay_s = cli->retry_delay_s,
-	                         .stop = &stop_requested};
-	struct fetch_stats st;
-	int rc;
-
-	signal(SIGPIPE, SIG_IGN);
-	p.rules = cli_load_rules(cfg, a);
-	if (p.rules == NULL) {
-		memset(&st, 0, sizeof(st));
-		snprintf(st.error, sizeof(st.error), "the rules have errors (see above)");
-		rc = EX_CONFIG;
-	} else {
-		p.progress = child_progress;
-		p.dry_run_line = child_dry_run_line;
-		p.progress_ctx = &cc;
-		rc = res_exit_code(fetch_account(&p, &st));
-		rules_free(p.rules);
-	}
-	if (!cli->dry_run &&
-	    status_record(cfg->state_dir, a->name, time(NULL), rc, st.error, st.delivered) < 0)
-		log_warn("%s: cannot record the status: %s", a->name, strerror(errno));
-	send_report(fd, 1, rc, &st);
-	fflush(stdout);
-	_exit(rc);
-}
-
-static int start_worker(const struct cli *cli, const struct config *cfg, struct worker *w)
-{
-	int pfd[2];
-
-	if (pipe(pfd) < 0)
-		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	w->pid = fork();
-	if (w->pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (w->pid == 0) {
-		close(pfd[0]);
-		run_child(cli, cfg, w->acct, pfd[1]);
-	}
-	close(pfd[1]);
-	w->fd = pfd[0];
-	return 0;
+	(void)ctx;
+	printf("%s %s %s: %s\n", account, folder, id, what);
 }
 
 static void human_bytes(uint64_t b, char *out, size_t n)
@@ -181,56 +78,6 @@ static void draw_progress(const struct worker *w, size_t n)
 	fflush(stdout);
 }
 
-static void read_report(struct worker *w)
-{
-	struct report r;
-	ssize_t n = read(w->fd, &r, sizeof(r));
-
-	if (n == (ssize_t)sizeof(r)) {
-		w->last = r;
-		if (r.final)
-			w->finished = true;
-		return;
-	}
-	close(w->fd);
-	w->fd = -1;
-}
-
-static void wait_workers(const struct cli *cli, struct worker *w, size_t n)
-{
-	struct pollfd *pf = xcalloc(n, sizeof(*pf));
-	bool forwarded = false;
-	size_t open;
-
-	do {
-		/* A SIGTERM sent to this process alone reaches every fetch too. */
-		if (stop_requested && !forwarded) {
-			for (size_t i = 0; i < n; i++)
-				if (!w[i].finished)
-					kill(w[i].pid, SIGTERM);
-			forwarded = true;
-		}
-		open = 0;
-		for (size_t i = 0; i < n; i++) {
-			pf[i].fd = w[i].fd;
-			pf[i].events = POLLIN;
-			open += w[i].fd >= 0;
-		}
-		if (open == 0)
-			break;
-		if (poll(pf, n, 1000) < 0 && errno != EINTR)
-			break;
-		for (size_t i = 0; i < n; i++)
-			if (w[i].fd >= 0 && (pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				read_report(&w[i]);
-		if (cli->progress)
-			draw_progress(w, n);
-	} while (open > 0);
-	if (cli->progress)
-		printf("\n");
-	free(pf);
-}
-
 /* 0; 75 when something failed temporarily; 69 when all that failed was unreachable;
  * 77 or 78 when the user must fix something. */
 static int combine(int a, int b)
@@ -249,34 +96,99 @@ static int combine(int a, int b)
 	return ra >= rb ? a : b;
 }
 
-static int summarise(const struct cli *cli, struct worker *w, size_t n)
+/* One account's end: its status recorded, its summary line printed. */
+static int account_done(const struct cli *cli, const struct config *cfg, struct worker *w)
 {
+	const struct fetch_stats *s = &w->last.st;
+	int rc = worker_reap(w);
+	char bytes[32];
+
+	if (!cli->dry_run && status_record(cfg->state_dir, w->acct->name, time(NULL), rc, s->error,
+	                                   s->delivered) < 0)
+		log_warn("%s: cannot record the status: %s", w->acct->name, strerror(errno));
+	if (s->error[0] != '\0')
+		log_err("%s: %s", w->acct->name, s->error);
+	human_bytes(s->bytes, bytes, sizeof(bytes));
+	if (cli->verbosity >= 0 && w->finished)
+		printf("%s: %llu new, %llu delivered (%s), %llu skipped, %llu deleted%s%s\n",
+		       w->acct->name, (unsigned long long)s->listed, (unsigned long long)s->delivered,
+		       bytes, (unsigned long long)s->skipped, (unsigned long long)s->deleted,
+		       s->failed ? ", failed: " : "", s->failed ? "see above" : "");
+	return rc;
+}
+
+/* How many running workers connect to acct's host. */
+static unsigned server_load(const struct worker *w, size_t n, const struct account *acct)
+{
+	unsigned k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += w[i].pid > 0 && sched_same_server(w[i].acct, acct);
+	return k;
+}
+
+/*
+ * Runs every worker, at most cfg->max_connections to one host at once (servers
+ * limit connections per user and address), in the order given; returns the
+ * combined exit status.
+ */
+static int run_workers(const struct cli *cli, const struct config *cfg, struct worker *w,
+                       size_t n)
+{
+	const struct worker_params wp = {.cfg = cfg,
+	                                 .load_rules = cli_load_rules,
+	                                 .dry_run = cli->dry_run,
+	                                 .dry_run_line = child_dry_run_line,
+	                                 .fault = cli->fault,
+	                                 .retry_delay_s = cli->retry_delay_s};
+	struct pollfd *pf = xcalloc(n, sizeof(*pf));
+	bool *started = xcalloc(n, sizeof(*started)), forwarded = false;
+	size_t left = n;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct fetch_stats *s = &w[i].last.st;
-		int status, crc = EX_TEMPFAIL;
-		char bytes[32];
-
-		while (waitpid(w[i].pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status))
-			crc = WEXITSTATUS(status);
-		if (!w[i].finished)
-			log_err("%s: the fetch process died (%s)", w[i].acct->name,
-			        WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no report");
-		else if (s->error[0] != '\0')
-			log_err("%s: %s", w[i].acct->name, s->error);
-		human_bytes(s->bytes, bytes, sizeof(bytes));
-		if (cli->verbosity >= 0 && w[i].finished)
-			printf(
-			    "%s: %llu new, %llu delivered (%s), %llu skipped, %llu deleted%s%s\n",
-			    w[i].acct->name, (unsigned long long)s->listed,
-			    (unsigned long long)s->delivered, bytes, (unsigned long long)s->skipped,
-			    (unsigned long long)s->deleted, s->failed ? ", failed: " : "",
-			    s->failed ? "see above" : "");
-		rc = combine(rc, crc);
+	while (left > 0) {
+		for (size_t i = 0; i < n && !stop_requested; i++) {
+			if (started[i] || server_load(w, n, w[i].acct) >= cfg->max_connections)
+				continue;
+			if (worker_start(&w[i], &wp) < 0)
+				fatal("cannot start a fetch process: %s", strerror(errno));
+			started[i] = true;
+		}
+		/* A SIGTERM sent to this process alone reaches every fetch too;
+		 * the ones not started yet are not started. */
+		if (stop_requested && !forwarded) {
+			for (size_t i = 0; i < n; i++) {
+				if (w[i].pid > 0)
+					kill(w[i].pid, SIGTERM);
+				else if (!started[i]) {
+					started[i] = true;
+					rc = combine(rc, EX_TEMPFAIL);
+					left--;
+				}
+			}
+			forwarded = true;
+		}
+		for (size_t i = 0; i < n; i++) {
+			pf[i].fd = w[i].pid > 0 ? w[i].fd : -1;
+			pf[i].events = POLLIN;
+		}
+		if (left > 0 && poll(pf, n, 1000) < 0 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		for (size_t i = 0; i < n; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (worker_read(&w[i])) {
+				rc = combine(rc, account_done(cli, cfg, &w[i]));
+				left--;
+			}
+		}
+		if (cli->progress)
+			draw_progress(w, n);
 	}
+	if (cli->progress)
+		printf("\n");
+	free(pf);
+	free(started);
 	return rc;
 }
 
@@ -301,16 +213,32 @@ static int pick_accounts(const struct config *cfg, int argc, char **argv, struct
 		}
 		w[(*n)++].acct = a;
 	}
+	for (size_t i = 0; i < *n; i++)
+		w[i].fd = -1;
 	*out = w;
 	return 0;
+}
+
+int cli_lock_state(const struct config *cfg, const char *what)
+{
+	char holder_what[32];
+	pid_t holder;
+	int fd = statelock_take(cfg->state_dir, what, &holder, holder_what, sizeof(holder_what));
+
+	if (fd == -1)
+		log_err("%s is in use by corral %s (pid %ld); try again when it is done, or stop it",
+		        cfg->state_dir, holder_what, (long)holder);
+	else if (fd < 0)
+		log_err("%s/corral.lock: %s", cfg->state_dir, strerror(errno));
+	return fd;
 }
 
 int cmd_fetch(struct cli *cli, int argc, char **argv)
 {
 	struct config *cfg;
 	struct worker *w;
+	int rc, lock = -1;
 	size_t n;
-	int rc;
 
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-') {
@@ -323,17 +251,19 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 		config_free(cfg);
 		return EX_USAGE;
 	}
+	/* A dry run writes nothing: it may run beside anything. */
+	if (!cli->dry_run && (lock = cli_lock_state(cfg, "fetch")) < 0) {
+		free(w);
+		config_free(cfg);
+		return EX_TEMPFAIL;
+	}
 	if (n == 0)
 		log_warn("%s has no accounts: nothing to fetch", cfg->path);
 	catch_stop_signals();
-	for (size_t i = 0; i < n; i++) {
-		w[i].fd = -1;
-		if (start_worker(cli, cfg, &w[i]) < 0)
-			fatal("cannot start a fetch process: %s", strerror(errno));
-	}
-	wait_workers(cli, w, n);
-	rc = summarise(cli, w, n);
+	rc = run_workers(cli, cfg, w, n);
 	free(w);
 	config_free(cfg);
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }

@@ -1,7 +1,11 @@
 /*
- * corral status [ACCOUNT...]: per account, the last successful fetch, the
- * last error, and the messages fetched.
+ * corral status [--json] [ACCOUNT...]: per account, what `corral run` is
+ * doing with it (when it runs), the last successful fetch, the last error
+ * and when, the messages fetched and the next poll. Reads the status files
+ * (store/status.h): works while the daemon runs, from any process.
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -33,22 +37,83 @@ static void when(time_t t, time_t now, char *out, size_t n)
 		snprintf(out, n, "%s (%ld days ago)", date, ago / 86400);
 }
 
+/* Whether the `corral run` that wrote st is still running. */
+static bool daemon_alive(const struct account_status *st)
+{
+	return st->daemon_pid > 0 && kill((pid_t)st->daemon_pid, 0) == 0;
+}
+
 static void show(const struct config *cfg, const struct account *a, time_t now)
 {
 	struct account_status st;
-	char ok[64], run[64];
+	char ok[64], run[64], err[64], next[64];
 
 	status_read(cfg->state_dir, a->name, &st);
 	when(st.last_success, now, ok, sizeof(ok));
 	when(st.last_run, now, run, sizeof(run));
+	when(st.last_error_time, now, err, sizeof(err));
 	printf("%s: %s://%s:%d (%s)\n", a->name, protocol_name(a->protocol), a->host, a->port,
 	       a->keep ? "keep" : "delete after delivery");
+	if (st.state[0] != '\0' && daemon_alive(&st)) {
+		long in = (long)(st.next_run - now);
+
+		snprintf(next, sizeof(next), in > 0 ? "in %ld s" : "now", in);
+		printf("  state:         %s%s (corral run, pid %ld)\n", st.state,
+		       st.push ? ", new mail pushed (IDLE)" : "", st.daemon_pid);
+		if (strcmp(st.state, "fetching") != 0)
+			printf("  next poll:     %s\n", next);
+	}
 	printf("  last success:  %s\n", ok);
 	if (st.last_run != 0 && st.last_run != st.last_success)
 		printf("  last run:      %s, exit %d\n", run, st.last_exit);
-	printf("  last error:    %s\n",
-	       st.last_exit != 0 && st.last_error[0] ? st.last_error : "none");
+	if (st.last_error_time == 0 && (st.last_exit == 0 || st.last_error[0] == '\0'))
+		printf("  last error:    none\n");
+	else
+		printf("  last error:    %s (%s)%s\n", st.last_error, err,
+		       st.last_exit == 0 ? ", since recovered" : "");
 	printf("  fetched:       %llu by the last run, %llu in all\n",
+	       (unsigned long long)st.fetched_last, (unsigned long long)st.fetched_total);
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* One account as a JSON object; times are Unix seconds, 0 for never. */
+static void show_json(const struct config *cfg, const struct account *a, bool first)
+{
+	struct account_status st;
+	bool alive;
+
+	status_read(cfg->state_dir, a->name, &st);
+	alive = st.state[0] != '\0' && daemon_alive(&st);
+	printf("%s\n  {\"account\": ", first ? "" : ",");
+	json_string(a->name);
+	printf(", \"protocol\": \"%s\", \"host\": ", protocol_name(a->protocol));
+	json_string(a->host);
+	printf(", \"port\": %d,\n   \"state\": ", a->port);
+	json_string(alive ? st.state : st.last_run ? "not running" : "never run");
+	printf(", \"push\": %s, \"daemon_pid\": %ld, \"next_poll\": %lld, \"failures\": %u,\n",
+	       alive && st.push ? "true" : "false", alive ? st.daemon_pid : 0L,
+	       alive ? (long long)st.next_run : 0LL, alive ? st.failures : 0u);
+	printf("   \"last_run\": %lld, \"last_success\": %lld, \"last_exit\": %d,\n",
+	       (long long)st.last_run, (long long)st.last_success, st.last_exit);
+	printf("   \"last_error\": ");
+	json_string(st.last_error);
+	printf(", \"last_error_time\": %lld,\n", (long long)st.last_error_time);
+	printf("   \"fetched_last\": %llu, \"fetched_total\": %llu}",
 	       (unsigned long long)st.fetched_last, (unsigned long long)st.fetched_total);
 }
 
@@ -56,24 +121,41 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	struct config *cfg = cli_load_config(cli);
 	time_t now = time(NULL);
-	int rc = 0;
+	bool json = false, first = true;
+	int rc = 0, nnames = 0;
 
 	if (cfg == NULL)
 		return EX_CONFIG;
-	for (int i = 1; i < argc; i++)
-		if (config_account(cfg, argv[i]) == NULL) {
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+			argv[i] = NULL;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "usage: corral status [--json] [ACCOUNT...]\n");
+			rc = EX_USAGE;
+		} else if (config_account(cfg, argv[i]) == NULL) {
 			fprintf(stderr, "corral status: no account '%s' in %s\n", argv[i],
 			        cfg->path);
 			rc = EX_USAGE;
+		} else {
+			nnames++;
 		}
+	}
+	if (json && rc == 0)
+		printf("[");
 	for (size_t i = 0; rc == 0 && i < cfg->naccounts; i++) {
-		bool wanted = argc <= 1;
+		bool wanted = nnames == 0;
 
 		for (int k = 1; k < argc; k++)
-			wanted |= strcmp(argv[k], cfg->accounts[i].name) == 0;
-		if (wanted)
+			wanted |= argv[k] != NULL && strcmp(argv[k], cfg->accounts[i].name) == 0;
+		if (wanted && json)
+			show_json(cfg, &cfg->accounts[i], first);
+		else if (wanted)
 			show(cfg, &cfg->accounts[i], now);
+		first &= !wanted;
 	}
+	if (json && rc == 0)
+		printf("\n]\n");
 	config_free(cfg);
 	return rc;
 }

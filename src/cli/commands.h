@@ -26,6 +26,9 @@ struct cli {
 	 * before a deferred forward or pipe is tried again (seconds, default 60). */
 	const char *fault;
 	uint64_t retry_delay_s;
+	/* CORRAL_IDLE_CHECK: the longest IDLE before DONE proves the connection
+	 * alive (seconds, default 60). */
+	unsigned idle_check_s;
 };
 
 /*
@@ -42,7 +45,15 @@ struct config *cli_load_config(const struct cli *cli);
  */
 struct rules *cli_load_rules(const struct config *cfg, const struct account *acct);
 
+/*
+ * Takes the state directory's lock (store/statelock.h) for `what`; when
+ * another corral holds it, says which (pid) and returns -1: the command
+ * then returns EX_TEMPFAIL. The descriptor otherwise.
+ */
+int cli_lock_state(const struct config *cfg, const char *what);
+
 int cmd_fetch(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_deliver(struct cli *cli, int argc, char **argv);
 int cmd_test(struct cli *cli, int argc, char **argv);
 int cmd_refile(struct cli *cli, int argc, char **argv);

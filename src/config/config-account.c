@@ -7,8 +7,8 @@
 
 static const char *const protocol_names[] = {"imap", "pop3", NULL};
 /* AUTH_DEFAULT is the absence of the key, not a value users write. */
-static const char *const auth_names[] = {"plain",   "login",       "cram-md5",
-                                         "xoauth2", "oauthbearer", NULL};
+static const char *const auth_names[] = {"plain",       "login", "cram-md5", "xoauth2",
+                                         "oauthbearer", "user",  "apop",     NULL};
 static const char *const deliver_names[] = {"maildir", "smtp", NULL};
 
 enum {
@@ -80,8 +80,12 @@ static void check_account_auth(struct loader *L, struct account *a, yaml_node_t 
 	if ((a->auth == AUTH_XOAUTH2 || a->auth == AUTH_OAUTHBEARER) && !oauth)
 		ydoc_error(L->y, L->d, v[A_AUTH], kp, "%s needs oauth2_token_command",
 		           auth_names[a->auth - AUTH_PLAIN]);
-	if ((a->auth == AUTH_PLAIN || a->auth == AUTH_LOGIN || a->auth == AUTH_CRAM_MD5) &&
-	    !passwd && oauth)
+	if ((a->auth == AUTH_USER || a->auth == AUTH_APOP) && v[A_PROTOCOL] &&
+	    a->protocol != PROTO_POP3)
+		ydoc_error(L->y, L->d, v[A_AUTH], kp, "%s is a POP3 login; for imap use plain, "
+		           "login, cram-md5, xoauth2 or oauthbearer",
+		           auth_names[a->auth - AUTH_PLAIN]);
+	if (a->auth != AUTH_XOAUTH2 && a->auth != AUTH_OAUTHBEARER && !passwd && oauth)
 		ydoc_error(L->y, L->d, v[A_AUTH], kp, "%s needs password or password_command",
 		           auth_names[a->auth - AUTH_PLAIN]);
 }

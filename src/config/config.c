@@ -124,7 +124,16 @@ static void load_dedupe(struct loader *L, yaml_node_t *v, const char *path, void
 	ydoc_duration(L->y, L->d, v, path, field);
 }
 
-enum { T_MAILDIR, T_STATE, T_RULES, T_DEDUPE, T_SMTP, T_SERVER, T_ACCOUNTS };
+/* max_connections: a small count; servers limit connections per user and address. */
+static void load_max_connections(struct loader *L, yaml_node_t *v, const char *path, void *field)
+{
+	long n;
+
+	if (ydoc_int(L->y, L->d, v, path, 1, 100, &n) == 0)
+		*(unsigned *)field = (unsigned)n;
+}
+
+enum { T_MAILDIR, T_STATE, T_RULES, T_DEDUPE, T_MAX_CONN, T_SMTP, T_SERVER, T_ACCOUNTS };
 
 /* Applied in this order: accounts last, as they refer to smtp. */
 static const struct key top_keys[] = {
@@ -132,6 +141,8 @@ static const struct key top_keys[] = {
     [T_STATE] = KEY("state", K_PATH, offsetof(struct config, state_dir)),
     [T_RULES] = KEY("rules", K_PATHS, offsetof(struct config, rules)),
     [T_DEDUPE] = CUSTOM_KEY("dedupe", offsetof(struct config, dedupe_s), load_dedupe),
+    [T_MAX_CONN] = CUSTOM_KEY("max_connections", offsetof(struct config, max_connections),
+                              load_max_connections),
     [T_SMTP] = CUSTOM_KEY("smtp", offsetof(struct config, smtp), load_smtp),
     [T_SERVER] = CUSTOM_KEY("server", offsetof(struct config, server), cfg_load_server),
     [T_ACCOUNTS] = CUSTOM_KEY("accounts", 0, cfg_load_accounts),
@@ -154,6 +165,8 @@ static void top_defaults(struct loader *L, yaml_node_t **v)
 
 	if (!v[T_MAILDIR])
 		c->maildir = default_path(L, "maildir", "~/Maildir");
+	if (!v[T_MAX_CONN])
+		c->max_connections = CONFIG_MAX_CONNECTIONS;
 	if (!v[T_STATE] && xdg && xdg[0] == '/')
 		c->state_dir = xasprintf("%s/corral", xdg);
 	else if (!v[T_STATE])

@@ -23,7 +23,9 @@ enum auth_mech {
 	AUTH_LOGIN,
 	AUTH_CRAM_MD5,
 	AUTH_XOAUTH2,
-	AUTH_OAUTHBEARER
+	AUTH_OAUTHBEARER,
+	AUTH_USER, /* POP3's USER/PASS */
+	AUTH_APOP  /* POP3's APOP */
 };
 enum deliver_mode { DELIVER_MAILDIR, DELIVER_SMTP };
 
@@ -106,6 +108,8 @@ struct server_conf {
 	size_t nusers;
 };
 
+#define CONFIG_MAX_CONNECTIONS 4
+
 struct config {
 	char *path;           /* the file as given */
 	char *dir;            /* its directory: base for relative paths */
@@ -113,6 +117,9 @@ struct config {
 	char *state_dir;      /* expanded; `state:` key, default $XDG_STATE_HOME/corral */
 	struct strlist rules; /* expanded rule files; default [rules.yml] when it exists */
 	uint64_t dedupe_s;    /* 0 = off */
+	/* At most this many fetch connections to one host at once (IDLE
+	 * connections not counted); default CONFIG_MAX_CONNECTIONS. */
+	unsigned max_connections;
 	struct account *accounts;
 	size_t naccounts;
 	struct smtp_conf smtp;

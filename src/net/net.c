@@ -1,7 +1,9 @@
 #include "net/net.h"
 
 #include "net/curlw.h"
+#include "net/pop3-login.h"
 #include "net/respcode.h"
+#include "net/sasl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +34,9 @@ struct net {
 	int timeout_ms;
 	const net_stop_flag *stop; /* NULL: never interrupted */
 	bool by_token;             /* logging in with oauth2_token_command's token */
-	unsigned offered;          /* NET_MECH_* seen in the server's capabilities */
+	unsigned offered;          /* 1u << enum sasl_mech, from IMAP's AUTH= capabilities */
+	bool pop3;
+	struct pop3_hello hello; /* POP3: the greeting and CAPA, for pop3_login() */
 	char *buf;
 	size_t start, end, size;
 	char peer[300];
@@ -142,38 +146,16 @@ static void log_sent(const char *data, size_t size)
 	log_debug("> (hidden)");
 }
 
-/* Mechanisms a server offers, as its capability lines say them. */
-#define NET_MECH_PLAIN     (1u << 0)
-#define NET_MECH_LOGIN     (1u << 1)
-#define NET_MECH_CRAM_MD5  (1u << 2)
-#define NET_MECH_APOP_ONLY (1u << 3) /* a POP3 greeting with an APOP timestamp */
-
-/* Notes the mechanisms in an IMAP "AUTH=X" capability or a POP3 "SASL X Y" line. */
+/* Notes the mechanisms of the IMAP "AUTH=X" capabilities in line. */
 static void note_mechs(struct net *n, const char *line)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} mechs[] = {
-	    {"PLAIN", NET_MECH_PLAIN}, {"LOGIN", NET_MECH_LOGIN}, {"CRAM-MD5", NET_MECH_CRAM_MD5}};
-	bool sasl = strncasecmp(line, "SASL ", 5) == 0;
-
-	if (line[0] == '+' && strstr(line, "<") != NULL && strstr(line, "@") != NULL &&
-	    strstr(line, ">") != NULL)
-		n->offered |= NET_MECH_APOP_ONLY;
 	for (const char *p = line; *p != '\0';) {
 		size_t len = strcspn(p, " ]");
-		const char *w = p;
 
-		if (!sasl && len > 5 && strncasecmp(w, "AUTH=", 5) == 0) {
-			w += 5;
-			len -= 5;
-		} else if (!sasl) {
-			w = NULL;
-		}
-		for (size_t i = 0; w != NULL && i < sizeof(mechs) / sizeof(mechs[0]); i++)
-			if (strlen(mechs[i].name) == len && strncasecmp(w, mechs[i].name, len) == 0)
-				n->offered |= mechs[i].bit;
+		if (len > 5 && strncasecmp(p, "AUTH=", 5) == 0)
+			for (int m = SASL_PLAIN; m <= SASL_OAUTHBEARER; m++)
+				if (str_ieq_n(p + 5, len - 5, sasl_name((enum sasl_mech)m)))
+					n->offered |= 1u << m;
 		p += len;
 		p += strspn(p, " ]");
 	}
@@ -186,7 +168,10 @@ static int curl_debug(CURL *c, curl_infotype type, char *data, size_t size, void
 	(void)c;
 	if (type == CURLINFO_HEADER_IN) {
 		str_sanitise(n->last_server, sizeof(n->last_server), data, size);
-		note_mechs(n, n->last_server);
+		if (n->pop3)
+			pop3_hello_note(&n->hello, n->last_server);
+		else
+			note_mechs(n, n->last_server);
 		log_debug("< %s", n->last_server);
 	} else if (type == CURLINFO_HEADER_OUT) {
 		if (log_enabled(LOG_DEBUG))
@@ -214,6 +199,8 @@ static const char *mech_name(enum auth_mech m)
 	case AUTH_OAUTHBEARER:
 		return "OAUTHBEARER";
 	case AUTH_DEFAULT:
+	case AUTH_USER:
+	case AUTH_APOP:
 		break;
 	}
 	return NULL;
@@ -369,7 +356,8 @@ static CURLcode perform(struct net *n)
 	return CURLE_FAILED_INIT;
 }
 
-/* One connection and login with mech (NULL: libcurl's choice). */
+/* One connection and login with mech (NULL: libcurl's choice); secret NULL:
+ * no login (libcurl stops before it). */
 static struct net *connect_once(const struct account *acct, const net_stop_flag *stop,
                                 const char *secret, bool by_token, const char *mech,
                                 unsigned *offered, struct result *err)
@@ -387,7 +375,9 @@ static struct net *connect_once(const struct account *acct, const net_stop_flag 
 	curl_easy_setopt(n->curl, CURLOPT_ERRORBUFFER, detail);
 	if (set_tls(n, acct, err) < 0)
 		goto fail;
-	set_auth(n, acct, secret, by_token, mech);
+	n->pop3 = acct->protocol == PROTO_POP3;
+	if (secret != NULL)
+		set_auth(n, acct, secret, by_token, mech);
 	rc = perform(n);
 	*offered |= n->offered;
 	/* libcurl keeps its copies until cleanup; drop them now. */
@@ -407,7 +397,8 @@ static struct net *connect_once(const struct account *acct, const net_stop_flag 
 	/* From here on only our own lines are logged (no curl chatter). */
 	curl_easy_setopt(n->curl, CURLOPT_VERBOSE, 0L);
 	n->rfd = (int)sock; /* owned by curl: only used for poll() */
-	log_debug("%s: logged in%s%s", n->peer, mech ? " with " : "", mech ? mech : "");
+	if (secret != NULL)
+		log_debug("%s: logged in%s%s", n->peer, mech ? " with " : "", mech ? mech : "");
 	return n;
 fail:
 	net_close(n);
@@ -415,20 +406,33 @@ fail:
 }
 
 /*
- * The mechanisms tried, in order, when the user named none: PLAIN first (what
- * mail clients use over TLS), then the others the server offered, then
- * libcurl's own choice (IMAP's LOGIN command, POP3's USER/PASS when the
- * server offers no APOP).
+ * IMAP: the mechanisms tried, in order, when the user named none: PLAIN first
+ * (what mail clients use over TLS), then the others the server offered, then
+ * libcurl's own choice (the LOGIN command).
  */
 static const struct {
 	const char *mech;
-	unsigned bit; /* NET_MECH_*: tried only when the server offered it (PLAIN always) */
+	unsigned bit; /* tried only when the server offered it (PLAIN always) */
 } login_order[] = {
     {"PLAIN", 0},
-    {"LOGIN", NET_MECH_LOGIN},
-    {"CRAM-MD5", NET_MECH_CRAM_MD5},
+    {"LOGIN", 1u << SASL_LOGIN},
+    {"CRAM-MD5", 1u << SASL_CRAM_MD5},
     {NULL, 0},
 };
+
+/* POP3: libcurl connects (and does STLS), pop3_login() logs in. */
+static struct net *connect_pop3(const struct account *acct, const net_stop_flag *stop,
+                                const char *secret, bool by_token, struct result *err)
+{
+	unsigned offered = 0;
+	struct net *n = connect_once(acct, stop, NULL, false, NULL, &offered, err);
+
+	if (n != NULL && pop3_login(n, acct, &n->hello, secret, by_token, err) < 0) {
+		net_close(n);
+		return NULL;
+	}
+	return n;
+}
 
 struct net *net_connect(const struct account *acct, const net_stop_flag *stop, struct result *err)
 {
@@ -446,6 +450,11 @@ struct net *net_connect(const struct account *acct, const net_stop_flag *stop, s
 	if ((secret = get_secret(acct, (int)(acct->timeout_s ? acct->timeout_s : 60) * 1000,
 	                         &by_token, err)) == NULL)
 		return NULL;
+	if (acct->protocol == PROTO_POP3) {
+		n = connect_pop3(acct, stop, secret, by_token, err);
+		secret_free(secret);
+		return n;
+	}
 	if (by_token || named != NULL) {
 		n = connect_once(acct, stop, secret, by_token, named != NULL ? named : "XOAUTH2",
 		                 &offered, err);
@@ -462,13 +471,13 @@ struct net *net_connect(const struct account *acct, const net_stop_flag *stop, s
 
 		if (i > 0 && login_order[i].bit != 0 && !(offered & login_order[i].bit))
 			continue;
-		/* libcurl's own choice: only when nothing offered was tried, never APOP. */
-		if (mech == NULL && (asked > 0 || (offered & NET_MECH_APOP_ONLY)))
+		/* libcurl's own choice: only when nothing offered was tried. */
+		if (mech == NULL && asked > 0)
 			continue;
 		n = connect_once(acct, stop, secret, false, mech, &offered, err);
 		if (n != NULL || err->kind != RES_AUTH)
 			break;
-		if (i > 0 || (offered & NET_MECH_PLAIN)) {
+		if (i > 0 || (offered & (1u << SASL_PLAIN))) {
 			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
 			         tried[0] ? ", " : "", mech ? mech : "the server's default");
 			if (++asked >= 2)
@@ -647,6 +656,34 @@ int net_read_some(struct net *n, const char **p, size_t *len, size_t max, struct
 	*len = have;
 	n->start += have;
 	return 0;
+}
+
+int net_wait(struct net *n, int timeout_ms, struct result *err)
+{
+	struct pollfd p = {.fd = n->rfd, .events = POLLIN};
+	ssize_t r;
+	int k;
+
+	if (n->start < n->end)
+		return 1;
+	/* TLS may hold decrypted bytes the socket does not show: try first. */
+	n->start = n->end = 0;
+	r = recv_some(n, n->buf, n->size, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		n->end = (size_t)r;
+		return 1;
+	}
+	do
+		k = poll(&p, 1, timeout_ms);
+	while (k < 0 && errno == EINTR && !stopped(n));
+	if (k < 0 && errno == EINTR)
+		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL, "%s: interrupted", n->peer);
+	if (k < 0)
+		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL, "%s: poll: %s", n->peer,
+		                strerror(errno));
+	return k > 0;
 }
 
 void net_unread(struct net *n, size_t len)

@@ -5,11 +5,13 @@
  * timeout. This is the only fetch file that includes <curl/curl.h>.
  *
  * With CONNECT_ONLY, libcurl 7.88 reads the greeting, asks for the
- * capabilities, does STARTTLS/STLS when asked, authenticates (SASL, or
- * LOGIN/USER+PASS), and returns with nothing of the server's left unread
- * (checked against Dovecot 2.3). It does not ask for the capabilities again
- * after authentication: the backends do. Its IMAP tags are A001...; the
- * backends use their own (c1, c2...).
+ * capabilities, does STARTTLS/STLS when asked, for IMAP authenticates (SASL,
+ * or the LOGIN command), and returns with nothing of the server's left
+ * unread (checked against Dovecot 2.3). POP3's login is corral's own
+ * (net/pop3-login.h): libcurl cannot fall back to USER/PASS and would choose
+ * APOP by itself. Capabilities are not asked again after authentication:
+ * the backends do. libcurl's IMAP tags are A001...; the backends use their
+ * own (c1, c2...).
  *
  * Secrets (password, password_command output, oauth2 token) are wiped as
  * soon as libcurl has copied them; commands carrying them are never
@@ -79,6 +81,13 @@ int net_read_line(struct net *n, char **line, size_t *len, struct result *err);
  * for literals and message bodies. Errors as net_read_line().
  */
 int net_read_some(struct net *n, const char **p, size_t *len, size_t max, struct result *err);
+
+/*
+ * Waits at most timeout_ms for the server to send something: 1 when there
+ * is something to read, 0 when the time passed in silence, -1 on an error
+ * or when the stop flag was raised (err filled). For IMAP IDLE.
+ */
+int net_wait(struct net *n, int timeout_ms, struct result *err);
 
 /* Gives back the last len bytes the previous net_read_some() returned
  * (they belong to the next response). */

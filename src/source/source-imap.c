@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "source/imap-parse.h"
@@ -57,6 +58,8 @@ struct source {
 	char *folder_name;
 	uint32_t first_uid;
 	bool listing; /* FETCH responses without a body add to folder.msgs */
+	bool continued;       /* a "+" continuation came (IDLE) */
+	unsigned exists_seen; /* EXISTS responses so far (IDLE: news) */
 	size_t msgs_cap;
 	struct fetch_run *run;
 	struct buf out;
@@ -341,6 +344,7 @@ static int handle_untagged(struct source *s, char *line, size_t len, const struc
 		return handle_fetch(s, l->num, (char *)l->rest, l->rest_len, err);
 	} else if (l->has_num && str_ieq_n(l->word, l->word_len, "EXISTS")) {
 		s->folder.exists = l->num;
+		s->exists_seen++;
 	} else if (str_ieq_n(l->word, l->word_len, "CAPABILITY")) {
 		s->caps = imap_caps_parse(l->rest, l->rest_len);
 	}
@@ -365,8 +369,10 @@ static int read_response(struct source *s, struct tagged *t, struct result *err)
 	}
 	if (l.untagged)
 		return handle_untagged(s, line, len, &l, err) < 0 ? -1 : 0;
-	if (l.continuation)
+	if (l.continuation) {
+		s->continued = true;
 		return 0;
+	}
 	t->tag = 0;
 	if (l.tag_len > 1 && l.tag[0] == 'c')
 		t->tag = (unsigned)strtoul(l.tag + 1, NULL, 10);
@@ -734,6 +740,70 @@ static int imap_delete(struct source *s, const struct src_msg *const *msgs, size
 	                 : src_guard(&s->broken, do_delete(s, msgs, n, err), err);
 }
 
+/* ---- IDLE (RFC 2177) ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * IDLE for at most timeout_s, ended early by an EXISTS; then DONE, whose
+ * answer within the connection's timeout also proves the connection alive
+ * (a dead one is noticed here, not only when the server next has news).
+ */
+static int imap_wait_news(struct source *s, unsigned timeout_s, bool *news, struct result *err)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_s * 1000;
+	unsigned tag, seen;
+	struct tagged t;
+	int rc;
+
+	*news = false;
+	if (!(s->caps & IMAP_CAP_IDLE))
+		return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL,
+		                "%s: the server does not offer IDLE", net_peer(s->net));
+	tag = next_tag(s, "IDLE\r\n");
+	s->continued = false;
+	if (flush_out(s, err) < 0)
+		return -1;
+	while (!s->continued) {
+		if ((rc = read_response(s, &t, err)) < 0)
+			return -1;
+		if (rc == 1 && t.tag == tag)
+			return res_fail(err, RES_SCOPE_ACCOUNT, resp_code_kind(t.text, RES_TEMP), t.text,
+			                "%s: IDLE refused", net_peer(s->net));
+	}
+	seen = s->exists_seen;
+	while (s->exists_seen == seen) {
+		uint64_t now = mono_ms();
+
+		if (now >= deadline)
+			break;
+		rc = net_wait(s->net, (int)(deadline - now), err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			break;
+		if ((rc = read_response(s, &t, err)) < 0)
+			return -1;
+		if (rc == 1 && t.tag == tag)
+			return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text,
+			                "%s: the server ended IDLE", net_peer(s->net));
+	}
+	buf_puts(&s->out, "DONE\r\n");
+	if (flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0)
+		return -1;
+	if (t.status != IMAP_OK)
+		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text, "%s: IDLE failed",
+		                net_peer(s->net));
+	*news = s->exists_seen != seen;
+	return 0;
+}
+
 const struct source_driver source_imap = {
     .name = "imap",
     .open = imap_open,
@@ -741,5 +811,6 @@ const struct source_driver source_imap = {
     .select = imap_select,
     .fetch = imap_fetch,
     .delete = imap_delete,
+    .wait_news = imap_wait_news,
     .close = imap_close,
 };

@@ -139,9 +139,11 @@ struct source_driver {
 	/*
 	 * Waits, on the selected folder, until the server reports news (new
 	 * or expunged messages) or timeout_s passes or the stop flag is
-	 * raised; *news says whether the folder changed. What the daemon's
-	 * push is built on (IMAP IDLE). NULL: the source cannot push and the
-	 * caller polls; both drivers are NULL until the daemon fills IMAP's.
+	 * raised; *news says whether new messages came (EXISTS). Each call
+	 * also proves the connection alive (IMAP: IDLE, then DONE answered
+	 * within the timeout). What the daemon's push is built on. NULL: the
+	 * source cannot push and the caller polls (POP3). RES_CONFIG when the
+	 * server cannot (no IDLE capability).
 	 */
 	int (*wait_news)(struct source *s, unsigned timeout_s, bool *news, struct result *err);
 

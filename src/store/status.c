@@ -49,32 +49,52 @@ void status_read(const char *state_dir, const char *account, struct account_stat
 			st->fetched_last = strtoull(eq, NULL, 10);
 		else if (strcmp(line, "fetched_total") == 0)
 			st->fetched_total = strtoull(eq, NULL, 10);
+		else if (strcmp(line, "last_error_time") == 0)
+			st->last_error_time = (time_t)strtoll(eq, NULL, 10);
+		else if (strcmp(line, "state") == 0)
+			snprintf(st->state, sizeof(st->state), "%s", eq);
+		else if (strcmp(line, "next_run") == 0)
+			st->next_run = (time_t)strtoll(eq, NULL, 10);
+		else if (strcmp(line, "failures") == 0)
+			st->failures = (unsigned)strtoul(eq, NULL, 10);
+		else if (strcmp(line, "push") == 0)
+			st->push = atoi(eq) != 0;
+		else if (strcmp(line, "daemon_pid") == 0)
+			st->daemon_pid = strtol(eq, NULL, 10);
 	}
 	fclose(fp);
 }
 
-int status_record(const char *state_dir, const char *account, time_t when, int exit_status,
-                  const char *error, uint64_t delivered)
+/* One line each: a newline in a server's text must not start a new key. */
+static void put_line(FILE *fp, const char *key, const char *text)
 {
-	struct account_status st;
+	fprintf(fp, "%s=", key);
+	for (const char *c = text; *c; c++)
+		fputc(*c == '\n' || *c == '\r' ? ' ' : *c, fp);
+	fputc('\n', fp);
+}
+
+int status_write(const char *state_dir, const char *account, const struct account_status *st)
+{
 	char *dir = xasprintf("%s/accounts", state_dir);
 	char *path = status_path(state_dir, account, ".status");
 	char *tmp = status_path(state_dir, account, ".status.tmp");
 	FILE *fp;
 	int rc = -1;
 
-	status_read(state_dir, account, &st);
 	if (fs_mkdir_p(dir, 0700) < 0 || (fp = fopen(tmp, "w")) == NULL)
 		goto out;
-	if (exit_status == 0)
-		st.last_success = when;
-	/* One line each: a newline in a server's text must not start a new key. */
-	fprintf(fp, "last_run=%lld\nlast_success=%lld\nlast_exit=%d\nlast_error=", (long long)when,
-	        (long long)st.last_success, exit_status);
-	for (const char *c = error ? error : ""; *c; c++)
-		fputc(*c == '\n' || *c == '\r' ? ' ' : *c, fp);
-	fprintf(fp, "\nfetched_last=%llu\nfetched_total=%llu\n", (unsigned long long)delivered,
-	        (unsigned long long)(st.fetched_total + delivered));
+	fprintf(fp, "last_run=%lld\nlast_success=%lld\nlast_exit=%d\n", (long long)st->last_run,
+	        (long long)st->last_success, st->last_exit);
+	put_line(fp, "last_error", st->last_error);
+	fprintf(fp, "last_error_time=%lld\nfetched_last=%llu\nfetched_total=%llu\n",
+	        (long long)st->last_error_time, (unsigned long long)st->fetched_last,
+	        (unsigned long long)st->fetched_total);
+	if (st->state[0] != '\0') {
+		put_line(fp, "state", st->state);
+		fprintf(fp, "next_run=%lld\nfailures=%u\npush=%d\ndaemon_pid=%ld\n",
+		        (long long)st->next_run, st->failures, st->push ? 1 : 0, st->daemon_pid);
+	}
 	if (fclose(fp) == 0 && rename(tmp, path) == 0)
 		rc = 0;
 out:
@@ -84,4 +104,32 @@ out:
 	free(path);
 	free(tmp);
 	return rc;
+}
+
+void status_fold(struct account_status *st, time_t when, int exit_status, const char *error,
+                 uint64_t delivered)
+{
+	st->last_run = when;
+	st->last_exit = exit_status;
+	if (exit_status == 0) {
+		st->last_success = when;
+	} else {
+		snprintf(st->last_error, sizeof(st->last_error), "%s",
+		         error != NULL && error[0] ? error : "failed");
+		st->last_error_time = when;
+	}
+	st->fetched_last = delivered;
+	st->fetched_total += delivered;
+}
+
+int status_record(const char *state_dir, const char *account, time_t when, int exit_status,
+                  const char *error, uint64_t delivered)
+{
+	struct account_status st;
+
+	status_read(state_dir, account, &st);
+	/* Not written by a daemon: no daemon state to keep. */
+	st.state[0] = '\0';
+	status_fold(&st, when, exit_status, error, delivered);
+	return status_write(state_dir, account, &st);
 }

@@ -1,5 +1,5 @@
 /*
- * Base64 decoding (base64.h).
+ * Base64 (base64.h).
  */
 #include "util/base64.h"
 
@@ -49,5 +49,28 @@ size_t b64_decode(const char *in, size_t n, char *out, size_t max, bool strict)
 			return (size_t)-1;
 		}
 	}
+	return o;
+}
+
+size_t b64_encode(const void *in, size_t n, char *out)
+{
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = in;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned int v = (unsigned int)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned int)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		out[o++] = digits[v >> 18 & 63];
+		out[o++] = digits[v >> 12 & 63];
+		out[o++] = i + 1 < n ? digits[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? digits[v & 63] : '=';
+	}
+	out[o] = '\0';
 	return o;
 }

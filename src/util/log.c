@@ -1,5 +1,9 @@
 #include "util/log.h"
 
+#include <sys/stat.h>
+
+#include "util/logsys.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +30,43 @@ int log_enabled(enum log_level lvl)
 	return 0;
 }
 
+/* Where lines go: stderr as is, stderr with journald's "<N>" priorities, or syslog. */
+static enum log_sink sink = LOG_TO_STDERR;
+
+void log_set_sink(enum log_sink to)
+{
+	sink = to;
+	if (to == LOG_TO_SYSLOG)
+		logsys_open();
+}
+
+bool log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	/* systemd sets it to "DEVICE:INODE" of the stream stderr is connected to. */
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: "};
+	static const int priority[] = {3, 4, 6, 7}; /* syslog's err, warning, info, debug */
 	char line[4096];
 
 	if (!log_enabled(lvl))
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* One write per line so that concurrent account workers do not interleave. */
-	fprintf(stderr, "corral: %s%s\n", prefix[lvl], line);
+	if (sink == LOG_TO_JOURNAL)
+		fprintf(stderr, "<%d>%s%s\n", priority[lvl], prefix[lvl], line);
+	else if (sink == LOG_TO_SYSLOG)
+		logsys_line(priority[lvl], line);
+	else
+		fprintf(stderr, "corral: %s%s\n", prefix[lvl], line);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)

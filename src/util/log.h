@@ -9,9 +9,20 @@
 #define CORRAL_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+enum log_sink {
+	LOG_TO_STDERR,  /* "corral: error: ..." */
+	LOG_TO_JOURNAL, /* "<3>error: ...": stderr read by journald (priority prefixes) */
+	LOG_TO_SYSLOG,  /* syslog(3), facility mail */
+};
+
+void log_set_sink(enum log_sink to);
+/* Whether stderr is the journal stream systemd set up (JOURNAL_STREAM). */
+bool log_stderr_is_journal(void);
 
 /* 0 = errors and warnings, 1 = -v (info), 2 = -vv (debug), -1 = -q (errors only). */
 void log_set_verbosity(int v);

@@ -2,6 +2,7 @@
 """A TCP proxy on 127.0.0.1 that cuts connections at chosen byte offsets.
 
     cutproxy.py --target PORT --port-file FILE --plan FILE [--log FILE]
+                [--stall-file FILE]
 
 Listens on a free port of 127.0.0.1 (written to --port-file once it
 listens) and forwards every connection to 127.0.0.1:PORT. Each new
@@ -16,6 +17,10 @@ file); when the file is missing or empty the connection is not cut:
     none            no cut
 
 A cut closes both sockets: with FIN, or with RST when the line says "rst".
+
+With --stall-file FILE, every connection that is open when FILE appears
+stalls at once (as a NAT that forgot it would: nothing more either way,
+no FIN, no RST); connections made after it are forwarded as usual.
 One line per connection goes to --log when it ends:
 
     conn K plan "LINE" up U down D cut yes|no
@@ -29,6 +34,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 lock = threading.Lock()
 counter = [0]
@@ -77,7 +83,16 @@ def close(socks, rst):
         s.close()
 
 
-def relay(cs, target, plan_path, log_path):
+def stall_now(stall_path, since):
+    """Whether the stall file appeared after the connection began."""
+    try:
+        return stall_path is not None and os.stat(stall_path).st_mtime >= since
+    except FileNotFoundError:
+        return False
+
+
+def relay(cs, target, plan_path, log_path, stall_path=None):
+    since = time.time()
     k, line = take_plan(plan_path)
     mode, way, limit, rst = parse(line)
     count = {"up": 0, "down": 0}
@@ -93,8 +108,13 @@ def relay(cs, target, plan_path, log_path):
     stalled = False
     try:
         while open_ and not cut:
-            r, _, _ = select.select(list(open_), [], [], 600)
+            r, _, _ = select.select(list(open_), [], [], 0.2 if stall_path else 600)
+            if not stalled and stall_now(stall_path, since):
+                stalled = True
+                line += " (stall file)"
             if not r:
+                if stall_path:
+                    continue
                 break
             for s in r:
                 if stalled:
@@ -140,6 +160,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--plan", required=True)
     ap.add_argument("--log")
+    ap.add_argument("--stall-file")
     a = ap.parse_args()
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -151,7 +172,8 @@ def main():
     os.replace(tmp, a.port_file)
     while True:
         cs, _ = ls.accept()
-        threading.Thread(target=relay, args=(cs, a.target, a.plan, a.log), daemon=True).start()
+        threading.Thread(target=relay, args=(cs, a.target, a.plan, a.log, a.stall_file),
+                         daemon=True).start()
 
 
 if __name__ == "__main__":

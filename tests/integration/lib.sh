@@ -6,6 +6,7 @@
 #   setup_fail WHAT                   a setup step failed: count it, print the totals, exit 1
 #   need CMD...                       setup_fail unless every CMD is on PATH
 #   need_root                         setup_fail unless running as root
+#   wait_until SECS CMD...            CMD every 0.05 s until it succeeds or SECS pass
 # $CORRAL is the binary under test (default ./corral).
 # No script installs packages: `make check` installs them all first
 # (contrib/install-deps.sh check, the one list).
@@ -81,4 +82,16 @@ mktest() {
 write_config() {
 	cat > "$1"
 	chmod 600 "$1"
+}
+
+# wait_until SECS CMD...: runs CMD every 0.05 s until it succeeds (0) or
+# SECS seconds pass (then CMD's last status).
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
 }

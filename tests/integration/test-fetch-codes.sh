@@ -75,6 +75,22 @@ for c in "imap alice imap off $DOVECOT_IMAP_PORT LIMIT 2" "pop3 carol pop3 off $
 	fi
 done
 
+# The connection cap: 8 accounts of one user, whose server allows 2 IMAP
+# sessions per user and address; `max_connections: 2` keeps within it.
+: >"$T/cap.exp"
+track_add "$T/cap.exp" bob INBOX 200 20000
+for i in 1 2 3 4 5 6 7 8; do
+	fetch_account "cap$i" bob imap off "$DOVECOT_IMAP_PORT" true "allow_plaintext: true"
+done | fetch_config "$T/cap.yml" "$T/cap/Maildir" "$T/cap/state" "max_connections: 2"
+log_before=$(wc -l <"$DOVECOT_LOG")
+corral_run 120 -c "$T/cap.yml" fetch
+check "8 accounts, 2 sessions allowed, max_connections: 2: every account fetches (got $RC)" \
+	test "$RC" -eq 0
+check "8 accounts: each delivered its 200 messages" \
+	test "$(find "$T/cap/Maildir/new" -type f | wc -l)" -eq 1600
+check "8 accounts: the server never refused a connection" \
+	sh -c "! tail -n +$((log_before + 1)) '$DOVECOT_LOG' | grep -q 'Maximum number of connections'"
+
 # A wrong password is still a refused login.
 fetch_account wrong alice imap off "$DOVECOT_IMAP_PORT" true "allow_plaintext: true" |
 	sed "s/password: .*/password: 'not-the-password'/" |

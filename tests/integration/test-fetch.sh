@@ -454,10 +454,10 @@ case $rcs in
 esac
 case $rcs in
 *75*)
-	if grep -q 'busy' "$s/err1" "$s/err2"; then
-		ok "two runs at once: the one that gave up says the account is busy"
+	if grep -qE 'in use by corral fetch \(pid [0-9]+\)' "$s/err1" "$s/err2"; then
+		ok "two runs at once: the one that gave up says which corral holds the state"
 	else
-		not_ok "two runs at once: the one that gave up says the account is busy" \
+		not_ok "two runs at once: the one that gave up says which corral holds the state" \
 			"$(cat "$s/err1" "$s/err2" | tr '\n' ' ')"
 	fi
 	;;

@@ -128,7 +128,7 @@ static const struct {
     /* keys */
     {"unknown_top_key_suggests", "maildri: ~/Mail\n",
      ":1:1: maildri: unknown key (did you mean 'maildir'?); valid keys: maildir, state, "
-     "rules, dedupe, smtp, server, accounts"},
+     "rules, dedupe, max_connections, smtp, server, accounts"},
     {"unknown_key_far_from_all", "colour: blue\n", ":1:1: colour: unknown key; valid keys:"},
     {"unknown_account_key_suggests", ACCT PWCMD "    prot: 993\n",
      ":7:5: accounts.work.prot: unknown key (did you mean 'port'?)"},
@@ -171,7 +171,13 @@ static const struct {
     {"tls_bad", ACCT PWCMD "    tls: yes\n",
      ":7:10: accounts.work.tls: expected one of implicit, starttls or off"},
     {"auth_bad", ACCT PWCMD "    auth: kerberos\n",
-     ":7:11: accounts.work.auth: expected one of plain, login, cram-md5, xoauth2 or oauthbearer"},
+     ":7:11: accounts.work.auth: expected one of plain, login, cram-md5, xoauth2, oauthbearer, "
+     "user or apop"},
+    {"user_is_pop3_only", ACCT PWCMD "    auth: user\n",
+     ":7:11: accounts.work.auth: user is a POP3 login; for imap use plain, login, cram-md5, "
+     "xoauth2 or oauthbearer"},
+    {"max_connections_range", "max_connections: 0\n" ACCT PWCMD,
+     ":1:18: max_connections: expected"},
     {"deliver_bad", ACCT PWCMD "    deliver: mbox\n",
      ":7:14: accounts.work.deliver: expected one of maildir or smtp"},
     /* required keys, at the mapping's position */

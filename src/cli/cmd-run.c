@@ -1,0 +1,81 @@
+/*
+ * corral run [--syslog]: the daemon (daemon/daemon.h). Loads the config and
+ * every account's rules, takes the state directory's lock (a second `run`
+ * or a `fetch` is refused with 75 while it holds it), chooses where the log
+ * goes (the journal's priority prefixes when systemd's JOURNAL_STREAM is
+ * stderr, syslog with --syslog, plain stderr otherwise) and runs until
+ * SIGTERM.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "rules/rules.h"
+#include "util/log.h"
+
+static struct daemon_conf *load(void *ctx)
+{
+	const struct cli *cli = ctx;
+	struct daemon_conf *dc;
+	struct config *cfg = cli_load_config(cli);
+	bool ok = true;
+
+	if (cfg == NULL)
+		return NULL;
+	dc = xcalloc(1, sizeof(*dc));
+	dc->cfg = cfg;
+	dc->rules = xcalloc(cfg->naccounts ? cfg->naccounts : 1, sizeof(*dc->rules));
+	for (size_t i = 0; i < cfg->naccounts; i++)
+		ok &= (dc->rules[i] = cli_load_rules(cfg, &cfg->accounts[i])) != NULL;
+	if (!ok) {
+		daemon_conf_free(dc);
+		return NULL;
+	}
+	return dc;
+}
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	struct daemon_params p = {.load = load,
+	                          .ctx = cli,
+	                          .fault = cli->fault,
+	                          .retry_delay_s = cli->retry_delay_s,
+	                          .idle_check_s = cli->idle_check_s};
+	struct daemon_conf *dc;
+	bool use_syslog = false;
+	int lock, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--syslog") == 0) {
+			use_syslog = true;
+		} else {
+			fprintf(stderr, "usage: corral run [--syslog]\n");
+			return EX_USAGE;
+		}
+	}
+	if (cli->dry_run) {
+		fprintf(stderr, "corral run: --dry-run is for fetch; try corral --dry-run fetch\n");
+		return EX_USAGE;
+	}
+	if (use_syslog)
+		log_set_sink(LOG_TO_SYSLOG);
+	else if (log_stderr_is_journal())
+		log_set_sink(LOG_TO_JOURNAL);
+	/* The daemon says what it does: info lines by default, -q for errors only. */
+	if (cli->verbosity == 0)
+		log_set_verbosity(1);
+	if ((dc = load(cli)) == NULL)
+		return EX_CONFIG;
+	if ((lock = cli_lock_state(dc->cfg, "run")) < 0) {
+		daemon_conf_free(dc);
+		return EX_TEMPFAIL;
+	}
+	rc = daemon_run(&p, dc);
+	close(lock);
+	return rc;
+}
