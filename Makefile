@@ -94,6 +94,7 @@ SRCS = \
 	src/daemon/notify.c \
 	src/daemon/sched.c \
 	src/daemon/worker.c \
+	src/imapd/parse.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-deliver.c \
 	src/cli/cmd-fetch.c \
@@ -150,6 +151,7 @@ test-source-imap_DEPS = source/source-imap source/imap-parse source/source-commo
 	$(NET) $(UTIL)
 test-source-pop3_DEPS = source/source-pop3 source/source-common $(NET) $(UTIL)
 test-pop3-login_DEPS = $(NET) $(UTIL)
+test-imapd-parse_DEPS = imapd/parse $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
 crash-journal_DEPS = store/journal store/journal-state $(UTIL)

@@ -11,7 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 mktest
 fetch_fast_python
 ISSUER=
-trap '[ -n "$ISSUER" ] && kill "$ISSUER" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
+DPID=
+trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; [ -n "$ISSUER" ] && kill "$ISSUER" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
 
 # The introspection endpoint: POST token=... -> {"active": ..., "username": ...}.
 /usr/bin/python3 - "$T/issuer.port" "$T/issuer.log" <<'PY' &
@@ -126,5 +127,32 @@ corral_run 60 -c "$T/h.yml" fetch
 check "a token command that hangs is stopped at the timeout: exit 75 (got $RC) after $((SECONDS - start)) s" \
 	test "$RC" -eq 75 -a $((SECONDS - start)) -le 10
 check "a token command that hangs: the error says it timed out" grep -q "timed out" "$T/err"
+# corral run: the token command runs again for every new connection (access
+# tokens expire), for the fetches and for the IDLE connection alike; a
+# failing one is temporary, its stderr in the log.
+mkcmd counting "echo call >>'$T/token.calls'; echo token-of-alice"
+oauth_config r alice xoauth2 imap "$DOVECOT_IMAPS_PORT" counting |
+	sed 's/keep: false/keep: true\n    poll: 1s\n    idle: true/' | write_config "$T/r.yml"
+"$CORRAL" -c "$T/r.yml" run >/dev/null 2>"$T/run.log" </dev/null &
+DPID=$!
+calls() { [ -e "$T/token.calls" ] && [ "$(wc -l <"$T/token.calls")" -ge "$1" ]; }
+check "corral run with a token: IDLE logs in with it" \
+	wait_until 15 grep -q "a: INBOX: waiting for new mail (IDLE)" "$T/run.log"
+check "corral run: the token command ran for each new connection (4 in a few seconds)" \
+	wait_until 10 calls 4
+kill -TERM "$DPID"
+wait "$DPID"
+DPID=
+oauth_config rf alice xoauth2 imap "$DOVECOT_IMAPS_PORT" broken |
+	sed 's/keep: false/keep: true\n    poll: 1s\n    idle: false/' | write_config "$T/rf.yml"
+"$CORRAL" -c "$T/rf.yml" run >/dev/null 2>"$T/run2.log" </dev/null &
+DPID=$!
+check "corral run, a failing token command: temporary, its stderr in the log" \
+	wait_until 10 grep -q "error: a: .*token endpoint unreachable.*next try in" "$T/run2.log"
+kill -TERM "$DPID"
+wait "$DPID"
+DPID=
+check "the daemons' logs have no sanitizer report" \
+	sh -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/run.log' '$T/run2.log'"
 sanitizer_check
 finish

@@ -38,7 +38,7 @@ cat >"$T/rules.yml" <<'EOF'
   if: {subject: "Receipt *"}
   then: {folder: Receipts}
 EOF
-write_config() { # FILE
+write_run_config() { # FILE
 	{
 		fetch_account push alice imap implicit "$DOVECOT_IMAPS_PORT" true \
 			"folders: [INBOX, Receipts]" "idle: true" "poll: 1h"
@@ -47,7 +47,7 @@ write_config() { # FILE
 		fetch_account pop carol pop3 implicit "$DOVECOT_POP3S_PORT" false "poll: 3s"
 	} | fetch_config "$1" "$M" "$T/state" "rules: $T/rules.yml"
 }
-write_config "$T/config.yml"
+write_run_config "$T/config.yml"
 dovecot_maildir alice Receipts >/dev/null
 
 # json ACCOUNT FIELD: one field of `corral status --json`.
