@@ -75,6 +75,7 @@ SRCS = \
 	src/store/mbox.c \
 	src/store/statelock.c \
 	src/store/status.c \
+	src/store/uidlist.c \
 	src/net/curlw.c \
 	src/net/net.c \
 	src/net/pop3-login.c \
@@ -152,6 +153,7 @@ test-source-imap_DEPS = source/source-imap source/imap-parse source/source-commo
 test-source-pop3_DEPS = source/source-pop3 source/source-common $(NET) $(UTIL)
 test-pop3-login_DEPS = $(NET) $(UTIL)
 test-imapd-parse_DEPS = imapd/parse $(UTIL)
+test-uidlist_DEPS = store/uidlist $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
 crash-journal_DEPS = store/journal store/journal-state $(UTIL)

@@ -1,0 +1,433 @@
+#include "store/uidlist.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+/* Dovecot's stale timeout for dovecot-uidlist.lock. */
+#define LOCK_STALE_S 120
+/* A line of the list; longer ones are an error (names are < 256 bytes). */
+#define LINE_MAX_LEN 4096
+
+static void add_rec(struct uidlist *ul, uint32_t uid, const char *base, size_t blen,
+                    const char *ext, size_t elen)
+{
+	struct uidlist_rec *r;
+
+	ul->recs = xreallocarray_grow(ul->recs, &ul->cap, ul->n + 1, sizeof(*ul->recs));
+	r = &ul->recs[ul->n++];
+	r->uid = uid;
+	r->base = xstrndup(base, blen);
+	r->ext = xstrndup(ext, elen);
+	r->name = NULL;
+}
+
+void uidlist_free(struct uidlist *ul)
+{
+	for (size_t i = 0; i < ul->n; i++) {
+		free(ul->recs[i].base);
+		free(ul->recs[i].ext);
+		free(ul->recs[i].name);
+	}
+	free(ul->recs);
+	memset(ul, 0, sizeof(*ul));
+}
+
+/* "3 V1796394650 N4 G59f8..." */
+static int parse_header(struct uidlist *ul, char *line)
+{
+	char *save = NULL, *w = strtok_r(line, " ", &save);
+
+	if (w == NULL || strcmp(w, "3") != 0)
+		return -1;
+	while ((w = strtok_r(NULL, " ", &save)) != NULL) {
+		if (w[0] == 'V')
+			ul->uidvalidity = (uint32_t)strtoul(w + 1, NULL, 10);
+		else if (w[0] == 'N')
+			ul->nextuid = (uint32_t)strtoul(w + 1, NULL, 10);
+		else if (w[0] == 'G')
+			snprintf(ul->guid, sizeof(ul->guid), "%s", w + 1);
+	}
+	return ul->uidvalidity != 0 ? 0 : -1;
+}
+
+/* "12 W2096 :1700000001.M1P5853.host" */
+static int parse_rec(struct uidlist *ul, const char *line)
+{
+	char *end;
+	unsigned long uid = strtoul(line, &end, 10);
+	const char *colon = strstr(end, " :"), *ext = end;
+
+	if (end == line || uid == 0 || uid > UINT32_MAX || colon == NULL || colon[2] == '\0')
+		return -1;
+	if (ul->n > 0 && uid <= ul->recs[ul->n - 1].uid)
+		return -1; /* UIDs ascend */
+	while (*ext == ' ')
+		ext++;
+	add_rec(ul, (uint32_t)uid, colon + 2, strcspn(colon + 2, ":"), ext,
+	        (size_t)(colon > ext ? colon - ext : 0));
+	if (ul->nextuid <= uid)
+		ul->nextuid = (uint32_t)uid + 1;
+	return 0;
+}
+
+int uidlist_read(const char *dir, struct uidlist *ul, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/dovecot-uidlist", dir), line[LINE_MAX_LEN];
+	FILE *fp = fopen(path, "r");
+	size_t lineno = 0;
+	int rc = 0;
+
+	memset(ul, 0, sizeof(*ul));
+	if (fp == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc < 0)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		size_t len = strlen(line);
+
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		else if (!feof(fp))
+			rc = -1;
+		if (rc == 0 && lineno == 1)
+			rc = parse_header(ul, line);
+		else if (rc == 0 && len > 0)
+			rc = parse_rec(ul, line);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "%s:%zu: not a dovecot-uidlist line (version 3) this reads",
+		         path, lineno);
+	if (ul->nextuid == 0)
+		ul->nextuid = 1;
+	fclose(fp);
+	free(path);
+	if (rc < 0)
+		uidlist_free(ul);
+	return rc;
+}
+
+/* Writes text to dir/name through a new file and rename(). */
+static int replace_file(const char *dir, const char *name, const char *text, size_t len,
+                        char *err, size_t errlen)
+{
+	char *tmp = xasprintf("%s/%s.corral-%ld", dir, name, (long)getpid());
+	char *path = xasprintf("%s/%s", dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = -1;
+
+	if (fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 && close(fd) == 0) {
+		fd = -1;
+		if (rename(tmp, path) == 0)
+			rc = 0;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+int uidlist_write(const char *dir, const struct uidlist *ul, char *err, size_t errlen)
+{
+	size_t cap = 128, len = 0;
+	char *text = xmalloc(cap);
+	int rc;
+
+	len = (size_t)snprintf(text, cap, "3 V%u N%u G%s\n", ul->uidvalidity, ul->nextuid,
+	                       ul->guid);
+	for (size_t i = 0; i < ul->n; i++) {
+		const struct uidlist_rec *r = &ul->recs[i];
+		size_t need = strlen(r->base) + strlen(r->ext) + 32;
+
+		if (len + need > cap) {
+			cap = (len + need) * 2;
+			text = xrealloc(text, cap);
+		}
+		len += (size_t)snprintf(text + len, cap - len, "%u%s%s :%s\n", r->uid,
+		                        r->ext[0] ? " " : "", r->ext, r->base);
+	}
+	rc = replace_file(dir, "dovecot-uidlist", text, len, err, errlen);
+	free(text);
+	return rc;
+}
+
+int uidlist_lock(const char *dir, unsigned timeout_ms, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/dovecot-uidlist.lock", dir);
+	int fd = -1;
+
+	for (unsigned waited = 0;; waited += 10) {
+		struct stat st;
+
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		/* A lock its holder left behind (a crash) is stale after two minutes. */
+		if (stat(path, &st) == 0 && time(NULL) - st.st_mtime > LOCK_STALE_S) {
+			unlink(path);
+			continue;
+		}
+		if (waited >= timeout_ms) {
+			errno = EWOULDBLOCK;
+			break;
+		}
+		usleep(10000);
+	}
+	if (fd < 0)
+		snprintf(err, errlen, "%s: %s", path,
+		         errno == EWOULDBLOCK ? "held by another process" : strerror(errno));
+	free(path);
+	return fd;
+}
+
+void uidlist_unlock(const char *dir, int fd)
+{
+	char *path = xasprintf("%s/dovecot-uidlist.lock", dir);
+
+	unlink(path);
+	close(fd);
+	free(path);
+}
+
+/* ---- sync: the list against the files ---- */
+
+struct file {
+	char *name; /* "new/x" or "cur/x:2,S" */
+	const char *base; /* after "new/" or "cur/" */
+	size_t blen;      /* up to ':' */
+};
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct file *x = a, *y = b;
+	size_t n = x->blen < y->blen ? x->blen : y->blen;
+	int c = memcmp(x->base, y->base, n);
+
+	return c != 0 ? c : (x->blen > y->blen) - (x->blen < y->blen);
+}
+
+static int scan(const char *dir, const char *sub, struct file **v, size_t *n, size_t *cap)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	free(path);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		struct file *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		*v = xreallocarray_grow(*v, cap, *n + 1, sizeof(**v));
+		f = &(*v)[(*n)++];
+		f->name = xasprintf("%s/%s", sub, e->d_name);
+		f->base = f->name + 4;
+		f->blen = strcspn(f->base, ":");
+	}
+	closedir(d);
+	return 0;
+}
+
+static int cmp_rec_base(const void *key, const void *elem)
+{
+	const struct file *f = key;
+	const struct uidlist_rec *const *r = elem;
+	size_t rl = strlen((*r)->base), n = f->blen < rl ? f->blen : rl;
+	int c = memcmp(f->base, (*r)->base, n);
+
+	return c != 0 ? c : (f->blen > rl) - (f->blen < rl);
+}
+
+static int cmp_rec_ptr(const void *a, const void *b)
+{
+	const struct uidlist_rec *const *x = a, *const *y = b;
+
+	return strcmp((*x)->base, (*y)->base);
+}
+
+/* Pairs files with records; returns whether anything changed. */
+static bool merge(struct uidlist *ul, struct file *files, size_t nf)
+{
+	struct uidlist_rec **by_base;
+	bool *seen, changed = false;
+	size_t keep = 0, nold = ul->n;
+
+	/* Room for every file now: by_base points into recs, which must not move. */
+	ul->recs = xreallocarray_grow(ul->recs, &ul->cap, ul->n + nf + 1, sizeof(*ul->recs));
+	by_base = xcalloc(ul->n ? ul->n : 1, sizeof(*by_base));
+	seen = xcalloc(ul->n ? ul->n : 1, sizeof(*seen));
+
+	for (size_t i = 0; i < ul->n; i++)
+		by_base[i] = &ul->recs[i];
+	qsort(by_base, ul->n, sizeof(*by_base), cmp_rec_ptr);
+	/* Files in name order: new ones get UIDs in delivery order. */
+	qsort(files, nf, sizeof(*files), cmp_file);
+	for (size_t i = 0; i < nf; i++) {
+		struct uidlist_rec **hit = bsearch(&files[i], by_base, nold, sizeof(*by_base),
+		                                   cmp_rec_base);
+
+		if (hit != NULL && !seen[*hit - ul->recs]) {
+			seen[*hit - ul->recs] = true;
+			free((*hit)->name);
+			(*hit)->name = files[i].name;
+		} else {
+			add_rec(ul, ul->nextuid++, files[i].base, files[i].blen, "", 0);
+			ul->recs[ul->n - 1].name = files[i].name;
+			changed = true;
+		}
+		files[i].name = NULL;
+	}
+	/* Records whose file is gone (expunged by someone) go. */
+	for (size_t i = 0; i < ul->n; i++) {
+		if (i < nold && !seen[i]) {
+			free(ul->recs[i].base);
+			free(ul->recs[i].ext);
+			free(ul->recs[i].name);
+			changed = true;
+			continue;
+		}
+		ul->recs[keep++] = ul->recs[i];
+	}
+	ul->n = keep;
+	free(by_base);
+	free(seen);
+	return changed;
+}
+
+static void new_identity(struct uidlist *ul)
+{
+	unsigned char raw[16];
+	FILE *fp = fopen("/dev/urandom", "rb");
+
+	ul->uidvalidity = (uint32_t)time(NULL);
+	ul->nextuid = 1;
+	if (fp == NULL || fread(raw, 1, sizeof(raw), fp) != sizeof(raw))
+		memset(raw, 0, sizeof(raw));
+	if (fp != NULL)
+		fclose(fp);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(ul->guid + 2 * i, 3, "%02x", raw[i]);
+}
+
+int uidlist_sync(const char *dir, struct uidlist *ul, bool *changed, char *err, size_t errlen)
+{
+	struct file *files = NULL;
+	size_t nf = 0, cap = 0;
+	int lock, rc = -1;
+
+	*changed = false;
+	if ((lock = uidlist_lock(dir, 10000, err, errlen)) < 0)
+		return -1;
+	if (uidlist_read(dir, ul, err, errlen) < 0)
+		goto out;
+	if (scan(dir, "new", &files, &nf, &cap) < 0 || scan(dir, "cur", &files, &nf, &cap) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (ul->uidvalidity == 0) {
+		new_identity(ul);
+		*changed = true;
+	}
+	*changed |= merge(ul, files, nf);
+	rc = *changed ? uidlist_write(dir, ul, err, errlen) : 0;
+out:
+	for (size_t i = 0; i < nf; i++)
+		free(files[i].name);
+	free(files);
+	uidlist_unlock(dir, lock);
+	if (rc < 0)
+		uidlist_free(ul);
+	return rc;
+}
+
+/* ---- keywords ---- */
+
+int keywords_read(const char *dir, struct keywords *kw, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/dovecot-keywords", dir), line[512];
+	FILE *fp = fopen(path, "r");
+
+	memset(kw, 0, sizeof(*kw));
+	if (fp == NULL) {
+		int e = errno;
+
+		if (e != ENOENT)
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+		free(path);
+		return e == ENOENT ? 0 : -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *end, *name;
+		unsigned long i = strtoul(line, &end, 10);
+
+		line[strcspn(line, "\n")] = '\0';
+		if (end == line || *end != ' ' || i >= UIDLIST_KEYWORDS_MAX)
+			continue;
+		name = end + 1;
+		if (name[0] == '\0' || kw->names[i] != NULL)
+			continue;
+		kw->names[i] = xstrdup(name);
+		if (i + 1 > kw->n)
+			kw->n = i + 1;
+	}
+	fclose(fp);
+	free(path);
+	return 0;
+}
+
+int keywords_index(struct keywords *kw, const char *name, bool add, bool *added)
+{
+	size_t free_slot = UIDLIST_KEYWORDS_MAX;
+
+	*added = false;
+	for (size_t i = 0; i < UIDLIST_KEYWORDS_MAX; i++) {
+		if (kw->names[i] != NULL && strcmp(kw->names[i], name) == 0)
+			return (int)i;
+		if (kw->names[i] == NULL && free_slot == UIDLIST_KEYWORDS_MAX)
+			free_slot = i;
+	}
+	if (!add || free_slot == UIDLIST_KEYWORDS_MAX)
+		return -1;
+	kw->names[free_slot] = xstrdup(name);
+	if (free_slot + 1 > kw->n)
+		kw->n = free_slot + 1;
+	*added = true;
+	return (int)free_slot;
+}
+
+int keywords_write(const char *dir, const struct keywords *kw, char *err, size_t errlen)
+{
+	char text[UIDLIST_KEYWORDS_MAX * 260];
+	size_t len = 0;
+
+	for (size_t i = 0; i < kw->n; i++)
+		if (kw->names[i] != NULL && len < sizeof(text))
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%zu %.250s\n", i,
+			                        kw->names[i]);
+	return replace_file(dir, "dovecot-keywords", text, len, err, errlen);
+}
+
+void keywords_free(struct keywords *kw)
+{
+	for (size_t i = 0; i < UIDLIST_KEYWORDS_MAX; i++)
+		free(kw->names[i]);
+	memset(kw, 0, sizeof(*kw));
+}
