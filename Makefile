@@ -56,6 +56,7 @@ SRCS = \
 	src/mail/message.c \
 	src/mail/mime-param.c \
 	src/mail/mime.c \
+	src/mail/mutf7.c \
 	src/mail/rfc2047.c \
 	src/mail/sniff.c \
 	src/config/config-account.c \
@@ -96,6 +97,7 @@ SRCS = \
 	src/daemon/sched.c \
 	src/daemon/worker.c \
 	src/imapd/parse.c \
+	src/imapd/seqset.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-deliver.c \
 	src/cli/cmd-fetch.c \
@@ -154,6 +156,8 @@ test-source-pop3_DEPS = source/source-pop3 source/source-common $(NET) $(UTIL)
 test-pop3-login_DEPS = $(NET) $(UTIL)
 test-imapd-parse_DEPS = imapd/parse $(UTIL)
 test-uidlist_DEPS = store/uidlist $(UTIL)
+test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
+test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
 crash-journal_DEPS = store/journal store/journal-state $(UTIL)
