@@ -44,6 +44,7 @@ SRCS = \
 	src/util/fs.c \
 	src/util/log.c \
 	src/util/logsys.c \
+	src/util/passwd.c \
 	src/util/result.c \
 	src/util/spawn.c \
 	src/util/str.c \
@@ -134,7 +135,7 @@ $(BUILD)/%.o: %.c
 
 # Each unit test links only the modules it tests and what they use:
 # test-NAME_DEPS lists them (paths under src/, without .c).
-UTIL = util/log util/logsys util/buf util/str util/diag util/fs util/dl util/result util/base64
+UTIL = util/log util/logsys util/passwd util/buf util/str util/diag util/fs util/dl util/result util/base64
 MAIL = mail/message mail/lex mail/rfc2047 mail/charset mail/address mail/mime mail/mime-param mail/flags
 test-util_DEPS    = $(UTIL)
 test-config_DEPS  = config/config config/config-walk config/config-account config/config-server \

@@ -3,19 +3,17 @@
  * line from standard input otherwise) and prints a SHA-512 crypt(3) hash
  * for the IMAP server's `users:` in the config.
  */
-#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "util/dl.h"
+#include "util/passwd.h"
 #include "util/log.h"
 
 #define PASSWD_MAX 1024
@@ -80,17 +78,8 @@ static int read_password(char *pw, size_t size)
 
 int cmd_passwd(struct cli *cli, int argc, char **argv)
 {
-	static const char b64[] =
-	    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	char pw[PASSWD_MAX], setting[32] = "$6$";
-	unsigned char rnd[16];
-	struct crypt_data *cd;
-	const char *hash;
-	static const char *const sym = "crypt_rn";
-	char *(*crypt_fn)(const char *, const char *, void *, int);
-	void *fn;
-	char err[256];
-	int rc = 0;
+	char pw[PASSWD_MAX], err[256];
+	char *hash;
 
 	(void)cli;
 	(void)argv;
@@ -103,29 +92,13 @@ int cmd_passwd(struct cli *cli, int argc, char **argv)
 		explicit_bzero(pw, sizeof(pw));
 		return EX_DATAERR;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		fatal("getrandom: %s", strerror(errno));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		setting[3 + i] = b64[rnd[i] & 63];
-	setting[3 + sizeof(rnd)] = '$';
-	/* libcrypt is loaded here only (util/dl.h); crypt_rn, not crypt_r, whose sanitizer
-	 * interceptor finds no libxcrypt. */
-	if (dl_load("libcrypt.so.1", &sym, &fn, 1, err, sizeof(err)) < 0) {
-		fprintf(stderr, "corral passwd: %s\n", err);
-		explicit_bzero(pw, sizeof(pw));
-		return EX_UNAVAILABLE;
-	}
-	*(void **)&crypt_fn = fn;
-	cd = xcalloc(1, sizeof(*cd));
-	hash = crypt_fn(pw, setting, cd, (int)sizeof(*cd));
-	if (hash == NULL || hash[0] != '$') {
-		fprintf(stderr, "corral passwd: crypt failed\n");
-		rc = EX_SOFTWARE;
-	} else {
-		printf("%s\n", hash);
-	}
+	hash = passwd_hash(pw, err, sizeof(err));
 	explicit_bzero(pw, sizeof(pw));
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	return rc;
+	if (hash == NULL) {
+		fprintf(stderr, "corral passwd: %s\n", err);
+		return strstr(err, "not installed") != NULL ? EX_UNAVAILABLE : EX_SOFTWARE;
+	}
+	printf("%s\n", hash);
+	free(hash);
+	return 0;
 }

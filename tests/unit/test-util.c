@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "util/base64.h"
+#include "util/passwd.h"
 #include "util/buf.h"
 #include "util/result.h"
 #include "util/diag.h"
@@ -223,6 +224,26 @@ static void base64_strict_and_lenient(void **state)
 	}
 }
 
+static void passwords_check_against_crypt_hashes(void **state)
+{
+	/* made by Python's crypt.crypt('secret', '$6$saltsalt$') */
+	static const char known[] = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aD"
+	                            "ehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
+	char err[256], *h;
+
+	(void)state;
+	assert_true(passwd_check("secret", known, err, sizeof(err)));
+	assert_false(passwd_check("Secret", known, err, sizeof(err)));
+	assert_false(passwd_check("secret", "secret", err, sizeof(err)));
+	assert_false(passwd_check("secret", "$6$saltsalt$short", err, sizeof(err)));
+	h = passwd_hash("correct horse", err, sizeof(err));
+	assert_non_null(h);
+	assert_memory_equal(h, "$6$", 3);
+	assert_true(passwd_check("correct horse", h, err, sizeof(err)));
+	assert_false(passwd_check("correct horse ", h, err, sizeof(err)));
+	free(h);
+}
+
 static void diag_formats_positions(void **state)
 {
 	struct diag d;
@@ -247,6 +268,7 @@ int main(void)
 	    cmocka_unit_test(argv_split_quotes_without_shell),
 	    cmocka_unit_test(argv_join_is_the_inverse_of_split),
 	    cmocka_unit_test(diag_formats_positions),
+	    cmocka_unit_test(passwords_check_against_crypt_hashes),
 	    cmocka_unit_test(result_kinds_map_to_sysexits),
 	    cmocka_unit_test(result_fail_keeps_texts_apart_and_sanitised),
 	    cmocka_unit_test(base64_strict_and_lenient),
