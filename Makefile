@@ -97,8 +97,16 @@ SRCS = \
 	src/daemon/notify.c \
 	src/daemon/sched.c \
 	src/daemon/worker.c \
+	src/imapd/cmd-any.c \
+	src/imapd/cmd-auth.c \
+	src/imapd/cmd-fetch.c \
+	src/imapd/cmd-mailbox.c \
+	src/imapd/commands.c \
 	src/imapd/parse.c \
 	src/imapd/seqset.c \
+	src/imapd/serve.c \
+	src/imapd/session.c \
+	src/imapd/view.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-deliver.c \
 	src/cli/cmd-fetch.c \
@@ -106,6 +114,7 @@ SRCS = \
 	src/cli/cmd-passwd.c \
 	src/cli/cmd-refile.c \
 	src/cli/cmd-run.c \
+	src/cli/cmd-serve.c \
 	src/cli/cmd-status.c \
 	src/cli/cmd-test.c \
 	src/corral.c
@@ -127,6 +136,7 @@ $(BIN): $(MAIN_OBJ) $(LIB)
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
+	@rm -f $@ # cli/ and imapd/ both have a cmd-fetch.o: no member replaced by name
 	ar rcs $@ $(LIB_OBJS)
 
 $(BUILD)/%.o: %.c

@@ -54,6 +54,7 @@ int cli_lock_state(const struct config *cfg, const char *what);
 
 int cmd_fetch(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_deliver(struct cli *cli, int argc, char **argv);
 int cmd_test(struct cli *cli, int argc, char **argv);
 int cmd_refile(struct cli *cli, int argc, char **argv);

@@ -1,0 +1,37 @@
+/*
+ * The command table: each command, the function that runs it and the
+ * states it is allowed in (RFC 3501 section 6). One file per family:
+ * cmd-any.c, cmd-auth.c, cmd-mailbox.c, cmd-fetch.c.
+ */
+#include <stddef.h>
+#include <strings.h>
+
+#include "imapd/session-int.h"
+
+#define ANY      (S_NOT_AUTH | S_AUTH | S_SELECTED)
+#define AUTHED   (S_AUTH | S_SELECTED)
+
+static const struct command table[] = {
+    {"CAPABILITY", imap_cmd_capability, ANY},
+    {"NOOP", imap_cmd_noop, ANY},
+    {"LOGOUT", imap_cmd_logout, ANY},
+    {"ID", imap_cmd_id, ANY},
+    {"LOGIN", imap_cmd_login, S_NOT_AUTH},
+    {"LIST", imap_cmd_list, AUTHED},
+    {"SELECT", imap_cmd_select, AUTHED},
+    {"EXAMINE", imap_cmd_examine, AUTHED},
+    {"STATUS", imap_cmd_status, AUTHED},
+    {"CLOSE", imap_cmd_close, S_SELECTED},
+    {"UNSELECT", imap_cmd_unselect, S_SELECTED},
+    {"FETCH", imap_cmd_fetch, S_SELECTED},
+    {"SEARCH", imap_cmd_search, S_SELECTED},
+    {"UID", imap_cmd_uid, S_SELECTED},
+};
+
+const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcasecmp(table[i].name, name) == 0)
+			return &table[i];
+	return NULL;
+}

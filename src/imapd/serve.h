@@ -1,0 +1,17 @@
+/*
+ * `corral serve`: the listener. Listens on the config's server.listen
+ * addresses (or on the sockets systemd passes, LISTEN_FDS), and serves each
+ * client in its own process (session.h): a crash or a hostile client hurts
+ * one session only. Runs until SIGTERM or SIGINT.
+ */
+#ifndef CORRAL_IMAPD_SERVE_H
+#define CORRAL_IMAPD_SERVE_H
+
+#include <signal.h>
+
+struct config;
+
+/* Listens and serves. 0 after a stop signal; -1 with err when nothing could be listened on. */
+int serve_run(const struct config *cfg, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+#endif

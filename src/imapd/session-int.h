@@ -1,0 +1,64 @@
+/*
+ * What the command families (cmd-*.c) share with session.c: the session,
+ * the answer buffer and the command table's entry type.
+ */
+#ifndef CORRAL_IMAPD_SESSION_INT_H
+#define CORRAL_IMAPD_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "imapd/parse.h"
+#include "imapd/view.h"
+#include "util/buf.h"
+
+struct config;
+
+enum session_state { S_NOT_AUTH = 1, S_AUTH = 2, S_SELECTED = 4, S_LOGOUT = 8 };
+
+struct session {
+	int fd;
+	const struct config *cfg;
+	const char *peer;
+	enum session_state state;
+	char *user;
+	struct buf out; /* answers waiting to be sent */
+	struct view view; /* S_SELECTED */
+	bool readonly;
+	unsigned failures; /* failed logins: each waits longer */
+	const struct imapd_cmd *cmd; /* the command being run */
+};
+
+/* Appends an answer line (CRLF added). */
+void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The tagged answer: "TAG OK|NO|BAD text". */
+void tagged(struct session *s, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends what is buffered; -1 when the client is gone. */
+int flush_out(struct session *s);
+/* A string argument as a NUL-terminated copy (NULL for a list or a NUL inside). */
+char *arg_string(const struct imapd_arg *a);
+/* Appends a as an IMAP string: quoted when it can be, a literal otherwise. */
+void put_string(struct buf *b, const char *p, size_t len);
+
+typedef void cmd_fn(struct session *s);
+
+struct command {
+	const char *name;
+	cmd_fn *run;
+	unsigned states; /* enum session_state bits it may run in */
+};
+
+/* The table (commands.c); NULL when name is not a command. */
+const struct command *command_find(const char *name);
+
+/* The capability list, after "CAPABILITY " or "[CAPABILITY ". */
+const char *capabilities(const struct session *s);
+
+/* The families */
+cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;
+cmd_fn imap_cmd_login;
+cmd_fn imap_cmd_list, imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close, imap_cmd_unselect;
+cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search;
+
+#endif

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# `corral serve` so far (read-only) with a real client, Python's imaplib,
+# and Dovecot taking turns with it on one Maildir: the UIDs and the
+# UIDVALIDITY one gives are the ones the other shows. Bounded in time.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib-fetch.sh"
+mktest
+fetch_fast_python
+SPID=
+trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
+need_py imaplib
+dovecot_setup >/dev/null
+dovecot_start
+export HOME=$T/home XDG_STATE_HOME=$T/xstate
+mkdir -p "$HOME"
+
+# alice's Maildir, as Dovecot keeps it, with a subfolder and a folder whose
+# name is not ASCII (modified UTF-7 on disk, as Dovecot writes it).
+M=$(dovecot_maildir alice)
+dovecot_add_messages alice INBOX 3 >/dev/null
+dovecot_add_messages alice Work 2 >/dev/null
+dovecot_add_messages alice 'Entw&APw-rfe' 1 >/dev/null
+
+# Dovecot first: it gives the UIDs.
+imap() { # PORT USER PASS SCRIPT: runs SCRIPT with m logged in; prints what it prints
+	python3 - "$@" <<'PY'
+import imaplib, sys
+port, user, pw, script = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+m = imaplib.IMAP4("127.0.0.1", int(port))
+m.login(user, pw)
+exec(script)
+m.logout()
+PY
+}
+uids_script='
+typ, d = m.select("INBOX", readonly=True)
+v = m.untagged_responses.get("UIDVALIDITY", [b"?"])[0].decode()
+typ, d = m.uid("SEARCH", None, "ALL")
+print(v, d[0].decode())'
+before=$(imap "$DOVECOT_IMAP_PORT" alice "$DOVECOT_PASS_alice" "$uids_script")
+check "Dovecot gave UIDs 1 2 3 ($before)" sh -c "echo '$before' | grep -q ' 1 2 3\$'"
+# A delivery neither has seen yet; a second one comes later with an
+# earlier name, so that corral's UIDs (in the order it saw them) differ
+# from what Dovecot would give on its own (in name order).
+one=$(find "$M/cur" "$M/new" -type f | head -1)
+late() { # NAME SUBJECT
+	sed "s/^Subject: .*/Subject: $2/" "$one" >"$M/new/$1"
+	chown "$(stat -c %u:%g "$M/cur")" "$M/new/$1"
+}
+late 1800000002.M2P1.late "the later name"
+
+hash=$(printf 'sesame\n' | "$CORRAL" passwd)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$T/config.yml" <<EOF
+maildir: $M
+state: $T/state
+server:
+  listen: [127.0.0.1:$port]
+  users:
+    me: {password_hash: "$hash"}
+EOF
+chmod 600 "$T/config.yml"
+"$CORRAL" -c "$T/config.yml" serve >"$T/serve.out" 2>"$T/serve.log" </dev/null &
+SPID=$!
+check "corral serve listens" wait_until 10 grep -q "listening on 127.0.0.1:$port" "$T/serve.log"
+
+out=$(python3 - "$port" <<'PY' 2>&1
+import imaplib, sys, time
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+print("caps", " ".join(sorted(c for c in m.capabilities)))
+t0 = time.time()
+try:
+    m.login("me", "wrong")
+    print("wrong-login ok")
+except imaplib.IMAP4.error as e:
+    print("wrong-login refused %.1f" % (time.time() - t0), e)
+m.login("me", "sesame")
+typ, data = m.list()
+print("list", sorted(d.decode() for d in data))
+typ, data = m.select("INBOX", readonly=True)
+print("exists", data[0].decode())
+print("uidvalidity", m.untagged_responses.get("UIDVALIDITY", [b"?"])[0].decode())
+typ, data = m.uid("SEARCH", None, "ALL")
+print("uids", data[0].decode())
+typ, data = m.fetch("1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[])")
+sizes_ok = True
+n = 0
+for part in data:
+    if isinstance(part, tuple):
+        n += 1
+        head, body = part
+        size = int(head.split(b"RFC822.SIZE ")[1].split()[0])
+        sizes_ok &= size == len(body) and b"\r\n" in body and b"\n" not in body.replace(b"\r\n", b"")
+print("fetched", n, "sizes-crlf", sizes_ok)
+typ, data = m.fetch("2", "(BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.10>)")
+hdr = data[0][1]
+print("header-ends-blank", hdr.endswith(b"\r\n\r\n"), "partial-len", len(data[1][1]) if len(data) > 1 else -1)
+typ, data = m.status("Work", "(MESSAGES UIDNEXT)")
+print("status", data[0].decode())
+typ, data = m.select("Entw&APw-rfe", readonly=True)
+print("utf7-exists", data[0].decode())
+typ, data = m.select("../../etc", readonly=True)
+print("escape", typ)
+typ, data = m.select("Nope", readonly=True)
+print("nonexistent", typ)
+m.logout()
+PY
+)
+echo "$out" >"$T/imap.out"
+sed 's/^/# /' "$T/imap.out"
+got() { grep -qE "$1" "$T/imap.out"; }
+check "CAPABILITY says IMAP4rev1" got '^caps .*IMAP4REV1'
+check "a wrong password is refused, after a delay" \
+	got '^wrong-login refused (1|2)\.[0-9] .*AUTHENTICATIONFAILED'
+check "LIST shows INBOX, Work and the modified UTF-7 folder" \
+	got '^list .*"INBOX".*"Work"|^list .*"Entw&APw-rfe".*"INBOX".*"Work"'
+check "LIST: the modified UTF-7 name as on disk" got '^list .*"Entw&APw-rfe"'
+check "SELECT INBOX: 4 messages" got '^exists 4$'
+after=$(awk '/^uidvalidity/ {v=$2} /^uids/ {sub(/^uids /, ""); u=$0} END {print v, u}' "$T/imap.out")
+check "the same UIDVALIDITY as Dovecot, its UIDs kept, the new one 4 ($before -> $after)" \
+	test "$after" = "${before% 1 2 3} 1 2 3 4"
+check "FETCH 1:*: every message, RFC822.SIZE = the CRLF body sent" got '^fetched 4 sizes-crlf True$'
+check "BODY.PEEK[HEADER] ends with its blank line; a partial <0.10> is 10 bytes" \
+	got '^header-ends-blank True partial-len 10$'
+check "STATUS Work" got '^status "?Work"? \(MESSAGES 2 UIDNEXT 3\)$'
+check "a modified UTF-7 folder opens" got '^utf7-exists 1$'
+check "a name that leaves the Maildir is refused" got '^escape NO$'
+check "a folder that does not exist is NO" got '^nonexistent NO$'
+
+# The earlier name comes second: corral gives it 5.
+late 1800000001.M1P1.early "the earlier name"
+subject5='
+typ, d = m.uid("FETCH", "5", "(BODY.PEEK[HEADER])")
+print([l for l in d[0][1].decode().splitlines() if l.startswith("Subject:")][0])'
+mine=$(imap "$port" me sesame "$uids_script
+$subject5")
+check "corral: UID 5 is the message it saw last, the earlier name ($mine)" \
+	test "$mine" = "$(printf '%s\nSubject: the earlier name' "${before% 1 2 3} 1 2 3 4 5")"
+
+# Dovecot again: the UIDs corral gave are Dovecot's too (on its own it
+# would have given the earlier name 4).
+chown -R "$(stat -c %u:%g "$M/cur")" "$M"
+again=$(imap "$DOVECOT_IMAP_PORT" alice "$DOVECOT_PASS_alice" "$uids_script
+$subject5")
+check "Dovecot after corral: the same UIDVALIDITY, UIDs and UID 5 ($again)" test "$again" = "$mine"
+kill "$SPID"
+wait_until 5 sh -c "! kill -0 $SPID 2>/dev/null"
+check "corral serve stops on SIGTERM" sh -c "! kill -0 $SPID 2>/dev/null"
+SPID=
+check "corral serve's log has no sanitizer report" \
+	sh -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/serve.log'"
+finish
