@@ -101,6 +101,7 @@ SRCS = \
 	src/imapd/cmd-auth.c \
 	src/imapd/cmd-fetch.c \
 	src/imapd/cmd-mailbox.c \
+	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
 	src/imapd/parse.c \
 	src/imapd/seqset.c \
@@ -168,6 +169,7 @@ test-pop3-login_DEPS = $(NET) $(UTIL)
 test-imapd-parse_DEPS = imapd/parse $(UTIL)
 test-uidlist_DEPS = store/uidlist $(UTIL)
 test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
+test-imapd-view_DEPS = imapd/view store/uidlist mail/mutf7 $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)

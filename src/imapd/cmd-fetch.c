@@ -26,9 +26,15 @@ struct item {
 	enum { IT_UID, IT_FLAGS, IT_DATE, IT_SIZE, IT_BODY } kind;
 	enum section sec;
 	const char *label; /* BODY[...] as it is answered */
+	bool peek;         /* BODY.PEEK[], RFC822.HEADER: \Seen is not set */
 	bool partial;
 	uint64_t off, count;
 };
+
+static int cmp_char(const void *a, const void *b)
+{
+	return *(const char *)a - *(const char *)b;
+}
 
 /* The message with CRLF line ends, read whole; NULL on failure. */
 static char *read_crlf(const char *path, uint64_t max, size_t *len)
@@ -67,7 +73,7 @@ static size_t header_end(const char *m, size_t len)
 	return e != NULL ? (size_t)(e - m) + 4 : len;
 }
 
-static void put_flags(struct session *s, const struct view_msg *m)
+void put_flags(struct session *s, const struct view_msg *m)
 {
 	static const struct {
 		char letter;
@@ -116,7 +122,7 @@ static bool parse_item(const struct imapd_arg *a, struct item *it)
 	    {"INTERNALDATE", IT_DATE, SEC_ALL, NULL},
 	    {"RFC822.SIZE", IT_SIZE, SEC_ALL, NULL},
 	    {"RFC822", IT_BODY, SEC_ALL, "RFC822"},
-	    {"RFC822.HEADER", IT_BODY, SEC_HEADER, "RFC822.HEADER"},
+	    {"RFC822.HEADER", IT_BODY, SEC_HEADER, "RFC822.HEADER"}, /* peek, as RFC 3501 says */
 	    {"RFC822.TEXT", IT_BODY, SEC_TEXT, "RFC822.TEXT"},
 	};
 	const char *p = a->s, *br;
@@ -130,6 +136,7 @@ static bool parse_item(const struct imapd_arg *a, struct item *it)
 			it->kind = simple[i].kind;
 			it->sec = simple[i].sec;
 			it->label = simple[i].label;
+			it->peek = it->kind != IT_BODY || it->sec == SEC_HEADER;
 			return true;
 		}
 	br = memchr(p, '[', n);
@@ -137,6 +144,7 @@ static bool parse_item(const struct imapd_arg *a, struct item *it)
 	                    (br - p == 9 && strncasecmp(p, "BODY.PEEK", 9) == 0)))
 		return false;
 	it->kind = IT_BODY;
+	it->peek = br - p == 9;
 	if (strncasecmp(br, "[]", 2) == 0)
 		it->sec = SEC_ALL, it->label = "BODY[]", br += 2;
 	else if (strncasecmp(br, "[HEADER]", 8) == 0)
@@ -178,15 +186,25 @@ static void put_body(struct session *s, const struct item *it, const char *m, si
 static int fetch_one(struct session *s, size_t seq, const struct item *items, size_t nitems,
                      bool uid)
 {
-	const struct view_msg *m = &s->view.msgs[seq - 1];
+	struct view_msg *m = &s->view.msgs[seq - 1];
 	char *data = NULL;
 	size_t len = 0;
-	bool need = false, sent_uid = false;
+	bool need = false, sent_uid = false, seen_now = false, sent_flags = false;
 
-	for (size_t i = 0; i < nitems; i++)
+	for (size_t i = 0; i < nitems; i++) {
 		need |= items[i].kind == IT_BODY || items[i].kind == IT_SIZE;
+		seen_now |= !items[i].peek && !s->readonly && strchr(m->flags, 'S') == NULL;
+	}
 	if (need && (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, &len)) == NULL))
 		return -1; /* expunged by another writer, or too big */
+	if (seen_now) {
+		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
+		char letters[sizeof(m->flags) + 2];
+
+		snprintf(letters, sizeof(letters), "%sS", m->flags);
+		qsort(letters, strlen(letters), 1, cmp_char);
+		seen_now = view_set_flags(s, m, letters) == 0;
+	}
 	buf_printf(&s->out, "* %zu FETCH (", seq);
 	for (size_t i = 0; i < nitems; i++) {
 		if (i > 0)
@@ -198,6 +216,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			break;
 		case IT_FLAGS:
 			put_flags(s, m);
+			sent_flags = true;
 			break;
 		case IT_DATE:
 			put_date(s, m->internal);
@@ -209,6 +228,10 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			put_body(s, &items[i], data, len);
 			break;
 		}
+	}
+	if (seen_now && !sent_flags) {
+		buf_putc(&s->out, ' ');
+		put_flags(s, m);
 	}
 	/* UID FETCH always says the UID. */
 	if (uid && !sent_uid)
@@ -295,6 +318,8 @@ void imap_cmd_uid(struct session *s)
 		do_fetch(s, c->args + 1, c->nargs - 1, true);
 	else if (c->nargs >= 1 && imapd_arg_is(&c->args[0], "SEARCH"))
 		do_search(s, c->args + 1, c->nargs - 1, true);
+	else if (c->nargs >= 1 && imapd_arg_is(&c->args[0], "STORE"))
+		imap_uid_store(s, c->args + 1, c->nargs - 1);
 	else
-		tagged(s, "BAD", "UID FETCH and UID SEARCH only, so far");
+		tagged(s, "BAD", "UID FETCH, UID SEARCH and UID STORE only, so far");
 }

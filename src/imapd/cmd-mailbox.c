@@ -188,7 +188,11 @@ static void open_folder(struct session *s, const char *what)
 		if (s->view.kw.names[i] != NULL)
 			buf_printf(&s->out, " %s", s->view.kw.names[i]);
 	buf_puts(&s->out, ")\r\n");
-	reply(s, "* OK [PERMANENTFLAGS ()] read-only for now");
+	if (strcmp(what, "EXAMINE") == 0)
+		reply(s, "* OK [PERMANENTFLAGS ()] read-only");
+	else
+		reply(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+		         "flags and keywords are kept");
 	reply(s, "* %zu EXISTS", s->view.n);
 	reply(s, "* %zu RECENT", recent);
 	for (size_t i = 0; i < s->view.n; i++)
@@ -199,8 +203,8 @@ static void open_folder(struct session *s, const char *what)
 	reply(s, "* OK [UIDVALIDITY %u] UIDs valid", s->view.uidvalidity);
 	reply(s, "* OK [UIDNEXT %u] predicted next UID", s->view.uidnext);
 	s->state = S_SELECTED;
-	s->readonly = true;
-	tagged(s, "OK", "[READ-ONLY] %s completed", what);
+	s->readonly = strcmp(what, "EXAMINE") == 0;
+	tagged(s, "OK", "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
 
 void imap_cmd_select(struct session *s)
@@ -266,7 +270,9 @@ void imap_cmd_status(struct session *s)
 
 void imap_cmd_close(struct session *s)
 {
-	/* Read-only: CLOSE expunges nothing. */
+	/* CLOSE expunges, silently, unless the folder is read-only. */
+	if (!s->readonly)
+		view_expunge(s, true);
 	view_close(&s->view);
 	s->state = S_AUTH;
 	tagged(s, "OK", "CLOSE completed");

@@ -25,6 +25,8 @@ static const struct command table[] = {
     {"UNSELECT", imap_cmd_unselect, S_SELECTED},
     {"FETCH", imap_cmd_fetch, S_SELECTED},
     {"SEARCH", imap_cmd_search, S_SELECTED},
+    {"STORE", imap_cmd_store, S_SELECTED},
+    {"EXPUNGE", imap_cmd_expunge, S_SELECTED},
     {"UID", imap_cmd_uid, S_SELECTED},
 };
 

@@ -55,10 +55,18 @@ const struct command *command_find(const char *name);
 /* The capability list, after "CAPABILITY " or "[CAPABILITY ". */
 const char *capabilities(const struct session *s);
 
+/* Flags of a message as "FLAGS (...)" (cmd-fetch.c). */
+void put_flags(struct session *s, const struct view_msg *m);
+/* Renames m to carry these letters after ":2," (cmd-store.c); -1 when it is gone. */
+int view_set_flags(struct session *s, struct view_msg *m, const char *letters);
+/* Unlinks the \Deleted messages, with "* N EXPUNGE" unless silent. */
+void view_expunge(struct session *s, bool silent);
+void imap_uid_store(struct session *s, const struct imapd_arg *args, size_t nargs);
+
 /* The families */
 cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;
 cmd_fn imap_cmd_login;
 cmd_fn imap_cmd_list, imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close, imap_cmd_unselect;
-cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search;
+cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search, imap_cmd_store, imap_cmd_expunge;
 
 #endif

@@ -4,10 +4,10 @@
  * table (commands.c) in the states RFC 3501 allows, until LOGOUT, the
  * client going away, or 30 minutes of silence.
  *
- * What exists so far: CAPABILITY, NOOP, LOGOUT, ID, LOGIN, LIST, SELECT and
- * EXAMINE (read-only: the folder is not changed), STATUS, CLOSE, UNSELECT,
- * FETCH and UID FETCH (UID, FLAGS, INTERNALDATE, RFC822.SIZE, BODY[],
- * BODY[HEADER], BODY[TEXT], RFC822, RFC822.HEADER, partial <n.m>), SEARCH ALL.
+ * What exists so far: CAPABILITY, NOOP, LOGOUT, ID, LOGIN, LIST, SELECT,
+ * EXAMINE, STATUS, CLOSE, UNSELECT, FETCH and UID FETCH (UID, FLAGS,
+ * INTERNALDATE, RFC822.SIZE, BODY[], BODY[HEADER], BODY[TEXT], RFC822,
+ * RFC822.HEADER, partial <n.m>), STORE and UID STORE, EXPUNGE, SEARCH ALL.
  */
 #ifndef CORRAL_IMAPD_SESSION_H
 #define CORRAL_IMAPD_SESSION_H

@@ -17,7 +17,9 @@ char *view_folder_dir(const char *root, const char *name)
 
 	if (strcasecmp(name, "INBOX") == 0)
 		return xstrdup(root);
-	if (name[0] == '\0' || name[0] == '/' || name[strlen(name) - 1] == '/')
+	/* LIST's wildcards name no folder. */
+	if (name[0] == '\0' || name[0] == '/' || name[strlen(name) - 1] == '/' ||
+	    strpbrk(name, "%*") != NULL)
 		return NULL;
 	buf_init(&out, 4096);
 	buf_puts(&out, root);

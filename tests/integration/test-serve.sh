@@ -144,6 +144,50 @@ chown -R "$(stat -c %u:%g "$M/cur")" "$M"
 again=$(imap "$DOVECOT_IMAP_PORT" alice "$DOVECOT_PASS_alice" "$uids_script
 $subject5")
 check "Dovecot after corral: the same UIDVALIDITY, UIDs and UID 5 ($again)" test "$again" = "$mine"
+# Flags: STORE, \Seen by reading, EXPUNGE; then Dovecot sees the same.
+w=$(imap "$port" me sesame '
+typ, d = m.select("INBOX")
+print("rw", "READ-WRITE" in m.untagged_responses)
+typ, d = m.uid("STORE", "1", "+FLAGS", "(\\Flagged $Important)")
+print("store", d[0].decode())
+typ, d = m.uid("FETCH", "2", "(BODY[])")
+print("seen", d[0][0].decode().split("FLAGS")[1] if b"FLAGS" in d[0][0] else d[-1])
+typ, d = m.uid("STORE", "3", "+FLAGS.SILENT", "(\\Deleted)")
+print("silent", typ, d)
+typ, d = m.expunge()
+print("expunge", d)
+typ, d = m.uid("STORE", "4", "FLAGS", "(\\Answered)")
+print("replace", d[0].decode())
+typ, d = m.uid("SEARCH", None, "ALL")
+print("left", d[0].decode())')
+echo "$w" >"$T/w.out"
+sed 's/^/# /' "$T/w.out"
+gw() { grep -qE "$1" "$T/w.out"; }
+check "SELECT opens read-write" gw "^rw True$"
+check "UID STORE +FLAGS: the answer has the new flags and the keyword" \
+	gw '^store 1 \(FLAGS \(\\Flagged \$Important( \\Recent)?\) UID 1\)'
+check "FETCH BODY[] sets \\Seen and says so" gw '^seen .*\\Seen'
+check "+FLAGS.SILENT: no untagged answer" gw "^silent OK \[None\]"
+check "EXPUNGE removes the \\Deleted message: * 3 EXPUNGE" gw "^expunge \[b'3'\]"
+check "FLAGS replaces: \\Answered only" gw '^replace 3 \(FLAGS \(\\Answered( \\Recent)?\) UID 4\)'
+check "UIDs 1 2 4 5 are left" gw '^left 1 2 4 5$'
+check "on disk: the flags are the letters of the names (F and a keyword, S, R)" \
+	sh -c "ls '$M/cur' | grep -q ':2,Fa\$' && ls '$M/cur' | grep -q ':2,S\$' && ls '$M/cur' | grep -q ':2,R\$'"
+check "dovecot-keywords names the keyword" grep -qx '0 \$Important' "$M/dovecot-keywords"
+chown -R "$(stat -c %u:%g "$M/cur")" "$M"
+dv=$(imap "$DOVECOT_IMAP_PORT" alice "$DOVECOT_PASS_alice" '
+import re
+typ, d = m.select("INBOX", readonly=True)
+typ, d = m.uid("FETCH", "1:*", "(FLAGS)")
+out = []
+for x in d:
+    u = re.search(rb"UID ([0-9]+)", x).group(1).decode()
+    fl = re.search(rb"FLAGS [(]([^)]*)[)]", x).group(1).decode().split()
+    out.append(u + ":" + ",".join(sorted(f for f in fl if f != "\\Recent")))
+print(" ".join(out))')
+check "Dovecot sees the flags corral stored, and the expunge ($dv)" \
+	test "$dv" = '1:$Important,\Flagged 2:\Seen 4:\Answered 5:'
+
 kill "$SPID"
 wait_until 5 sh -c "! kill -0 $SPID 2>/dev/null"
 check "corral serve stops on SIGTERM" sh -c "! kill -0 $SPID 2>/dev/null"

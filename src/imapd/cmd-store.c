@@ -1,0 +1,232 @@
+/*
+ * Changing flags: STORE and UID STORE (RFC 3501 6.4.6) with FLAGS, +FLAGS,
+ * -FLAGS and .SILENT, and EXPUNGE. A message's flags are the letters of
+ * its file name after ":2," (DFRST for \Draft \Flagged \Answered \Seen
+ * \Deleted, a-z for the keywords of dovecot-keywords, in ASCII order, any
+ * other letter kept); a change is a rename() into cur/, which is what
+ * Dovecot and every Maildir reader see.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "imapd/seqset.h"
+#include "imapd/session-int.h"
+#include "store/uidlist.h"
+#include "util/log.h"
+
+static const struct {
+	const char *flag;
+	char letter;
+} sys_flags[] = {{"\\Draft", 'D'},    {"\\Flagged", 'F'}, {"\\Answered", 'R'},
+                 {"\\Seen", 'S'},     {"\\Deleted", 'T'}};
+
+static int cmp_char(const void *a, const void *b)
+{
+	return *(const char *)a - *(const char *)b;
+}
+
+/* The letters a flag list names into want[] (a set: want[c] != 0); -1 with
+ * a tagged BAD for a flag that cannot be stored. New keywords are added to
+ * the folder's dovecot-keywords. */
+static int flag_letters(struct session *s, const struct imapd_arg *a, char want[128])
+{
+	const struct imapd_arg *v = a->kind == IMAPD_LIST ? a->sub : a;
+	size_t n = a->kind == IMAPD_LIST ? a->nsub : 1;
+	bool kw_added = false;
+
+	memset(want, 0, 128);
+	for (size_t i = 0; i < n; i++) {
+		char *f = arg_string(&v[i]);
+		bool known = false;
+
+		if (f == NULL || v[i].kind != IMAPD_ATOM) {
+			free(f);
+			tagged(s, "BAD", "a flag list was expected");
+			return -1;
+		}
+		for (size_t k = 0; k < sizeof(sys_flags) / sizeof(sys_flags[0]); k++)
+			if (strcasecmp(f, sys_flags[k].flag) == 0) {
+				want[(int)sys_flags[k].letter] = 1;
+				known = true;
+			}
+		if (!known && strcasecmp(f, "\\Recent") != 0) {
+			bool added = false;
+			int idx = f[0] == '\\' ? -1 : keywords_index(&s->view.kw, f, true, &added);
+
+			if (idx < 0) {
+				tagged(s, f[0] == '\\' ? "BAD" : "NO", "%s %.60s cannot be stored",
+				       f[0] == '\\' ? "the flag" : "no room for the keyword", f);
+				free(f);
+				return -1;
+			}
+			want['a' + idx] = 1;
+			kw_added |= added;
+		}
+		free(f);
+	}
+	if (kw_added) {
+		char err[256];
+		int lock = uidlist_lock(s->view.dir, 10000, err, sizeof(err));
+
+		if (lock < 0 || keywords_write(s->view.dir, &s->view.kw, err, sizeof(err)) < 0) {
+			log_err("%s: %s", s->peer, err);
+			if (lock >= 0)
+				uidlist_unlock(s->view.dir, lock);
+			tagged(s, "NO", "[SERVERBUG] cannot record a new keyword");
+			return -1;
+		}
+		uidlist_unlock(s->view.dir, lock);
+	}
+	return 0;
+}
+
+int view_set_flags(struct session *s, struct view_msg *m, const char *letters)
+{
+	char *slash = strrchr(m->path, '/'), *sub, *base, *to;
+	size_t blen;
+
+	(void)s;
+	if (slash == NULL || slash - m->path < 4)
+		return -1;
+	sub = slash - 3; /* "new" or "cur" */
+	base = slash + 1;
+	blen = strcspn(base, ":");
+	to = xasprintf("%.*scur/%.*s:2,%s", (int)(sub - m->path), m->path, (int)blen, base, letters);
+	if (strcmp(to, m->path) != 0 && rename(m->path, to) < 0) {
+		free(to);
+		return -1;
+	}
+	free(m->path);
+	m->path = to;
+	snprintf(m->flags, sizeof(m->flags), "%s", letters);
+	return 0;
+}
+
+/* The message's letters after a change: mode '=' replaces the flags IMAP
+ * knows (unknown letters stay), '+' adds, '-' removes. */
+static void apply(const char *old, const char want[128], char mode, char *out, size_t outlen)
+{
+	char set[128] = {0};
+	size_t k = 0;
+
+	for (const char *p = old; *p; p++)
+		if ((unsigned char)*p < 128)
+			set[(int)*p] = 1;
+	for (int c = 0; c < 128; c++) {
+		bool imap_letter = strchr("DFRST", c) != NULL || (c >= 'a' && c <= 'z');
+
+		if (mode == '+' && want[c])
+			set[c] = 1;
+		else if (mode == '-' && want[c])
+			set[c] = 0;
+		else if (mode == '=' && imap_letter)
+			set[c] = want[c];
+	}
+	for (int c = 33; c < 127 && k + 1 < outlen; c++)
+		if (set[c])
+			out[k++] = (char)c;
+	out[k] = '\0';
+	qsort(out, k, 1, cmp_char);
+}
+
+static void do_store(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
+{
+	char want[128], mode, letters[32];
+	struct seqset set;
+	bool silent;
+	const char *what;
+	size_t gone = 0;
+	uint32_t star;
+
+	if (nargs != 3 || args[0].kind != IMAPD_ATOM || args[1].kind != IMAPD_ATOM) {
+		tagged(s, "BAD", "STORE needs a sequence set, an item and flags");
+		return;
+	}
+	if (s->readonly) {
+		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		return;
+	}
+	what = args[1].s;
+	mode = what[0] == '+' || what[0] == '-' ? what[0] : '=';
+	if (mode != '=')
+		what++;
+	silent = args[1].len - (size_t)(mode != '=') == 12 && strncasecmp(what, "FLAGS.SILENT", 12) == 0;
+	if (!silent && !(args[1].len - (size_t)(mode != '=') == 5 && strncasecmp(what, "FLAGS", 5) == 0)) {
+		tagged(s, "BAD", "STORE takes FLAGS, +FLAGS or -FLAGS (.SILENT)");
+		return;
+	}
+	if (flag_letters(s, &args[2], want) < 0)
+		return;
+	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
+	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
+		tagged(s, "BAD", "not a sequence set");
+		return;
+	}
+	for (size_t i = 0; i < s->view.n; i++) {
+		struct view_msg *m = &s->view.msgs[i];
+
+		if (!seqset_has(&set, uid ? m->uid : (uint32_t)(i + 1)))
+			continue;
+		apply(m->flags, want, mode, letters, sizeof(letters));
+		if (view_set_flags(s, m, letters) < 0) {
+			gone++;
+			continue;
+		}
+		if (!silent) {
+			buf_printf(&s->out, "* %zu FETCH (", i + 1);
+			put_flags(s, m);
+			if (uid)
+				buf_printf(&s->out, " UID %u", m->uid);
+			buf_puts(&s->out, ")\r\n");
+		}
+	}
+	seqset_free(&set);
+	if (gone > 0)
+		tagged(s, "NO", "[EXPUNGEISSUED] %zu messages are gone", gone);
+	else
+		tagged(s, "OK", "%sSTORE completed", uid ? "UID " : "");
+}
+
+void imap_cmd_store(struct session *s)
+{
+	do_store(s, s->cmd->args, s->cmd->nargs, false);
+}
+
+void imap_uid_store(struct session *s, const struct imapd_arg *args, size_t nargs)
+{
+	do_store(s, args, nargs, true);
+}
+
+/* Removes the \Deleted messages; says so unless silent (CLOSE). */
+void view_expunge(struct session *s, bool silent)
+{
+	for (size_t i = s->view.n; i-- > 0;) {
+		struct view_msg *m = &s->view.msgs[i];
+
+		if (strchr(m->flags, 'T') == NULL)
+			continue;
+		if (unlink(m->path) < 0 && errno != ENOENT) {
+			log_err("%s: %s: %s", s->peer, m->path, strerror(errno));
+			continue;
+		}
+		free(m->path);
+		memmove(m, m + 1, (s->view.n - i - 1) * sizeof(*m));
+		s->view.n--;
+		if (!silent)
+			reply(s, "* %zu EXPUNGE", i + 1);
+	}
+}
+
+void imap_cmd_expunge(struct session *s)
+{
+	if (s->readonly) {
+		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		return;
+	}
+	view_expunge(s, false);
+	tagged(s, "OK", "EXPUNGE completed");
+}
