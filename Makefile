@@ -98,6 +98,7 @@ SRCS = \
 	src/daemon/sched.c \
 	src/daemon/worker.c \
 	src/imapd/cmd-any.c \
+	src/imapd/cmd-append.c \
 	src/imapd/cmd-auth.c \
 	src/imapd/cmd-fetch.c \
 	src/imapd/cmd-mailbox.c \

@@ -123,8 +123,7 @@ void imap_cmd_list(struct session *s)
 	tagged(s, "OK", "LIST completed");
 }
 
-/* The directory of the folder argument, or NULL after a tagged NO / BAD. */
-static char *folder_arg(struct session *s, const struct imapd_arg *a)
+char *folder_arg(struct session *s, const struct imapd_arg *a)
 {
 	char *name = arg_string(a), *dir;
 	struct stat st;
@@ -140,7 +139,8 @@ static char *folder_arg(struct session *s, const struct imapd_arg *a)
 		char *cur = xasprintf("%s/cur", dir);
 
 		if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			tagged(s, "NO", "[NONEXISTENT] no folder %.100s", name);
+			tagged(s, "NO", "[%s] no folder %.100s",
+			       strcasecmp(s->cmd->name, "APPEND") == 0 ? "TRYCREATE" : "NONEXISTENT", name);
 			free(dir);
 			dir = NULL;
 		}

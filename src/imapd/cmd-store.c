@@ -29,10 +29,8 @@ static int cmp_char(const void *a, const void *b)
 	return *(const char *)a - *(const char *)b;
 }
 
-/* The letters a flag list names into want[] (a set: want[c] != 0); -1 with
- * a tagged BAD for a flag that cannot be stored. New keywords are added to
- * the folder's dovecot-keywords. */
-static int flag_letters(struct session *s, const struct imapd_arg *a, char want[128])
+int flag_letters(struct session *s, const struct imapd_arg *a, char want[128],
+                 struct keywords *kw, const char *dir)
 {
 	const struct imapd_arg *v = a->kind == IMAPD_LIST ? a->sub : a;
 	size_t n = a->kind == IMAPD_LIST ? a->nsub : 1;
@@ -55,7 +53,7 @@ static int flag_letters(struct session *s, const struct imapd_arg *a, char want[
 			}
 		if (!known && strcasecmp(f, "\\Recent") != 0) {
 			bool added = false;
-			int idx = f[0] == '\\' ? -1 : keywords_index(&s->view.kw, f, true, &added);
+			int idx = f[0] == '\\' ? -1 : keywords_index(kw, f, true, &added);
 
 			if (idx < 0) {
 				tagged(s, f[0] == '\\' ? "BAD" : "NO", "%s %.60s cannot be stored",
@@ -70,16 +68,16 @@ static int flag_letters(struct session *s, const struct imapd_arg *a, char want[
 	}
 	if (kw_added) {
 		char err[256];
-		int lock = uidlist_lock(s->view.dir, 10000, err, sizeof(err));
+		int lock = uidlist_lock(dir, 10000, err, sizeof(err));
 
-		if (lock < 0 || keywords_write(s->view.dir, &s->view.kw, err, sizeof(err)) < 0) {
+		if (lock < 0 || keywords_write(dir, kw, err, sizeof(err)) < 0) {
 			log_err("%s: %s", s->peer, err);
 			if (lock >= 0)
-				uidlist_unlock(s->view.dir, lock);
+				uidlist_unlock(dir, lock);
 			tagged(s, "NO", "[SERVERBUG] cannot record a new keyword");
 			return -1;
 		}
-		uidlist_unlock(s->view.dir, lock);
+		uidlist_unlock(dir, lock);
 	}
 	return 0;
 }
@@ -106,9 +104,7 @@ int view_set_flags(struct session *s, struct view_msg *m, const char *letters)
 	return 0;
 }
 
-/* The message's letters after a change: mode '=' replaces the flags IMAP
- * knows (unknown letters stay), '+' adds, '-' removes. */
-static void apply(const char *old, const char want[128], char mode, char *out, size_t outlen)
+void flags_apply(const char *old, const char want[128], char mode, char *out, size_t outlen)
 {
 	char set[128] = {0};
 	size_t k = 0;
@@ -159,7 +155,7 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 		tagged(s, "BAD", "STORE takes FLAGS, +FLAGS or -FLAGS (.SILENT)");
 		return;
 	}
-	if (flag_letters(s, &args[2], want) < 0)
+	if (flag_letters(s, &args[2], want, &s->view.kw, s->view.dir) < 0)
 		return;
 	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
 	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
@@ -171,7 +167,7 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 
 		if (!seqset_has(&set, uid ? m->uid : (uint32_t)(i + 1)))
 			continue;
-		apply(m->flags, want, mode, letters, sizeof(letters));
+		flags_apply(m->flags, want, mode, letters, sizeof(letters));
 		if (view_set_flags(s, m, letters) < 0) {
 			gone++;
 			continue;

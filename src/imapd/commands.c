@@ -1,7 +1,7 @@
 /*
  * The command table: each command, the function that runs it and the
  * states it is allowed in (RFC 3501 section 6). One file per family:
- * cmd-any.c, cmd-auth.c, cmd-mailbox.c, cmd-fetch.c.
+ * cmd-any.c, cmd-auth.c, cmd-mailbox.c, cmd-append.c, cmd-fetch.c, cmd-store.c.
  */
 #include <stddef.h>
 #include <strings.h>
@@ -21,6 +21,7 @@ static const struct command table[] = {
     {"SELECT", imap_cmd_select, AUTHED},
     {"EXAMINE", imap_cmd_examine, AUTHED},
     {"STATUS", imap_cmd_status, AUTHED},
+    {"APPEND", imap_cmd_append, AUTHED},
     {"CLOSE", imap_cmd_close, S_SELECTED},
     {"UNSELECT", imap_cmd_unselect, S_SELECTED},
     {"FETCH", imap_cmd_fetch, S_SELECTED},

@@ -188,6 +188,34 @@ print(" ".join(out))')
 check "Dovecot sees the flags corral stored, and the expunge ($dv)" \
 	test "$dv" = '1:$Important,\Flagged 2:\Seen 4:\Answered 5:'
 
+# APPEND: into cur/ with its flags and date, LF line ends, the UID named.
+ap=$(imap "$port" me sesame '
+import time
+msg = b"From: a@example.org\r\nSubject: appended\r\nMessage-ID: <appended@corral.test>\r\n\r\nline one\r\nline two\r\n"
+typ, d = m.append("Work", "(\\Seen $Label)", imaplib.Time2Internaldate(1700000000), msg)
+print("append", typ, d[0].decode())
+typ, d = m.append("Nowhere", None, None, msg)
+print("trycreate", typ, d[0].decode())
+typ, d = m.select("Work")
+typ, d = m.append("Work", None, None, msg)
+print("exists-after", m.untagged_responses.get("EXISTS"))')
+echo "$ap" >"$T/ap.out"
+sed 's/^/# /' "$T/ap.out"
+ga() { grep -qE "$1" "$T/ap.out"; }
+check "APPEND answers APPENDUID with the folder's UIDVALIDITY and UID 3" ga '^append OK \[APPENDUID [0-9]+ 3\]'
+check "APPEND to a folder that does not exist: NO [TRYCREATE]" ga '^trycreate NO \[TRYCREATE\]'
+check "APPEND into the selected folder: EXISTS says so" ga "^exists-after \[b'3', b'4'\]"
+af=$(grep -l 'Subject: appended' "$M/.Work/cur/"* 2>/dev/null | head -1)
+check "the appended file: in cur/ with :2,S and a keyword letter" sh -c "echo '$af' | grep -qE ':2,Sa\$'"
+check "the appended file has LF line ends" sh -c "test -n '$af' && ! grep -q \$'\\r' '$af'"
+check "the appended file's mtime is the date given (INTERNALDATE)" test "$(stat -c %Y "$af" 2>/dev/null)" = 1700000000
+chown -R "$(stat -c %u:%g "$M/cur")" "$M"
+dva=$(imap "$DOVECOT_IMAP_PORT" alice "$DOVECOT_PASS_alice" '
+typ, d = m.select("Work", readonly=True)
+typ, d = m.uid("SEARCH", None, "HEADER", "Message-ID", "appended@corral.test")
+print(d[0].decode())')
+check "Dovecot finds the appended messages under the UIDs corral gave (3 4: $dva)" test "$dva" = "3 4"
+
 kill "$SPID"
 wait_until 5 sh -c "! kill -0 $SPID 2>/dev/null"
 check "corral serve stops on SIGTERM" sh -c "! kill -0 $SPID 2>/dev/null"

@@ -1,0 +1,186 @@
+/*
+ * APPEND (RFC 3501 6.3.11): a message from the client into a folder, as
+ * every Maildir writer does it: written to tmp/, fsynced, renamed into cur/
+ * with its flags after ":2,", the directory fsynced; then the folder's UID
+ * list gives it the next UID, which the answer names (APPENDUID, RFC 4315).
+ * The file has LF line ends, as corral's deliveries and Maildir readers
+ * expect; the optional date becomes its mtime (INTERNALDATE).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imapd/session-int.h"
+#include "store/uidlist.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+/* "17-Jul-1996 02:44:25 -0700" -> seconds; -1 when it is not a date-time. */
+static time_t parse_date(const char *s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char mon[4], sign;
+	int day, year, h, mi, sec, zone, used = 0;
+	const char *m;
+	struct tm tm = {0};
+
+	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &year, &h, &mi, &sec, &sign,
+	           &zone, &used) != 8 ||
+	    s[used] != '\0' || (sign != '+' && sign != '-') || (m = strstr(months, mon)) == NULL ||
+	    (m - months) % 3 != 0)
+		return -1;
+	tm.tm_mday = day;
+	tm.tm_mon = (int)(m - months) / 3;
+	tm.tm_year = year - 1900;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return timegm(&tm) - (sign == '-' ? -1 : 1) * ((zone / 100) * 3600 + (zone % 100) * 60);
+}
+
+/* Writes the message into dir/tmp, then cur/NAME:2,LETTERS; the new base name in *base. */
+static int write_message(const char *dir, const char *data, size_t len, const char *letters,
+                         time_t date, char **base)
+{
+	struct timeval tv;
+	char host[64] = "corral", *tmp, *final;
+	FILE *fp;
+	int fd, rc = -1;
+	size_t lf_len = 0;
+
+	gettimeofday(&tv, NULL);
+	gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, "/:")] = '\0';
+	for (size_t i = 0; i < len; i++)
+		lf_len += !(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n');
+	*base = xasprintf("%lld.M%ldP%ld.%s,S=%zu", (long long)tv.tv_sec, (long)tv.tv_usec,
+	                  (long)getpid(), host, lf_len);
+	tmp = xasprintf("%s/tmp/%s", dir, *base);
+	final = xasprintf("%s/cur/%s:2,%s", dir, *base, letters);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fp != NULL) {
+		for (size_t i = 0; i < len; i++)
+			if (!(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'))
+				putc(data[i], fp);
+		if (fflush(fp) == 0 && fsync(fileno(fp)) == 0)
+			rc = 0;
+		if (fclose(fp) != 0)
+			rc = -1;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (rc == 0 && date >= 0) {
+		struct timespec ts[2] = {{.tv_sec = date}, {.tv_sec = date}};
+
+		utimensat(AT_FDCWD, tmp, ts, 0);
+	}
+	if (rc == 0 && rename(tmp, final) == 0) {
+		char *cur = xasprintf("%s/cur", dir);
+
+		rc = fs_fsync_dir(cur);
+		free(cur);
+	} else {
+		unlink(tmp);
+		rc = -1;
+	}
+	free(tmp);
+	free(final);
+	return rc;
+}
+
+/* The UID the list gave base; 0 when it is not there. */
+static uint32_t uid_of(const struct uidlist *ul, const char *base)
+{
+	for (size_t i = ul->n; i-- > 0;)
+		if (strcmp(ul->recs[i].base, base) == 0)
+			return ul->recs[i].uid;
+	return 0;
+}
+
+void imap_cmd_append(struct session *s)
+{
+	const struct imapd_cmd *c = s->cmd;
+	const struct imapd_arg *msg = &c->args[c->nargs > 0 ? c->nargs - 1 : 0];
+	char want[128] = {0}, letters[32] = "", *dir, *base = NULL, err[256], *date_s;
+	struct keywords kw;
+	struct uidlist ul;
+	time_t date = -1;
+	bool changed, selected;
+	uint32_t uid;
+
+	if (c->nargs < 2 || c->nargs > 4 || msg->kind != IMAPD_STRING) {
+		tagged(s, "BAD", "APPEND needs a folder, [flags], [date] and the message");
+		return;
+	}
+	if ((dir = folder_arg(s, &c->args[0])) == NULL)
+		return;
+	for (size_t i = 1; i + 1 < c->nargs; i++) {
+		if (c->args[i].kind == IMAPD_LIST) {
+			if (keywords_read(dir, &kw, err, sizeof(err)) < 0 ||
+			    flag_letters(s, &c->args[i], want, &kw, dir) < 0) {
+				keywords_free(&kw);
+				free(dir);
+				return;
+			}
+			keywords_free(&kw);
+			flags_apply("", want, '=', letters, sizeof(letters));
+		} else if ((date_s = arg_string(&c->args[i])) != NULL) {
+			date = parse_date(date_s);
+			free(date_s);
+			if (date < 0) {
+				free(dir);
+				tagged(s, "BAD", "not a date-time: \"dd-Mon-yyyy hh:mm:ss +zzzz\"");
+				return;
+			}
+		}
+	}
+	if (write_message(dir, msg->s, msg->len, letters, date, &base) < 0 ||
+	    uidlist_sync(dir, &ul, &changed, err, sizeof(err)) < 0) {
+		log_err("%s: APPEND to %s: %s", s->peer, dir, errno ? strerror(errno) : err);
+		tagged(s, "NO", "[SERVERBUG] the message could not be stored");
+		free(base);
+		free(dir);
+		return;
+	}
+	uid = uid_of(&ul, base);
+	selected = s->state == S_SELECTED && strcmp(s->view.dir, dir) == 0;
+	if (selected && uid > 0) {
+		/* The selected folder grew: the session hears it now. */
+		struct view_msg *m;
+		struct stat st;
+		char *path = NULL;
+
+		for (size_t i = ul.n; i-- > 0;)
+			if (ul.recs[i].uid == uid)
+				path = xasprintf("%s/%s", dir, ul.recs[i].name);
+		if (path != NULL && stat(path, &st) == 0) {
+			s->view.msgs = xrealloc(s->view.msgs, (s->view.n + 1) * sizeof(*s->view.msgs));
+			m = &s->view.msgs[s->view.n++];
+			memset(m, 0, sizeof(*m));
+			m->uid = uid;
+			m->path = path;
+			m->size = (uint64_t)st.st_size;
+			m->internal = st.st_mtime;
+			snprintf(m->flags, sizeof(m->flags), "%s", letters);
+			s->view.uidnext = ul.nextuid;
+			reply(s, "* %zu EXISTS", s->view.n);
+		} else {
+			free(path);
+		}
+	}
+	if (uid > 0)
+		tagged(s, "OK", "[APPENDUID %u %u] APPEND completed", ul.uidvalidity, uid);
+	else
+		tagged(s, "OK", "APPEND completed");
+	uidlist_free(&ul);
+	free(base);
+	free(dir);
+}
