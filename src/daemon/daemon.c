@@ -18,6 +18,7 @@
 #include "daemon/worker.h"
 #include "rules/rules.h"
 #include "store/status.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 /* How long the fetches get to stop after SIGTERM before they are killed. */
@@ -100,13 +101,6 @@ static void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static double rnd(void)
 {
@@ -115,30 +109,32 @@ static double rnd(void)
 
 /* ---- status ---- */
 
+/* Whether one of the account's IDLE connections is waiting for news. */
+static bool slot_push(const struct slot *s)
+{
+	for (size_t i = 0; i < s->nwatch; i++)
+		if (s->watch[i].ready)
+			return true;
+	return false;
+}
+
 static const char *slot_state(const struct slot *s)
 {
-	bool push = false;
-
 	if (s->w.pid > 0)
 		return "fetching";
 	if (s->st.last_run == 0)
 		return "starting";
 	if (s->failures > 0)
 		return sched_state_after(s->w.last.kind);
-	for (size_t i = 0; i < s->nwatch; i++)
-		push |= s->watch[i].ready;
-	return push ? "idle" : "polling";
+	return slot_push(s) ? "idle" : "polling";
 }
 
 static void save_status(struct daemon *d, struct slot *s)
 {
-	uint64_t now = now_ms();
-	bool push = false;
+	uint64_t now = fs_now_ms();
 
-	for (size_t i = 0; i < s->nwatch; i++)
-		push |= s->watch[i].ready;
 	snprintf(s->st.state, sizeof(s->st.state), "%s", slot_state(s));
-	s->st.push = push;
+	s->st.push = slot_push(s);
 	s->st.failures = s->failures;
 	s->st.daemon_pid = (long)getpid();
 	s->st.next_run = time(NULL) + (time_t)((s->due_ms > now ? s->due_ms - now : 0) / 1000);
@@ -174,7 +170,7 @@ static void tell_systemd(struct daemon *d)
 static void build_slots(struct daemon *d, const struct slot *old, size_t nold)
 {
 	const struct config *cfg = d->dc->cfg;
-	uint64_t now = now_ms();
+	uint64_t now = fs_now_ms();
 
 	d->nslots = cfg->naccounts;
 	d->slots = xcalloc(d->nslots ? d->nslots : 1, sizeof(*d->slots));
@@ -241,7 +237,7 @@ static void start_fetch(struct daemon *d, struct slot *s)
 	s->again = false;
 	if (worker_start(&s->w, &wp) < 0) {
 		log_err("%s: cannot start a fetch: %s", s->acct->name, strerror(errno));
-		s->due_ms = now_ms() + 10000;
+		s->due_ms = fs_now_ms() + 10000;
 		return;
 	}
 	log_debug("%s: fetching", s->acct->name);
@@ -259,7 +255,7 @@ static void fetch_done(struct daemon *d, struct slot *s)
 	status_fold(&s->st, time(NULL), rc, st->error, st->delivered);
 	s->failures = kind == RES_OK ? 0 : s->failures + 1;
 	delay = sched_next_delay(kind, s->failures, s->acct->poll_s, rnd());
-	s->due_ms = now_ms() + delay * 1000;
+	s->due_ms = fs_now_ms() + delay * 1000;
 	if (kind != RES_OK && d->stopping)
 		log_info("%s: %s", s->acct->name, st->error[0] ? st->error : "stopped");
 	else if (kind != RES_OK)
@@ -273,7 +269,7 @@ static void fetch_done(struct daemon *d, struct slot *s)
 		         (unsigned long long)st->delivered, (unsigned long long)st->skipped,
 		         (unsigned long long)st->deleted, st->failed ? ", some failed" : "");
 	if (s->again && kind == RES_OK)
-		s->due_ms = now_ms();
+		s->due_ms = fs_now_ms();
 	save_status(d, s);
 }
 
@@ -285,7 +281,7 @@ static void start_watcher(struct daemon *d, struct slot *s, struct watcher *w)
 
 	(void)d;
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		w->due_ms = now_ms() + 10000;
+		w->due_ms = fs_now_ms() + 10000;
 		return;
 	}
 	fflush(NULL);
@@ -294,7 +290,7 @@ static void start_watcher(struct daemon *d, struct slot *s, struct watcher *w)
 		close(pfd[0]);
 		close(pfd[1]);
 		w->pid = 0;
-		w->due_ms = now_ms() + 10000;
+		w->due_ms = fs_now_ms() + 10000;
 		return;
 	}
 	if (w->pid == 0) {
@@ -318,7 +314,7 @@ static void news(struct daemon *d, struct slot *s)
 	if (s->w.pid > 0)
 		s->again = true;
 	else
-		s->due_ms = now_ms();
+		s->due_ms = fs_now_ms();
 }
 
 static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
@@ -365,7 +361,7 @@ static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
 		                     : sched_next_delay(RES_TEMP, w->failures, s->acct->poll_s, rnd());
 
 		w->failures++;
-		w->due_ms = now_ms() + delay * 1000;
+		w->due_ms = fs_now_ms() + delay * 1000;
 	}
 	save_status(d, s);
 }
@@ -420,7 +416,7 @@ static struct slot *most_overdue(struct daemon *d, uint64_t now)
  */
 static uint64_t start_due(struct daemon *d)
 {
-	uint64_t now = now_ms(), next = 60000;
+	uint64_t now = fs_now_ms(), next = 60000;
 	struct slot *s;
 
 	if (d->stopping || d->pending != NULL)
@@ -513,7 +509,7 @@ static void handle_signals(struct daemon *d)
 		d->stop_deadline = 0;
 	} else if (got_term && !d->stopping) {
 		d->stopping = true;
-		d->stop_deadline = now_ms() + STOP_GRACE_MS;
+		d->stop_deadline = fs_now_ms() + STOP_GRACE_MS;
 		log_info("stopping: the fetches in flight end at their next network wait");
 		notify_send("STOPPING=1");
 		each_child(d, SIGTERM);
@@ -581,7 +577,7 @@ int daemon_run(const struct daemon_params *p, struct daemon_conf *dc)
 
 		tell_systemd(&d);
 		if (d.watchdog_ms > 0) {
-			now = now_ms();
+			now = fs_now_ms();
 			if (now - d.last_watchdog >= d.watchdog_ms / 2) {
 				notify_send("WATCHDOG=1");
 				d.last_watchdog = now;
@@ -592,9 +588,9 @@ int daemon_run(const struct daemon_params *p, struct daemon_conf *dc)
 		if (d.stopping) {
 			if (running(&d, true) == 0)
 				break;
-			if (now_ms() >= d.stop_deadline) {
+			if (fs_now_ms() >= d.stop_deadline) {
 				each_child(&d, SIGKILL);
-				d.stop_deadline = now_ms() + 60000;
+				d.stop_deadline = fs_now_ms() + 60000;
 			}
 			next = 200;
 		}

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "rules/rules.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 /* The child's SIGTERM / SIGINT: read by net/ at its next wait. */
@@ -28,13 +28,6 @@ struct child_ctx {
 	uint64_t last_ms;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void send_report(int fd, int final, int rc, enum res_kind kind, const struct fetch_stats *st)
 {
@@ -48,7 +41,7 @@ static void send_report(int fd, int final, int rc, enum res_kind kind, const str
 static void child_progress(void *ctx, const struct fetch_stats *st)
 {
 	struct child_ctx *c = ctx;
-	uint64_t t = now_ms();
+	uint64_t t = fs_now_ms();
 
 	if (t - c->last_ms >= 100) {
 		c->last_ms = t;

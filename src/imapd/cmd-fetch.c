@@ -31,11 +31,6 @@ struct item {
 	uint64_t off, count;
 };
 
-static int cmp_char(const void *a, const void *b)
-{
-	return *(const char *)a - *(const char *)b;
-}
-
 /* The message with CRLF line ends, read whole; NULL on failure. */
 static char *read_crlf(const char *path, uint64_t max, size_t *len)
 {
@@ -61,6 +56,35 @@ static char *read_crlf(const char *path, uint64_t max, size_t *len)
 		return NULL;
 	}
 	return buf_steal(&b, len);
+}
+
+/*
+ * RFC822.SIZE: the size with CRLF line ends. From the name's ",W=" field
+ * when a writer put one there (Dovecot does); otherwise the LF line ends
+ * are counted once, streaming, and kept in the view. 0 when unreadable.
+ */
+static uint64_t crlf_size(struct view_msg *m)
+{
+	const char *w = strstr(m->path, ",W=");
+	char chunk[65536], prev = '\0';
+	uint64_t size = 0;
+	ssize_t n;
+	int fd;
+
+	if (m->crlf_size > 0)
+		return m->crlf_size;
+	if (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)
+		return m->crlf_size;
+	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			size += 1 + (chunk[i] == '\n' && prev != '\r');
+			prev = chunk[i];
+		}
+	close(fd);
+	m->crlf_size = n == 0 ? size : 0;
+	return m->crlf_size;
 }
 
 /* Where the header ends (after its blank line) in a CRLF message. */
@@ -189,20 +213,24 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	struct view_msg *m = &s->view.msgs[seq - 1];
 	char *data = NULL;
 	size_t len = 0;
-	bool need = false, sent_uid = false, seen_now = false, sent_flags = false;
+	bool body = false, sent_uid = false, seen_now = false, sent_flags = false;
+	uint64_t size = 0;
 
 	for (size_t i = 0; i < nitems; i++) {
-		need |= items[i].kind == IT_BODY || items[i].kind == IT_SIZE;
+		body |= items[i].kind == IT_BODY;
 		seen_now |= !items[i].peek && !s->readonly && strchr(m->flags, 'S') == NULL;
 	}
-	if (need && (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, &len)) == NULL))
+	/* The body is read only when it is sent: RFC822.SIZE alone reads no file twice. */
+	if (body && (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, &len)) == NULL))
 		return -1; /* expunged by another writer, or too big */
+	for (size_t i = 0; i < nitems; i++)
+		if (items[i].kind == IT_SIZE && (size = body ? len : crlf_size(m)) == 0)
+			return -1;
 	if (seen_now) {
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
-		char letters[sizeof(m->flags) + 2];
+		char letters[sizeof(m->flags) + 2], want[128] = {['S'] = 1};
 
-		snprintf(letters, sizeof(letters), "%sS", m->flags);
-		qsort(letters, strlen(letters), 1, cmp_char);
+		flags_apply(m->flags, want, '+', letters, sizeof(letters));
 		seen_now = view_set_flags(s, m, letters) == 0;
 	}
 	buf_printf(&s->out, "* %zu FETCH (", seq);
@@ -222,7 +250,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			put_date(s, m->internal);
 			break;
 		case IT_SIZE:
-			buf_printf(&s->out, "RFC822.SIZE %zu", len);
+			buf_printf(&s->out, "RFC822.SIZE %llu", (unsigned long long)size);
 			break;
 		case IT_BODY:
 			put_body(s, &items[i], data, len);

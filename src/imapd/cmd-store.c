@@ -24,11 +24,6 @@ static const struct {
 } sys_flags[] = {{"\\Draft", 'D'},    {"\\Flagged", 'F'}, {"\\Answered", 'R'},
                  {"\\Seen", 'S'},     {"\\Deleted", 'T'}};
 
-static int cmp_char(const void *a, const void *b)
-{
-	return *(const char *)a - *(const char *)b;
-}
-
 int flag_letters(struct session *s, const struct imapd_arg *a, char want[128],
                  struct keywords *kw, const char *dir)
 {
@@ -122,11 +117,11 @@ void flags_apply(const char *old, const char want[128], char mode, char *out, si
 		else if (mode == '=' && imap_letter)
 			set[c] = want[c];
 	}
+	/* In ASCII order, as Maildir readers expect. */
 	for (int c = 33; c < 127 && k + 1 < outlen; c++)
 		if (set[c])
 			out[k++] = (char)c;
 	out[k] = '\0';
-	qsort(out, k, 1, cmp_char);
 }
 
 static void do_store(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config/config.h"
 #include "source/imap-parse.h"
@@ -15,6 +14,7 @@
 #include "net/respcode.h"
 #include "source/source-int.h"
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -742,13 +742,6 @@ static int imap_delete(struct source *s, const struct src_msg *const *msgs, size
 
 /* ---- IDLE (RFC 2177) ---- */
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /*
  * IDLE for at most timeout_s, ended early by an EXISTS; then DONE, whose
@@ -757,7 +750,7 @@ static uint64_t mono_ms(void)
  */
 static int imap_wait_news(struct source *s, unsigned timeout_s, bool *news, struct result *err)
 {
-	uint64_t deadline = mono_ms() + (uint64_t)timeout_s * 1000;
+	uint64_t deadline = fs_now_ms() + (uint64_t)timeout_s * 1000;
 	unsigned tag, seen;
 	struct tagged t;
 	int rc;
@@ -779,7 +772,7 @@ static int imap_wait_news(struct source *s, unsigned timeout_s, bool *news, stru
 	}
 	seen = s->exists_seen;
 	while (s->exists_seen == seen) {
-		uint64_t now = mono_ms();
+		uint64_t now = fs_now_ms();
 
 		if (now >= deadline)
 			break;

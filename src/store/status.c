@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "store/journal.h"
+#include "util/buf.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -66,43 +67,39 @@ void status_read(const char *state_dir, const char *account, struct account_stat
 }
 
 /* One line each: a newline in a server's text must not start a new key. */
-static void put_line(FILE *fp, const char *key, const char *text)
+static void put_line(struct buf *b, const char *key, const char *text)
 {
-	fprintf(fp, "%s=", key);
+	buf_printf(b, "%s=", key);
 	for (const char *c = text; *c; c++)
-		fputc(*c == '\n' || *c == '\r' ? ' ' : *c, fp);
-	fputc('\n', fp);
+		buf_putc(b, *c == '\n' || *c == '\r' ? ' ' : *c);
+	buf_putc(b, '\n');
 }
 
 int status_write(const char *state_dir, const char *account, const struct account_status *st)
 {
 	char *dir = xasprintf("%s/accounts", state_dir);
 	char *path = status_path(state_dir, account, ".status");
-	char *tmp = status_path(state_dir, account, ".status.tmp");
-	FILE *fp;
+	struct buf b;
 	int rc = -1;
 
-	if (fs_mkdir_p(dir, 0700) < 0 || (fp = fopen(tmp, "w")) == NULL)
-		goto out;
-	fprintf(fp, "last_run=%lld\nlast_success=%lld\nlast_exit=%d\n", (long long)st->last_run,
-	        (long long)st->last_success, st->last_exit);
-	put_line(fp, "last_error", st->last_error);
-	fprintf(fp, "last_error_time=%lld\nfetched_last=%llu\nfetched_total=%llu\n",
-	        (long long)st->last_error_time, (unsigned long long)st->fetched_last,
-	        (unsigned long long)st->fetched_total);
+	buf_init(&b, 8192);
+	buf_printf(&b, "last_run=%lld\nlast_success=%lld\nlast_exit=%d\n", (long long)st->last_run,
+	           (long long)st->last_success, st->last_exit);
+	put_line(&b, "last_error", st->last_error);
+	buf_printf(&b, "last_error_time=%lld\nfetched_last=%llu\nfetched_total=%llu\n",
+	           (long long)st->last_error_time, (unsigned long long)st->fetched_last,
+	           (unsigned long long)st->fetched_total);
 	if (st->state[0] != '\0') {
-		put_line(fp, "state", st->state);
-		fprintf(fp, "next_run=%lld\nfailures=%u\npush=%d\ndaemon_pid=%ld\n",
-		        (long long)st->next_run, st->failures, st->push ? 1 : 0, st->daemon_pid);
+		put_line(&b, "state", st->state);
+		buf_printf(&b, "next_run=%lld\nfailures=%u\npush=%d\ndaemon_pid=%ld\n",
+		           (long long)st->next_run, st->failures, st->push ? 1 : 0, st->daemon_pid);
 	}
-	if (fclose(fp) == 0 && rename(tmp, path) == 0)
-		rc = 0;
-out:
-	if (rc < 0)
-		unlink(tmp);
+	/* Not fsynced: the daemon rewrites it at every change; it is a report, not state. */
+	if (fs_mkdir_p(dir, 0700) == 0)
+		rc = fs_replace_file(path, b.data, b.len, false);
+	buf_free(&b);
 	free(dir);
 	free(path);
-	free(tmp);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/log.h"
 
 /* Dovecot's stale timeout for dovecot-uidlist.lock. */
@@ -119,26 +120,15 @@ int uidlist_read(const char *dir, struct uidlist *ul, char *err, size_t errlen)
 	return rc;
 }
 
-/* Writes text to dir/name through a new file and rename(). */
+/* Replaces dir/name with text, durably (util/fs.h). */
 static int replace_file(const char *dir, const char *name, const char *text, size_t len,
                         char *err, size_t errlen)
 {
-	char *tmp = xasprintf("%s/%s.corral-%ld", dir, name, (long)getpid());
 	char *path = xasprintf("%s/%s", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = -1;
+	int rc = fs_replace_file(path, text, len, true);
 
-	if (fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 && close(fd) == 0) {
-		fd = -1;
-		if (rename(tmp, path) == 0)
-			rc = 0;
-	}
-	if (rc < 0) {
+	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-	}
-	free(tmp);
 	free(path);
 	return rc;
 }

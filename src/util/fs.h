@@ -5,6 +5,9 @@
 #ifndef CORRAL_FS_H
 #define CORRAL_FS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* fsync() of a directory by path. */
@@ -13,5 +16,15 @@ int fs_fsync_dir(const char *path);
 int fs_fsync_parent(const char *path);
 /* mkdir -p with mode; the parent of each directory made is fsynced. */
 int fs_mkdir_p(const char *path, mode_t mode);
+
+/*
+ * Replaces path with data[0..len) whole: written to a new file next to it,
+ * then rename()d, so a reader sees the old file or the new one, never half
+ * of one. With sync, the new file is fsynced before the rename.
+ */
+int fs_replace_file(const char *path, const void *data, size_t len, bool sync);
+
+/* A monotonic clock in milliseconds, for timeouts and schedules. */
+uint64_t fs_now_ms(void);
 
 #endif
