@@ -111,9 +111,10 @@ static int account_done(const struct cli *cli, const struct config *cfg, struct 
 	human_bytes(s->bytes, bytes, sizeof(bytes));
 	if (cli->verbosity >= 0 && w->finished)
 		printf("%s: %llu new, %llu delivered (%s), %llu skipped, %llu deleted%s%s\n",
-		       w->acct->name, (unsigned long long)s->listed, (unsigned long long)s->delivered,
-		       bytes, (unsigned long long)s->skipped, (unsigned long long)s->deleted,
-		       s->failed ? ", failed: " : "", s->failed ? "see above" : "");
+		       w->acct->name, (unsigned long long)s->listed,
+		       (unsigned long long)s->delivered, bytes, (unsigned long long)s->skipped,
+		       (unsigned long long)s->deleted, s->failed ? ", failed: " : "",
+		       s->failed ? "see above" : "");
 	return rc;
 }
 
@@ -132,8 +133,7 @@ static unsigned server_load(const struct worker *w, size_t n, const struct accou
  * limit connections per user and address), in the order given; returns the
  * combined exit status.
  */
-static int run_workers(const struct cli *cli, const struct config *cfg, struct worker *w,
-                       size_t n)
+static int run_workers(const struct cli *cli, const struct config *cfg, struct worker *w, size_t n)
 {
 	const struct worker_params wp = {.cfg = cfg,
 	                                 .load_rules = cli_load_rules,
@@ -226,8 +226,9 @@ int cli_lock_state(const struct config *cfg, const char *what)
 	int fd = statelock_take(cfg->state_dir, what, &holder, holder_what, sizeof(holder_what));
 
 	if (fd == -1)
-		log_err("%s is in use by corral %s (pid %ld); try again when it is done, or stop it",
-		        cfg->state_dir, holder_what, (long)holder);
+		log_err(
+		    "%s is in use by corral %s (pid %ld); try again when it is done, or stop it",
+		    cfg->state_dir, holder_what, (long)holder);
 	else if (fd < 0)
 		log_err("%s/corral.lock: %s", cfg->state_dir, strerror(errno));
 	return fd;

@@ -82,7 +82,8 @@ static void check_account_auth(struct loader *L, struct account *a, yaml_node_t 
 		           auth_names[a->auth - AUTH_PLAIN]);
 	if ((a->auth == AUTH_USER || a->auth == AUTH_APOP) && v[A_PROTOCOL] &&
 	    a->protocol != PROTO_POP3)
-		ydoc_error(L->y, L->d, v[A_AUTH], kp, "%s is a POP3 login; for imap use plain, "
+		ydoc_error(L->y, L->d, v[A_AUTH], kp,
+		           "%s is a POP3 login; for imap use plain, "
 		           "login, cram-md5, xoauth2 or oauthbearer",
 		           auth_names[a->auth - AUTH_PLAIN]);
 	if (a->auth != AUTH_XOAUTH2 && a->auth != AUTH_OAUTHBEARER && !passwd && oauth)

@@ -452,8 +452,8 @@ static int fetch_list(struct run *r, const struct src_msg **ms, size_t n)
 		i += k;
 		/* SIGTERM: the batch just committed is durable; the rest waits. */
 		if (i < n && r->p->stop != NULL && *r->p->stop)
-			return fetch_fail(r, RES_TEMP, "stopped; %zu messages left for the next run",
-			                  n - i);
+			return fetch_fail(r, RES_TEMP,
+			                  "stopped; %zu messages left for the next run", n - i);
 	}
 	return 0;
 }
@@ -665,8 +665,8 @@ int fetch_account(const struct fetch_params *p, struct fetch_stats *st)
 		} else {
 			/* A folder that fails does not stop the others unless the connection is
 			 * gone. */
-			for (size_t i = 0; i < folders->n && r.src != NULL && !(p->stop && *p->stop);
-			     i++)
+			for (size_t i = 0;
+			     i < folders->n && r.src != NULL && !(p->stop && *p->stop); i++)
 				if (fetch_folder(&r, folders->v[i]) < 0 &&
 				    res_exit_code(r.kind) != EX_TEMPFAIL)
 					break;

@@ -101,7 +101,6 @@ static void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-
 static double rnd(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
@@ -340,8 +339,8 @@ static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
 		} else if (m.kind == 'e' && m.exit != 78) {
 			log_warn("%s: %s: IDLE: %s", s->acct->name, w->folder, m.text);
 		} else if (m.kind == 'e') {
-			log_info("%s: %s: %s; polling every %llu s instead", s->acct->name, w->folder,
-			         m.text, (unsigned long long)s->acct->poll_s);
+			log_info("%s: %s: %s; polling every %llu s instead", s->acct->name,
+			         w->folder, m.text, (unsigned long long)s->acct->poll_s);
 		}
 		return;
 	}
@@ -356,9 +355,9 @@ static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 78) {
 		w->disabled = true;
 	} else {
-		uint64_t delay = w->failures == 0
-		                     ? 1
-		                     : sched_next_delay(RES_TEMP, w->failures, s->acct->poll_s, rnd());
+		uint64_t delay = w->failures == 0 ? 1
+		                                  : sched_next_delay(RES_TEMP, w->failures,
+		                                                     s->acct->poll_s, rnd());
 
 		w->failures++;
 		w->due_ms = fs_now_ms() + delay * 1000;
@@ -493,7 +492,8 @@ static void swap_config(struct daemon *d)
 	daemon_conf_free(old_dc);
 	for (size_t i = 0; i < d->nslots; i++)
 		save_status(d, &d->slots[i]);
-	log_info("running with the new config: %zu account%s", d->nslots, d->nslots == 1 ? "" : "s");
+	log_info("running with the new config: %zu account%s", d->nslots,
+	         d->nslots == 1 ? "" : "s");
 	notify_send("READY=1");
 }
 
@@ -504,7 +504,8 @@ static void handle_signals(struct daemon *d)
 	while (read(wake_fd[0], drain, sizeof(drain)) > 0)
 		;
 	if (got_term >= 2 && d->stopping) {
-		log_warn("second stop signal: ending the fetches at once (the journal loses nothing)");
+		log_warn(
+		    "second stop signal: ending the fetches at once (the journal loses nothing)");
 		each_child(d, SIGKILL);
 		d->stop_deadline = 0;
 	} else if (got_term && !d->stopping) {

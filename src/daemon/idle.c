@@ -26,7 +26,8 @@ static void fail(int fd, const struct account *acct, const char *folder, const s
 	int code = (stop != NULL && *stop) ? 0 : res_exit_code(err->kind);
 
 	if (err->server[0] != '\0')
-		snprintf(text, sizeof(text), "%.150s (server said: %.120s)", err->text, err->server);
+		snprintf(text, sizeof(text), "%.150s (server said: %.120s)", err->text,
+		         err->server);
 	else
 		snprintf(text, sizeof(text), "%s", err->text);
 	if (code != 0)

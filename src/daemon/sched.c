@@ -16,7 +16,8 @@ static bool refused(enum res_kind kind)
 
 uint64_t sched_next_delay(enum res_kind kind, unsigned failures, uint64_t poll_s, double rnd)
 {
-	uint64_t base = poll_s > 0 && poll_s < SCHED_BACKOFF_FIRST_S ? poll_s : SCHED_BACKOFF_FIRST_S;
+	uint64_t base =
+	    poll_s > 0 && poll_s < SCHED_BACKOFF_FIRST_S ? poll_s : SCHED_BACKOFF_FIRST_S;
 	uint64_t d;
 
 	if (kind == RES_OK) {

@@ -28,7 +28,6 @@ struct child_ctx {
 	uint64_t last_ms;
 };
 
-
 static void send_report(int fd, int final, int rc, enum res_kind kind, const struct fetch_stats *st)
 {
 	struct worker_report r = {.final = final, .rc = rc, .kind = kind, .st = *st};

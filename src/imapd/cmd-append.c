@@ -162,7 +162,8 @@ void imap_cmd_append(struct session *s)
 			if (ul.recs[i].uid == uid)
 				path = xasprintf("%s/%s", dir, ul.recs[i].name);
 		if (path != NULL && stat(path, &st) == 0) {
-			s->view.msgs = xrealloc(s->view.msgs, (s->view.n + 1) * sizeof(*s->view.msgs));
+			s->view.msgs =
+			    xrealloc(s->view.msgs, (s->view.n + 1) * sizeof(*s->view.msgs));
 			m = &s->view.msgs[s->view.n++];
 			memset(m, 0, sizeof(*m));
 			m->uid = uid;

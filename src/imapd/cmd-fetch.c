@@ -102,8 +102,11 @@ void put_flags(struct session *s, const struct view_msg *m)
 	static const struct {
 		char letter;
 		const char *flag;
-	} sys[] = {{'D', "\\Draft"}, {'F', "\\Flagged"}, {'R', "\\Answered"},
-	           {'S', "\\Seen"},  {'T', "\\Deleted"}};
+	} sys[] = {{'D', "\\Draft"},
+	           {'F', "\\Flagged"},
+	           {'R', "\\Answered"},
+	           {'S', "\\Seen"},
+	           {'T', "\\Deleted"}};
 	bool first = true;
 
 	buf_puts(&s->out, "FLAGS (");
@@ -200,7 +203,8 @@ static void put_body(struct session *s, const struct item *it, const char *m, si
 		n = it->off < n ? n - it->off : 0;
 		if (n > it->count)
 			n = it->count;
-		buf_printf(&s->out, "%s<%llu> {%zu}\r\n", it->label, (unsigned long long)it->off, n);
+		buf_printf(&s->out, "%s<%llu> {%zu}\r\n", it->label, (unsigned long long)it->off,
+		           n);
 	} else {
 		buf_printf(&s->out, "%s {%zu}\r\n", it->label, n);
 	}
@@ -291,7 +295,9 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	for (size_t i = 0; i < nlist; i++)
 		if (!parse_item(&list[i], &items[nitems++])) {
 			tagged(s, "BAD", "FETCH item %.*s is not supported (yet)",
-			       list[i].kind == IMAPD_ATOM ? (int)(list[i].len < 60 ? list[i].len : 60) : 6,
+			       list[i].kind == IMAPD_ATOM
+			           ? (int)(list[i].len < 60 ? list[i].len : 60)
+			           : 6,
 			       list[i].kind == IMAPD_ATOM ? list[i].s : "(list)");
 			return;
 		}

@@ -105,11 +105,12 @@ void imap_cmd_list(struct session *s)
 			bool inbox = i == 0;
 
 			if (!(inbox ? match(full, "INBOX") || (strncasecmp(full, "INBOX", 5) == 0 &&
-			                                          match(full + 5, ""))
+			                                       match(full + 5, ""))
 			            : match(full, names[i])))
 				continue;
 			buf_printf(&s->out, "* LIST (%s) \"/\" ",
-			           has_children(names, n, names[i]) ? "\\HasChildren" : "\\HasNoChildren");
+			           has_children(names, n, names[i]) ? "\\HasChildren"
+			                                            : "\\HasNoChildren");
 			put_string(&s->out, names[i], strlen(names[i]));
 			buf_puts(&s->out, "\r\n");
 		}
@@ -140,7 +141,9 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 
 		if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			tagged(s, "NO", "[%s] no folder %.100s",
-			       strcasecmp(s->cmd->name, "APPEND") == 0 ? "TRYCREATE" : "NONEXISTENT", name);
+			       strcasecmp(s->cmd->name, "APPEND") == 0 ? "TRYCREATE"
+			                                               : "NONEXISTENT",
+			       name);
 			free(dir);
 			dir = NULL;
 		}
@@ -191,8 +194,9 @@ static void open_folder(struct session *s, const char *what)
 	if (strcmp(what, "EXAMINE") == 0)
 		reply(s, "* OK [PERMANENTFLAGS ()] read-only");
 	else
-		reply(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
-		         "flags and keywords are kept");
+		reply(s,
+		      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+		      "flags and keywords are kept");
 	reply(s, "* %zu EXISTS", s->view.n);
 	reply(s, "* %zu RECENT", recent);
 	for (size_t i = 0; i < s->view.n; i++)

@@ -21,11 +21,11 @@
 static const struct {
 	const char *flag;
 	char letter;
-} sys_flags[] = {{"\\Draft", 'D'},    {"\\Flagged", 'F'}, {"\\Answered", 'R'},
-                 {"\\Seen", 'S'},     {"\\Deleted", 'T'}};
+} sys_flags[] = {
+    {"\\Draft", 'D'}, {"\\Flagged", 'F'}, {"\\Answered", 'R'}, {"\\Seen", 'S'}, {"\\Deleted", 'T'}};
 
-int flag_letters(struct session *s, const struct imapd_arg *a, char want[128],
-                 struct keywords *kw, const char *dir)
+int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], struct keywords *kw,
+                 const char *dir)
 {
 	const struct imapd_arg *v = a->kind == IMAPD_LIST ? a->sub : a;
 	size_t n = a->kind == IMAPD_LIST ? a->nsub : 1;
@@ -88,7 +88,8 @@ int view_set_flags(struct session *s, struct view_msg *m, const char *letters)
 	sub = slash - 3; /* "new" or "cur" */
 	base = slash + 1;
 	blen = strcspn(base, ":");
-	to = xasprintf("%.*scur/%.*s:2,%s", (int)(sub - m->path), m->path, (int)blen, base, letters);
+	to =
+	    xasprintf("%.*scur/%.*s:2,%s", (int)(sub - m->path), m->path, (int)blen, base, letters);
 	if (strcmp(to, m->path) != 0 && rename(m->path, to) < 0) {
 		free(to);
 		return -1;
@@ -145,8 +146,10 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 	mode = what[0] == '+' || what[0] == '-' ? what[0] : '=';
 	if (mode != '=')
 		what++;
-	silent = args[1].len - (size_t)(mode != '=') == 12 && strncasecmp(what, "FLAGS.SILENT", 12) == 0;
-	if (!silent && !(args[1].len - (size_t)(mode != '=') == 5 && strncasecmp(what, "FLAGS", 5) == 0)) {
+	silent =
+	    args[1].len - (size_t)(mode != '=') == 12 && strncasecmp(what, "FLAGS.SILENT", 12) == 0;
+	if (!silent &&
+	    !(args[1].len - (size_t)(mode != '=') == 5 && strncasecmp(what, "FLAGS", 5) == 0)) {
 		tagged(s, "BAD", "STORE takes FLAGS, +FLAGS or -FLAGS (.SILENT)");
 		return;
 	}

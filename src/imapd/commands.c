@@ -8,26 +8,18 @@
 
 #include "imapd/session-int.h"
 
-#define ANY      (S_NOT_AUTH | S_AUTH | S_SELECTED)
-#define AUTHED   (S_AUTH | S_SELECTED)
+#define ANY    (S_NOT_AUTH | S_AUTH | S_SELECTED)
+#define AUTHED (S_AUTH | S_SELECTED)
 
 static const struct command table[] = {
-    {"CAPABILITY", imap_cmd_capability, ANY},
-    {"NOOP", imap_cmd_noop, ANY},
-    {"LOGOUT", imap_cmd_logout, ANY},
-    {"ID", imap_cmd_id, ANY},
-    {"LOGIN", imap_cmd_login, S_NOT_AUTH},
-    {"LIST", imap_cmd_list, AUTHED},
-    {"SELECT", imap_cmd_select, AUTHED},
-    {"EXAMINE", imap_cmd_examine, AUTHED},
-    {"STATUS", imap_cmd_status, AUTHED},
-    {"APPEND", imap_cmd_append, AUTHED},
-    {"CLOSE", imap_cmd_close, S_SELECTED},
-    {"UNSELECT", imap_cmd_unselect, S_SELECTED},
-    {"FETCH", imap_cmd_fetch, S_SELECTED},
-    {"SEARCH", imap_cmd_search, S_SELECTED},
-    {"STORE", imap_cmd_store, S_SELECTED},
-    {"EXPUNGE", imap_cmd_expunge, S_SELECTED},
+    {"CAPABILITY", imap_cmd_capability, ANY}, {"NOOP", imap_cmd_noop, ANY},
+    {"LOGOUT", imap_cmd_logout, ANY},         {"ID", imap_cmd_id, ANY},
+    {"LOGIN", imap_cmd_login, S_NOT_AUTH},    {"LIST", imap_cmd_list, AUTHED},
+    {"SELECT", imap_cmd_select, AUTHED},      {"EXAMINE", imap_cmd_examine, AUTHED},
+    {"STATUS", imap_cmd_status, AUTHED},      {"APPEND", imap_cmd_append, AUTHED},
+    {"CLOSE", imap_cmd_close, S_SELECTED},    {"UNSELECT", imap_cmd_unselect, S_SELECTED},
+    {"FETCH", imap_cmd_fetch, S_SELECTED},    {"SEARCH", imap_cmd_search, S_SELECTED},
+    {"STORE", imap_cmd_store, S_SELECTED},    {"EXPUNGE", imap_cmd_expunge, S_SELECTED},
     {"UID", imap_cmd_uid, S_SELECTED},
 };
 

@@ -169,7 +169,8 @@ static int parse_quoted(struct cursor *c, struct imapd_arg *a)
 
 		if (ch == '"') {
 			c->p++;
-			*a = (struct imapd_arg){.kind = IMAPD_STRING, .s = start, .len = (size_t)(w - start)};
+			*a = (struct imapd_arg){
+			    .kind = IMAPD_STRING, .s = start, .len = (size_t)(w - start)};
 			return 0;
 		}
 		if (ch == '\r' || ch == '\n' || ch == '\0')
@@ -231,7 +232,7 @@ static int parse_atom(struct cursor *c, struct imapd_arg *a)
 	}
 	if (c->p == start) {
 		c->err = c->p < c->end && (unsigned char)*c->p < 0x20 ? "a control character"
-		                                                       : "expected an argument";
+		                                                      : "expected an argument";
 		return -1;
 	}
 	a->kind = c->p - start == 3 && strncasecmp(start, "NIL", 3) == 0 ? IMAPD_NIL : IMAPD_ATOM;
@@ -284,9 +285,10 @@ static int parse_command(struct imapd_reader *r)
 	while (c.p < c.end && tag_char((unsigned char)*c.p))
 		c.p++;
 	if (c.p == tag || c.p - tag >= TAG_MAX || c.p == c.end || *c.p != ' ') {
-		snprintf(r->why, sizeof(r->why), "%s", c.p == tag ? "a command needs a tag"
-		                                       : c.p == c.end ? "a tag without a command"
-		                                                      : "a malformed tag");
+		snprintf(r->why, sizeof(r->why), "%s",
+		         c.p == tag     ? "a command needs a tag"
+		         : c.p == c.end ? "a tag without a command"
+		                        : "a malformed tag");
 		return -1;
 	}
 	snprintf(r->tag, sizeof(r->tag), "%.*s", (int)(c.p - tag), tag);
@@ -455,8 +457,7 @@ static size_t take_literal(struct imapd_reader *r, const char *data, size_t len)
 }
 
 enum imapd_read imapd_read(struct imapd_reader *r, const char *data, size_t len, size_t *used,
-                           const struct imapd_cmd **cmd, const char **tag, char *why,
-                           size_t whylen)
+                           const struct imapd_cmd **cmd, const char **tag, char *why, size_t whylen)
 {
 	size_t i = 0;
 
@@ -481,8 +482,8 @@ enum imapd_read imapd_read(struct imapd_reader *r, const char *data, size_t len,
 			buf_append(&r->cmd, data + i, keep);
 			drop(r, "line too long");
 		}
-		if (!r->dropping && (memchr(data + i, '\0', seg) != NULL ||
-		                     buf_append(&r->cmd, data + i, seg) < 0))
+		if (!r->dropping &&
+		    (memchr(data + i, '\0', seg) != NULL || buf_append(&r->cmd, data + i, seg) < 0))
 			drop(r, memchr(data + i, '\0', seg) != NULL ? "a NUL byte in a command"
 			                                            : "command too big");
 		r->line_len += seg;

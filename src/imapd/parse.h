@@ -38,7 +38,7 @@ struct imapd_arg {
 };
 
 struct imapd_cmd {
-	const char *tag; /* NUL-terminated */
+	const char *tag;  /* NUL-terminated */
 	const char *name; /* NUL-terminated, as sent (compare case-insensitively) */
 	const struct imapd_arg *args;
 	size_t nargs;

@@ -42,7 +42,8 @@ static int listen_on(const struct listen_addr *a, char *err, size_t errlen)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0) {
-		snprintf(err, errlen, "cannot listen on %s:%d: %s", a->host, a->port, strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", a->host, a->port,
+		         strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -22,10 +22,10 @@ struct session {
 	const char *peer;
 	enum session_state state;
 	char *user;
-	struct buf out; /* answers waiting to be sent */
+	struct buf out;   /* answers waiting to be sent */
 	struct view view; /* S_SELECTED */
 	bool readonly;
-	unsigned failures; /* failed logins: each waits longer */
+	unsigned failures;           /* failed logins: each waits longer */
 	const struct imapd_cmd *cmd; /* the command being run */
 };
 
@@ -65,8 +65,8 @@ void imap_uid_store(struct session *s, const struct imapd_arg *args, size_t narg
 /* The letters a flag list names into want[] (a set: want[c] != 0); -1 after
  * a tagged BAD or NO for a flag that cannot be stored. New keywords go into
  * kw and dir's dovecot-keywords. (cmd-store.c) */
-int flag_letters(struct session *s, const struct imapd_arg *a, char want[128],
-                 struct keywords *kw, const char *dir);
+int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], struct keywords *kw,
+                 const char *dir);
 /* The letters of a message after a change: mode '=' replaces the flags IMAP
  * knows (other letters stay), '+' adds, '-' removes; sorted. */
 void flags_apply(const char *old, const char want[128], char mode, char *out, size_t outlen);
@@ -78,7 +78,8 @@ char *folder_arg(struct session *s, const struct imapd_arg *a);
 /* The families */
 cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;
 cmd_fn imap_cmd_login;
-cmd_fn imap_cmd_list, imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close, imap_cmd_unselect;
+cmd_fn imap_cmd_list, imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close,
+    imap_cmd_unselect;
 cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search, imap_cmd_store, imap_cmd_expunge;
 cmd_fn imap_cmd_append;
 

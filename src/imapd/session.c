@@ -72,7 +72,8 @@ void put_string(struct buf *b, const char *p, size_t len)
 	bool quotable = len < 1024;
 
 	for (size_t i = 0; quotable && i < len; i++)
-		quotable = p[i] != '\r' && p[i] != '\n' && p[i] != '\0' && (unsigned char)p[i] < 0x80;
+		quotable =
+		    p[i] != '\r' && p[i] != '\n' && p[i] != '\0' && (unsigned char)p[i] < 0x80;
 	if (!quotable) {
 		buf_printf(b, "{%zu}\r\n", len);
 		buf_append(b, p, len);
@@ -135,8 +136,8 @@ static void loop(struct session *s, struct imapd_reader *rd)
 			const char *tag = NULL;
 			char why[128];
 			size_t used = 0;
-			enum imapd_read ev = imapd_read(rd, in + off, (size_t)got - off, &used, &cmd, &tag,
-			                                why, sizeof(why));
+			enum imapd_read ev = imapd_read(rd, in + off, (size_t)got - off, &used,
+			                                &cmd, &tag, why, sizeof(why));
 
 			off += used;
 			if (ev == IMAPD_CONTINUE)

@@ -18,12 +18,12 @@
 
 struct view_msg {
 	uint32_t uid;
-	char *path;       /* the file, absolute */
-	char flags[32];   /* the letters after ":2," (DFPRST and keyword letters) */
-	uint64_t size;    /* on disk (LF line ends) */
+	char *path;         /* the file, absolute */
+	char flags[32];     /* the letters after ":2," (DFPRST and keyword letters) */
+	uint64_t size;      /* on disk (LF line ends) */
 	uint64_t crlf_size; /* RFC822.SIZE once known; 0 until then */
-	time_t internal;  /* the file's mtime */
-	bool recent;      /* in new/ */
+	time_t internal;    /* the file's mtime */
+	bool recent;        /* in new/ */
 };
 
 struct view {

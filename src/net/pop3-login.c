@@ -36,7 +36,8 @@ void pop3_hello_note(struct pop3_hello *h, const char *line)
 		gt = lt != NULL ? strchr(lt, '>') : NULL;
 		if (gt != NULL && memchr(lt, '@', (size_t)(gt - lt)) != NULL &&
 		    (size_t)(gt - lt) + 1 < sizeof(h->apop_stamp))
-			snprintf(h->apop_stamp, sizeof(h->apop_stamp), "%.*s", (int)(gt - lt + 1), lt);
+			snprintf(h->apop_stamp, sizeof(h->apop_stamp), "%.*s", (int)(gt - lt + 1),
+			         lt);
 		return;
 	}
 	if (strcasecmp(line, "UTF8") == 0 || strncasecmp(line, "UTF8 ", 5) == 0)
@@ -184,8 +185,7 @@ static int login_sasl(struct net *n, enum sasl_mech m, const struct sasl_creds *
 	int rc = 0;
 
 	cmd = xmalloc(cmdlen);
-	snprintf(cmd, cmdlen, "AUTH %s%s%s", sasl_name(m), ir_sent ? " " : "",
-	         ir_sent ? ir : "");
+	snprintf(cmd, cmdlen, "AUTH %s%s%s", sasl_name(m), ir_sent ? " " : "", ir_sent ? ir : "");
 	snprintf(shown, sizeof(shown), "AUTH %s%s", sasl_name(m), ir_sent ? " ..." : "");
 	rc = send_line(n, cmd, shown, err);
 	secret_free(cmd);
@@ -205,8 +205,9 @@ static int login_sasl(struct net *n, enum sasl_mech m, const struct sasl_creds *
 			break;
 		}
 		if (line[0] != '+' || (line[1] != ' ' && line[1] != '\0')) {
-			rc = res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, srv,
-			              "%s: unexpected answer to AUTH %s", net_peer(n), sasl_name(m));
+			rc =
+			    res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, srv,
+			             "%s: unexpected answer to AUTH %s", net_peer(n), sasl_name(m));
 			break;
 		}
 		if (ir != NULL && !ir_sent) {
@@ -229,16 +230,18 @@ static size_t choose_ways(const struct account *a, const struct pop3_hello *h, b
                           struct way *ways)
 {
 	static const enum sasl_mech named[] = {
-	    [AUTH_PLAIN] = SASL_PLAIN,     [AUTH_LOGIN] = SASL_LOGIN,
-	    [AUTH_CRAM_MD5] = SASL_CRAM_MD5, [AUTH_XOAUTH2] = SASL_XOAUTH2,
+	    [AUTH_PLAIN] = SASL_PLAIN,
+	    [AUTH_LOGIN] = SASL_LOGIN,
+	    [AUTH_CRAM_MD5] = SASL_CRAM_MD5,
+	    [AUTH_XOAUTH2] = SASL_XOAUTH2,
 	    [AUTH_OAUTHBEARER] = SASL_OAUTHBEARER,
 	};
 	static const enum sasl_mech order[] = {SASL_PLAIN, SASL_LOGIN, SASL_CRAM_MD5};
 	size_t k = 0;
 
 	if (by_token) {
-		ways[0] = (struct way){WAY_SASL,
-		                       a->auth == AUTH_OAUTHBEARER ? SASL_OAUTHBEARER : SASL_XOAUTH2};
+		ways[0] = (struct way){WAY_SASL, a->auth == AUTH_OAUTHBEARER ? SASL_OAUTHBEARER
+		                                                             : SASL_XOAUTH2};
 		return 1;
 	}
 	switch (a->auth) {
@@ -301,11 +304,12 @@ int pop3_login(struct net *n, const struct account *a, const struct pop3_hello *
 	}
 	if (err->kind == RES_AUTH) {
 		if (by_token)
-			snprintf(err->text + strlen(err->text), sizeof(err->text) - strlen(err->text),
+			snprintf(err->text + strlen(err->text),
+			         sizeof(err->text) - strlen(err->text),
 			         ": the token oauth2_token_command printed was not accepted");
 		else if (tried[0] != '\0')
-			snprintf(err->text + strlen(err->text), sizeof(err->text) - strlen(err->text),
-			         " (tried %s)", tried);
+			snprintf(err->text + strlen(err->text),
+			         sizeof(err->text) - strlen(err->text), " (tried %s)", tried);
 	}
 	return -1;
 }

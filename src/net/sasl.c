@@ -141,8 +141,8 @@ static char *cram_md5(const struct sasl_creds *c, const char *challenge, size_t 
 	return encode_wipe(raw, ul + 33);
 }
 
-char *sasl_answer(enum sasl_mech m, const struct sasl_creds *c, unsigned nth,
-                  const char *challenge, size_t len, char *err, size_t errlen)
+char *sasl_answer(enum sasl_mech m, const struct sasl_creds *c, unsigned nth, const char *challenge,
+                  size_t len, char *err, size_t errlen)
 {
 	const char *plain;
 

@@ -46,8 +46,8 @@ char *sasl_initial(enum sasl_mech m, const struct sasl_creds *c);
  * so (RFC 7628 section 3.2.3). NULL with err filled when MD5 is not to be
  * had.
  */
-char *sasl_answer(enum sasl_mech m, const struct sasl_creds *c, unsigned nth,
-                  const char *challenge, size_t len, char *err, size_t errlen);
+char *sasl_answer(enum sasl_mech m, const struct sasl_creds *c, unsigned nth, const char *challenge,
+                  size_t len, char *err, size_t errlen);
 
 /*
  * APOP's digest (RFC 1939 section 7): MD5 of the greeting's timestamp and

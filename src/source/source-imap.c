@@ -57,7 +57,7 @@ struct source {
 	struct src_folder folder;
 	char *folder_name;
 	uint32_t first_uid;
-	bool listing; /* FETCH responses without a body add to folder.msgs */
+	bool listing;         /* FETCH responses without a body add to folder.msgs */
 	bool continued;       /* a "+" continuation came (IDLE) */
 	unsigned exists_seen; /* EXISTS responses so far (IDLE: news) */
 	size_t msgs_cap;
@@ -742,7 +742,6 @@ static int imap_delete(struct source *s, const struct src_msg *const *msgs, size
 
 /* ---- IDLE (RFC 2177) ---- */
 
-
 /*
  * IDLE for at most timeout_s, ended early by an EXISTS; then DONE, whose
  * answer within the connection's timeout also proves the connection alive
@@ -767,8 +766,8 @@ static int imap_wait_news(struct source *s, unsigned timeout_s, bool *news, stru
 		if ((rc = read_response(s, &t, err)) < 0)
 			return -1;
 		if (rc == 1 && t.tag == tag)
-			return res_fail(err, RES_SCOPE_ACCOUNT, resp_code_kind(t.text, RES_TEMP), t.text,
-			                "%s: IDLE refused", net_peer(s->net));
+			return res_fail(err, RES_SCOPE_ACCOUNT, resp_code_kind(t.text, RES_TEMP),
+			                t.text, "%s: IDLE refused", net_peer(s->net));
 	}
 	seen = s->exists_seen;
 	while (s->exists_seen == seen) {

@@ -15,16 +15,16 @@
 #include <time.h>
 
 struct account_status {
-	time_t last_run;     /* 0: never */
-	time_t last_success; /* 0: never */
-	int last_exit;       /* the account's exit status of the last run */
+	time_t last_run;        /* 0: never */
+	time_t last_success;    /* 0: never */
+	int last_exit;          /* the account's exit status of the last run */
 	char last_error[512];   /* the last failure's text, kept after a success */
 	time_t last_error_time; /* 0: never failed */
 	uint64_t fetched_last;  /* delivered by the last run */
 	uint64_t fetched_total; /* delivered since the status file was made */
 	/* Written by `corral run` (empty / 0 otherwise): */
-	char state[24];   /* "fetching", "idle", "polling", "backing off", "refused" */
-	time_t next_run;  /* the next poll, or the end of the backoff */
+	char state[24];    /* "fetching", "idle", "polling", "backing off", "refused" */
+	time_t next_run;   /* the next poll, or the end of the backoff */
 	unsigned failures; /* failures in a row */
 	bool push;         /* new mail is pushed (IMAP IDLE) */
 	long daemon_pid;   /* the `corral run` that wrote this */

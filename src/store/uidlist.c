@@ -121,8 +121,8 @@ int uidlist_read(const char *dir, struct uidlist *ul, char *err, size_t errlen)
 }
 
 /* Replaces dir/name with text, durably (util/fs.h). */
-static int replace_file(const char *dir, const char *name, const char *text, size_t len,
-                        char *err, size_t errlen)
+static int replace_file(const char *dir, const char *name, const char *text, size_t len, char *err,
+                        size_t errlen)
 {
 	char *path = xasprintf("%s/%s", dir, name);
 	int rc = fs_replace_file(path, text, len, true);
@@ -139,8 +139,8 @@ int uidlist_write(const char *dir, const struct uidlist *ul, char *err, size_t e
 	char *text = xmalloc(cap);
 	int rc;
 
-	len = (size_t)snprintf(text, cap, "3 V%u N%u G%s\n", ul->uidvalidity, ul->nextuid,
-	                       ul->guid);
+	len =
+	    (size_t)snprintf(text, cap, "3 V%u N%u G%s\n", ul->uidvalidity, ul->nextuid, ul->guid);
 	for (size_t i = 0; i < ul->n; i++) {
 		const struct uidlist_rec *r = &ul->recs[i];
 		size_t need = strlen(r->base) + strlen(r->ext) + 32;
@@ -198,7 +198,7 @@ void uidlist_unlock(const char *dir, int fd)
 /* ---- sync: the list against the files ---- */
 
 struct file {
-	char *name; /* "new/x" or "cur/x:2,S" */
+	char *name;       /* "new/x" or "cur/x:2,S" */
 	const char *base; /* after "new/" or "cur/" */
 	size_t blen;      /* up to ':' */
 };
@@ -271,8 +271,8 @@ static bool merge(struct uidlist *ul, struct file *files, size_t nf)
 	/* Files in name order: new ones get UIDs in delivery order. */
 	qsort(files, nf, sizeof(*files), cmp_file);
 	for (size_t i = 0; i < nf; i++) {
-		struct uidlist_rec **hit = bsearch(&files[i], by_base, nold, sizeof(*by_base),
-		                                   cmp_rec_base);
+		struct uidlist_rec **hit =
+		    bsearch(&files[i], by_base, nold, sizeof(*by_base), cmp_rec_base);
 
 		if (hit != NULL && !seen[*hit - ul->recs]) {
 			seen[*hit - ul->recs] = true;

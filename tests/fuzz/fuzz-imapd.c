@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct imapd_cmd *cmd = NULL;
 		const char *tag = NULL;
 		char why[128];
-		enum imapd_read ev =
-		    imapd_read(r, (const char *)data + off, len, &used, &cmd, &tag, why, sizeof(why));
+		enum imapd_read ev = imapd_read(r, (const char *)data + off, len, &used, &cmd, &tag,
+		                                why, sizeof(why));
 
 		if (used > len || (used == 0 && ev == IMAPD_NEED_MORE && len > 0))
 			abort();

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (seqset_parse(s, size, 1000, &set) == 0) {
 		for (size_t i = 0; i < set.n; i++)
 			if (set.r[i].lo > set.r[i].hi || !seqset_has(&set, set.r[i].lo) ||
-			    !seqset_has(&set, set.r[i].hi) || (i > 0 && set.r[i].lo <= set.r[i - 1].hi + 1))
+			    !seqset_has(&set, set.r[i].hi) ||
+			    (i > 0 && set.r[i].lo <= set.r[i - 1].hi + 1))
 				abort();
 		seqset_free(&set);
 	}

@@ -138,9 +138,12 @@ static void status_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(poll_interval_with_jitter), cmocka_unit_test(backoff_doubles_up_to_its_cap),
-	    cmocka_unit_test(refused_waits_long),        cmocka_unit_test(servers_by_host),
-	    cmocka_unit_test(notify_reaches_the_socket), cmocka_unit_test(status_round_trip),
+	    cmocka_unit_test(poll_interval_with_jitter),
+	    cmocka_unit_test(backoff_doubles_up_to_its_cap),
+	    cmocka_unit_test(refused_waits_long),
+	    cmocka_unit_test(servers_by_host),
+	    cmocka_unit_test(notify_reaches_the_socket),
+	    cmocka_unit_test(status_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,13 +24,13 @@ static const struct {
     {"*", 9, "9", "8,10", 1},
     {"7:5", 10, "5,6,7", "4,8", 1},
     {"2,4:6,9", 10, "2,4,5,6,9", "1,3,7,8,10", 3},
-    {"1:3,2:5,6", 10, "1,5,6", "7", 1},   /* overlapping and touching merge */
-    {"*:4", 3, "3,4", "2,5", 1},           /* "*" below the other end */
+    {"1:3,2:5,6", 10, "1,5,6", "7", 1}, /* overlapping and touching merge */
+    {"*:4", 3, "3,4", "2,5", 1},        /* "*" below the other end */
     {"4294967295", 1, "4294967295", "1", 1},
 };
 
-static const char *const bad[] = {"", "0", "1:0", ",1", "1,", "1,,2", "a", "1:", ":1", "1 2",
-                                  "4294967296", "1:*x", "01x"};
+static const char *const bad[] = {"",   "0",  "1:0", ",1",         "1,",   "1,,2", "a",
+                                  "1:", ":1", "1 2", "4294967296", "1:*x", "01x"};
 
 static void numbers(const char *list, uint32_t *v, size_t *n)
 {

@@ -46,16 +46,16 @@ static void encodes_and_decodes_both_ways(void **state)
 }
 
 static const char *const not_mutf7[] = {
-    "&Jjo!",     /* no closing "-" */
-    "&AGE-",     /* "a" encoded: printable ASCII stands for itself */
-    "&Jjo-&Jjo-", /* two runs in a row: one run written twice */
-    "&-&",       /* "&" at the end */
-    "&2D0-",     /* a high surrogate alone */
-    "&3-c-",     /* garbage */
-    "&Jjp-",     /* padding bits not zero */
-    "caf\xc3\xa9", /* raw 8-bit */
-    "&AOk",      /* unterminated */
-    "a\tb",      /* a control character */
+    "&Jjo!",          /* no closing "-" */
+    "&AGE-",          /* "a" encoded: printable ASCII stands for itself */
+    "&Jjo-&Jjo-",     /* two runs in a row: one run written twice */
+    "&-&",            /* "&" at the end */
+    "&2D0-",          /* a high surrogate alone */
+    "&3-c-",          /* garbage */
+    "&Jjp-",          /* padding bits not zero */
+    "caf\xc3\xa9",    /* raw 8-bit */
+    "&AOk",           /* unterminated */
+    "a\tb",           /* a control character */
     "~pZV&eIqAAAAe-", /* a control encoded (found by fuzz-mutf7) */
 };
 

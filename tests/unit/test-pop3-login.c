@@ -44,9 +44,8 @@ static void apop_rfc1939_example(void **state)
 	char hex[33], err[128];
 
 	(void)state;
-	assert_int_equal(apop_digest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf", hex, err,
-	                             sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    apop_digest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf", hex, err, sizeof(err)), 0);
 	assert_string_equal(hex, "c4c9334bac560ecc979e58001b3e22fb");
 }
 
@@ -254,7 +253,8 @@ static void apop_only_when_named(void **state)
 
 	(void)state;
 	serve(&t, "+OK\r\n", "mrose", AUTH_APOP);
-	snprintf(t.hello.apop_stamp, sizeof(t.hello.apop_stamp), "<1896.697170952@dbc.mtview.ca.us>");
+	snprintf(t.hello.apop_stamp, sizeof(t.hello.apop_stamp),
+	         "<1896.697170952@dbc.mtview.ca.us>");
 	assert_int_equal(run(&t, "tanstaaf", false), 0);
 	assert_string_equal(t.sent, "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
 
@@ -273,7 +273,8 @@ static void long_token_waits_for_the_challenge(void **state)
 	(void)state;
 	memset(token, 'x', sizeof(token) - 1);
 	token[sizeof(token) - 1] = '\0';
-	serve(&t, "+ \r\n+ eyJzdGF0dXMiOiI0MDEifQ==\r\n-ERR [AUTH] expired\r\n", "tim", AUTH_XOAUTH2);
+	serve(&t, "+ \r\n+ eyJzdGF0dXMiOiI0MDEifQ==\r\n-ERR [AUTH] expired\r\n", "tim",
+	      AUTH_XOAUTH2);
 	assert_int_equal(run(&t, token, true), -1);
 	assert_int_equal(t.err.kind, RES_AUTH);
 	assert_non_null(strstr(t.err.text, "oauth2_token_command"));

@@ -209,7 +209,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(sync_keeps_gives_and_forgets_uids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_new_folder_gets_a_uidvalidity, setup, teardown),
 	    cmocka_unit_test_setup_teardown(the_lock_is_exclusive_and_goes_stale, setup, teardown),
-	    cmocka_unit_test_setup_teardown(a_broken_list_is_an_error_with_its_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_broken_list_is_an_error_with_its_line, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(keywords_as_dovecot_writes_them, setup, teardown),
 	};
 

@@ -213,8 +213,12 @@ static void base64_strict_and_lenient(void **state)
 	assert_int_equal(b64_decode("aGVs*bG8", 8, out, sizeof(out), true), (size_t)-1);
 	assert_int_equal(b64_decode("aGVs*bG8", 8, out, sizeof(out), false), 5);
 	/* RFC 4648 section 10 */
-	static const char *const vec[][2] = {{"", ""},         {"f", "Zg=="},     {"fo", "Zm8="},
-	                                     {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+	static const char *const vec[][2] = {{"", ""},
+	                                     {"f", "Zg=="},
+	                                     {"fo", "Zm8="},
+	                                     {"foo", "Zm9v"},
+	                                     {"foob", "Zm9vYg=="},
+	                                     {"fooba", "Zm9vYmE="},
 	                                     {"foobar", "Zm9vYmFy"}};
 	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
 		char enc[16];
