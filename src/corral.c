@@ -29,9 +29,9 @@ struct command {
 
 static const struct command commands[] = {
     {"fetch", cmd_fetch, "fetch [ACCOUNT...]       one pass over the accounts, then exit"},
+    {"run", cmd_run, "run [--syslog]           daemon: poll and IDLE every account until stopped"},
     {"serve", cmd_serve,
      "serve                    the IMAP server on the Maildir (work in progress)"},
-    {"run", cmd_run, "run [--syslog]           daemon: poll and IDLE every account until stopped"},
     {"deliver", cmd_deliver,
      "deliver [-a ACCOUNT]     MDA mode: one message on stdin -> rules -> delivery"},
     {"test", cmd_test,
