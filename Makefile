@@ -102,6 +102,7 @@ SRCS = \
 	src/imapd/cmd-auth.c \
 	src/imapd/cmd-fetch.c \
 	src/imapd/cmd-mailbox.c \
+	src/imapd/cmd-search.c \
 	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
 	src/imapd/parse.c \

@@ -1,8 +1,7 @@
 /*
  * FETCH and UID FETCH (RFC 3501 6.4.5): UID, FLAGS, INTERNALDATE,
  * RFC822.SIZE, RFC822, RFC822.HEADER, RFC822.TEXT, BODY[] / BODY.PEEK[]
- * with the sections "", HEADER and TEXT and a partial <offset.count>; and
- * SEARCH ALL / UID SEARCH ALL. Maildir files have LF line ends: what is
+ * with the sections "", HEADER and TEXT and a partial <offset.count>. Maildir files have LF line ends: what is
  * sent has CRLF, and RFC822.SIZE counts it so.
  */
 #include <fcntl.h>
@@ -321,39 +320,12 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 		tagged(s, "OK", "%sFETCH completed", uid ? "UID " : "");
 }
 
-static void do_search(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
-{
-	if (nargs != 1 || !imapd_arg_is(&args[0], "ALL")) {
-		tagged(s, "NO", "[CANNOT] only SEARCH ALL is supported yet");
-		return;
-	}
-	buf_puts(&s->out, "* SEARCH");
-	for (size_t i = 0; i < s->view.n; i++)
-		buf_printf(&s->out, " %u", uid ? s->view.msgs[i].uid : (uint32_t)(i + 1));
-	buf_puts(&s->out, "\r\n");
-	tagged(s, "OK", "%sSEARCH completed", uid ? "UID " : "");
-}
-
 void imap_cmd_fetch(struct session *s)
 {
 	do_fetch(s, s->cmd->args, s->cmd->nargs, false);
 }
 
-void imap_cmd_search(struct session *s)
+void imap_uid_fetch(struct session *s, const struct imapd_arg *args, size_t nargs)
 {
-	do_search(s, s->cmd->args, s->cmd->nargs, false);
-}
-
-void imap_cmd_uid(struct session *s)
-{
-	const struct imapd_cmd *c = s->cmd;
-
-	if (c->nargs >= 1 && imapd_arg_is(&c->args[0], "FETCH"))
-		do_fetch(s, c->args + 1, c->nargs - 1, true);
-	else if (c->nargs >= 1 && imapd_arg_is(&c->args[0], "SEARCH"))
-		do_search(s, c->args + 1, c->nargs - 1, true);
-	else if (c->nargs >= 1 && imapd_arg_is(&c->args[0], "STORE"))
-		imap_uid_store(s, c->args + 1, c->nargs - 1);
-	else
-		tagged(s, "BAD", "UID FETCH, UID SEARCH and UID STORE only, so far");
+	do_fetch(s, args, nargs, true);
 }

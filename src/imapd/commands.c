@@ -1,7 +1,8 @@
 /*
  * The command table: each command, the function that runs it and the
  * states it is allowed in (RFC 3501 section 6). One file per family:
- * cmd-any.c, cmd-auth.c, cmd-mailbox.c, cmd-append.c, cmd-fetch.c, cmd-store.c.
+ * cmd-any.c, cmd-auth.c, cmd-mailbox.c, cmd-append.c, cmd-fetch.c,
+ * cmd-search.c, cmd-store.c. UID's subcommands have a table of their own.
  */
 #include <stddef.h>
 #include <strings.h>
@@ -29,4 +30,26 @@ const struct command *command_find(const char *name)
 		if (strcasecmp(table[i].name, name) == 0)
 			return &table[i];
 	return NULL;
+}
+
+static const struct {
+	const char *name;
+	uid_fn *run;
+} uid_table[] = {
+    {"FETCH", imap_uid_fetch},
+    {"SEARCH", imap_uid_search},
+    {"STORE", imap_uid_store},
+};
+
+void imap_cmd_uid(struct session *s)
+{
+	const struct imapd_cmd *c = s->cmd;
+
+	if (c->nargs >= 1 && c->args[0].kind == IMAPD_ATOM)
+		for (size_t i = 0; i < sizeof(uid_table) / sizeof(uid_table[0]); i++)
+			if (imapd_arg_is(&c->args[0], uid_table[i].name)) {
+				uid_table[i].run(s, c->args + 1, c->nargs - 1);
+				return;
+			}
+	tagged(s, "BAD", "UID needs FETCH, SEARCH or STORE");
 }

@@ -61,7 +61,6 @@ void put_flags(struct session *s, const struct view_msg *m);
 int view_set_flags(struct session *s, struct view_msg *m, const char *letters);
 /* Unlinks the \Deleted messages, with "* N EXPUNGE" unless silent. */
 void view_expunge(struct session *s, bool silent);
-void imap_uid_store(struct session *s, const struct imapd_arg *args, size_t nargs);
 /* The letters a flag list names into want[] (a set: want[c] != 0); -1 after
  * a tagged BAD or NO for a flag that cannot be stored. New keywords go into
  * kw and dir's dovecot-keywords. (cmd-store.c) */
@@ -82,5 +81,9 @@ cmd_fn imap_cmd_list, imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_c
     imap_cmd_unselect;
 cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search, imap_cmd_store, imap_cmd_expunge;
 cmd_fn imap_cmd_append;
+
+/* UID's subcommands: args are what follows "UID FETCH" etc. */
+typedef void uid_fn(struct session *s, const struct imapd_arg *args, size_t nargs);
+uid_fn imap_uid_fetch, imap_uid_search, imap_uid_store;
 
 #endif
