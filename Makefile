@@ -77,6 +77,7 @@ SRCS = \
 	src/store/mbox.c \
 	src/store/statelock.c \
 	src/store/status.c \
+	src/store/subscriptions.c \
 	src/store/uidlist.c \
 	src/net/curlw.c \
 	src/net/net.c \
@@ -100,7 +101,10 @@ SRCS = \
 	src/imapd/cmd-any.c \
 	src/imapd/cmd-append.c \
 	src/imapd/cmd-auth.c \
+	src/imapd/cmd-copy.c \
 	src/imapd/cmd-fetch.c \
+	src/imapd/cmd-folders.c \
+	src/imapd/cmd-list.c \
 	src/imapd/cmd-mailbox.c \
 	src/imapd/cmd-search.c \
 	src/imapd/cmd-store.c \
@@ -109,6 +113,7 @@ SRCS = \
 	src/imapd/seqset.c \
 	src/imapd/serve.c \
 	src/imapd/session.c \
+	src/imapd/updates.c \
 	src/imapd/view.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-deliver.c \

@@ -1,4 +1,5 @@
-/* The commands allowed in any state: CAPABILITY, NOOP, LOGOUT, ID (RFC 2971). */
+/* Commands that touch no folder: CAPABILITY, NOOP (and CHECK), LOGOUT, ID
+ * (RFC 2971), NAMESPACE, ENABLE. */
 #include "imapd/session-int.h"
 
 void imap_cmd_capability(struct session *s)
@@ -24,4 +25,25 @@ void imap_cmd_id(struct session *s)
 	/* What the client says of itself is not needed; corral says its name. */
 	reply(s, "* ID (\"name\" \"corral\")");
 	tagged(s, "OK", "ID completed");
+}
+
+/* RFC 2342: one personal namespace, no prefix, "/" between levels. */
+void imap_cmd_namespace(struct session *s)
+{
+	reply(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
+	tagged(s, "OK", "NAMESPACE completed");
+}
+
+/* RFC 5161: nothing corral offers needs enabling yet (CONDSTORE, QRESYNC,
+ * UTF8=ACCEPT are not advertised), so the answer is an empty ENABLED and
+ * unknown names are ignored, as the RFC says. Nothing else is sent: an
+ * extra untagged line after ENABLED made neomutt hang. */
+void imap_cmd_enable(struct session *s)
+{
+	if (s->cmd->nargs == 0) {
+		tagged(s, "BAD", "ENABLE needs capability names");
+		return;
+	}
+	reply(s, "* ENABLED");
+	tagged(s, "OK", "ENABLE completed");
 }

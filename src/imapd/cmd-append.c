@@ -96,25 +96,15 @@ static int write_message(const char *dir, const char *data, size_t len, const ch
 	return rc;
 }
 
-/* The UID the list gave base; 0 when it is not there. */
-static uint32_t uid_of(const struct uidlist *ul, const char *base)
-{
-	for (size_t i = ul->n; i-- > 0;)
-		if (strcmp(ul->recs[i].base, base) == 0)
-			return ul->recs[i].uid;
-	return 0;
-}
-
 void imap_cmd_append(struct session *s)
 {
 	const struct imapd_cmd *c = s->cmd;
 	const struct imapd_arg *msg = &c->args[c->nargs > 0 ? c->nargs - 1 : 0];
 	char want[128] = {0}, letters[32] = "", *dir, *base = NULL, err[256], *date_s;
 	struct keywords kw;
-	struct uidlist ul;
 	time_t date = -1;
-	bool changed, selected;
-	uint32_t uid;
+	bool selected;
+	uint32_t uid = 0, validity = 0;
 
 	if (c->nargs < 2 || c->nargs > 4 || msg->kind != IMAPD_STRING) {
 		tagged(s, "BAD", "APPEND needs a folder, [flags], [date] and the message");
@@ -142,46 +132,28 @@ void imap_cmd_append(struct session *s)
 			}
 		}
 	}
-	if (write_message(dir, msg->s, msg->len, letters, date, &base) < 0 ||
-	    uidlist_sync(dir, &ul, &changed, err, sizeof(err)) < 0) {
-		log_err("%s: APPEND to %s: %s", s->peer, dir, errno ? strerror(errno) : err);
+	if (write_message(dir, msg->s, msg->len, letters, date, &base) < 0) {
+		log_err("%s: APPEND to %s: %s", s->peer, dir, strerror(errno));
 		tagged(s, "NO", "[SERVERBUG] the message could not be stored");
 		free(base);
 		free(dir);
 		return;
 	}
-	uid = uid_of(&ul, base);
-	selected = s->state == S_SELECTED && strcmp(s->view.dir, dir) == 0;
-	if (selected && uid > 0) {
-		/* The selected folder grew: the session hears it now. */
-		struct view_msg *m;
-		struct stat st;
-		char *path = NULL;
-
-		for (size_t i = ul.n; i-- > 0;)
-			if (ul.recs[i].uid == uid)
-				path = xasprintf("%s/%s", dir, ul.recs[i].name);
-		if (path != NULL && stat(path, &st) == 0) {
-			s->view.msgs =
-			    xrealloc(s->view.msgs, (s->view.n + 1) * sizeof(*s->view.msgs));
-			m = &s->view.msgs[s->view.n++];
-			memset(m, 0, sizeof(*m));
-			m->uid = uid;
-			m->path = path;
-			m->size = (uint64_t)st.st_size;
-			m->internal = st.st_mtime;
-			snprintf(m->flags, sizeof(m->flags), "%s", letters);
-			s->view.uidnext = ul.nextuid;
-			reply(s, "* %zu EXISTS", s->view.n);
-		} else {
-			free(path);
-		}
+	/* Stored: a UID list that cannot be written now costs the APPENDUID,
+	 * not the message (a NO would make the client send it twice). */
+	if (uidlist_assign(dir, (const char *const *)&base, 1, &uid, &validity, err, sizeof(err)) <
+	    0) {
+		log_err("%s: APPEND to %s: %s", s->peer, dir, err);
+		uid = 0;
 	}
+	selected = s->state == S_SELECTED && strcmp(s->view.dir, dir) == 0;
+	/* The selected folder grew: the session hears it now. */
+	if (selected)
+		session_sync(s, true);
 	if (uid > 0)
-		tagged(s, "OK", "[APPENDUID %u %u] APPEND completed", ul.uidvalidity, uid);
+		tagged(s, "OK", "[APPENDUID %u %u] APPEND completed", validity, uid);
 	else
 		tagged(s, "OK", "APPEND completed");
-	uidlist_free(&ul);
 	free(base);
 	free(dir);
 }

@@ -1,8 +1,7 @@
 /*
- * Folders: LIST (RFC 3501 6.3.8, with \HasChildren / \HasNoChildren),
- * SELECT and EXAMINE (both read-only for now), STATUS, CLOSE, UNSELECT.
- * Folder names are the Maildir++ directory names, modified UTF-7 as on the
- * wire; "/" separates levels.
+ * Opening folders: SELECT and EXAMINE, STATUS, CLOSE, UNSELECT. Folder
+ * names are the Maildir++ directory names, modified UTF-7 as on the wire;
+ * "/" separates levels (cmd-list.c lists them, cmd-folders.c makes them).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -15,114 +14,6 @@
 #include "imapd/session-int.h"
 #include "mail/mutf7.h"
 #include "util/log.h"
-
-/* Every folder name under the root, INBOX first. */
-static char **folder_names(const char *root, size_t *n)
-{
-	DIR *d = opendir(root);
-	struct dirent *e;
-	char **v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	v = xreallocarray_grow(v, &cap, 1, sizeof(*v));
-	v[(*n)++] = xstrdup("INBOX");
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		char *name, *utf8, *cur;
-		struct stat st;
-
-		if (e->d_name[0] != '.' || e->d_name[1] == '\0' || e->d_name[1] == '.')
-			continue;
-		cur = xasprintf("%s/%s/cur", root, e->d_name);
-		name = xstrdup(e->d_name + 1);
-		for (char *p = name; *p; p++)
-			if (*p == '.')
-				*p = '/';
-		/* Only what a client can name back (modified UTF-7). */
-		utf8 = mutf7_decode(name);
-		if (utf8 != NULL && stat(cur, &st) == 0 && S_ISDIR(st.st_mode)) {
-			v = xreallocarray_grow(v, &cap, *n + 1, sizeof(*v));
-			v[(*n)++] = name;
-		} else {
-			free(name);
-		}
-		free(utf8);
-		free(cur);
-	}
-	if (d != NULL)
-		closedir(d);
-	return v;
-}
-
-/* LIST wildcards: "*" matches anything, "%" anything but "/". */
-static bool match(const char *pat, const char *s)
-{
-	if (*pat == '\0')
-		return *s == '\0';
-	if (*pat == '*' || *pat == '%') {
-		for (const char *t = s;; t++) {
-			if (match(pat + 1, t))
-				return true;
-			if (*t == '\0' || (*pat == '%' && *t == '/'))
-				return false;
-		}
-	}
-	return *s != '\0' && (*pat == *s) && match(pat + 1, s + 1);
-}
-
-static bool has_children(char **v, size_t n, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(v[i], name, len) == 0 && v[i][len] == '/')
-			return true;
-	return false;
-}
-
-void imap_cmd_list(struct session *s)
-{
-	const struct imapd_cmd *c = s->cmd;
-	char *ref, *pat, *full, **names;
-	size_t n;
-
-	if (c->nargs != 2 || (ref = arg_string(&c->args[0])) == NULL) {
-		tagged(s, "BAD", "LIST needs a reference and a pattern");
-		return;
-	}
-	if ((pat = arg_string(&c->args[1])) == NULL) {
-		free(ref);
-		tagged(s, "BAD", "LIST needs a reference and a pattern");
-		return;
-	}
-	if (pat[0] == '\0') {
-		/* The hierarchy separator and the root. */
-		reply(s, "* LIST (\\Noselect) \"/\" \"\"");
-	} else {
-		full = xasprintf("%s%s", ref, pat);
-		names = folder_names(s->cfg->maildir, &n);
-		for (size_t i = 0; i < n; i++) {
-			bool inbox = i == 0;
-
-			if (!(inbox ? match(full, "INBOX") || (strncasecmp(full, "INBOX", 5) == 0 &&
-			                                       match(full + 5, ""))
-			            : match(full, names[i])))
-				continue;
-			buf_printf(&s->out, "* LIST (%s) \"/\" ",
-			           has_children(names, n, names[i]) ? "\\HasChildren"
-			                                            : "\\HasNoChildren");
-			put_string(&s->out, names[i], strlen(names[i]));
-			buf_puts(&s->out, "\r\n");
-		}
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-		free(full);
-	}
-	free(ref);
-	free(pat);
-	tagged(s, "OK", "LIST completed");
-}
 
 char *folder_arg(struct session *s, const struct imapd_arg *a)
 {
@@ -141,8 +32,11 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 
 		if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			tagged(s, "NO", "[%s] no folder %.100s",
-			       strcasecmp(s->cmd->name, "APPEND") == 0 ? "TRYCREATE"
-			                                               : "NONEXISTENT",
+			       strcasecmp(s->cmd->name, "SELECT") == 0 ||
+			               strcasecmp(s->cmd->name, "EXAMINE") == 0 ||
+			               strcasecmp(s->cmd->name, "STATUS") == 0
+			           ? "NONEXISTENT"
+			           : "TRYCREATE",
 			       name);
 			free(dir);
 			dir = NULL;
@@ -177,7 +71,8 @@ static void open_folder(struct session *s, const char *what)
 	}
 	if ((dir = folder_arg(s, &s->cmd->args[0])) == NULL)
 		return;
-	if (view_open(dir, &s->view, err, sizeof(err)) < 0) {
+	if (view_open(dir, VIEW_WATCH | (strcmp(what, "SELECT") == 0 ? VIEW_RW : 0), &s->view, err,
+	              sizeof(err)) < 0) {
 		log_err("%s: %s", s->peer, err);
 		tagged(s, "NO", "[SERVERBUG] cannot open the folder");
 		free(dir);
@@ -198,6 +93,7 @@ static void open_folder(struct session *s, const char *what)
 		      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
 		      "flags and keywords are kept");
 	reply(s, "* %zu EXISTS", s->view.n);
+	s->exists = s->view.n;
 	reply(s, "* %zu RECENT", recent);
 	for (size_t i = 0; i < s->view.n; i++)
 		if (strchr(s->view.msgs[i].flags, 'S') == NULL) {
@@ -221,36 +117,25 @@ void imap_cmd_examine(struct session *s)
 	open_folder(s, "EXAMINE");
 }
 
-void imap_cmd_status(struct session *s)
+int put_status(struct session *s, const char *name, const char *dir, const struct imapd_arg *items,
+               size_t nitems)
 {
-	const struct imapd_cmd *c = s->cmd;
-	const struct imapd_arg *items;
 	struct view v;
-	char *dir, *name, err[256];
+	char err[256];
+	size_t recent = 0;
 
-	if (c->nargs != 2 || c->args[1].kind != IMAPD_LIST) {
-		tagged(s, "BAD", "STATUS needs a folder name and a list of items");
-		return;
+	if (view_open(dir, 0, &v, err, sizeof(err)) < 0) {
+		log_err("%s: %s", s->peer, err);
+		return -1;
 	}
-	if ((dir = folder_arg(s, &c->args[0])) == NULL)
-		return;
-	if (view_open(dir, &v, err, sizeof(err)) < 0) {
-		free(dir);
-		tagged(s, "NO", "[SERVERBUG] cannot open the folder");
-		return;
-	}
-	free(dir);
-	name = arg_string(&c->args[0]);
+	for (size_t k = 0; k < v.n; k++)
+		recent += v.msgs[k].recent;
 	buf_puts(&s->out, "* STATUS ");
 	put_string(&s->out, name, strlen(name));
 	buf_puts(&s->out, " (");
-	items = c->args[1].sub;
-	for (size_t i = 0; i < c->args[1].nsub; i++) {
+	for (size_t i = 0; i < nitems; i++) {
 		const struct imapd_arg *it = &items[i];
-		size_t recent = 0;
 
-		for (size_t k = 0; k < v.n; k++)
-			recent += v.msgs[k].recent;
 		if (i > 0)
 			buf_putc(&s->out, ' ');
 		if (imapd_arg_is(it, "MESSAGES"))
@@ -263,20 +148,59 @@ void imap_cmd_status(struct session *s)
 			buf_printf(&s->out, "UNSEEN %zu", count_flag(&v, 'S', false));
 		else if (imapd_arg_is(it, "RECENT"))
 			buf_printf(&s->out, "RECENT %zu", recent);
-		else
-			buf_printf(&s->out, "%.*s 0", (int)(it->len < 40 ? it->len : 40), it->s);
 	}
 	buf_puts(&s->out, ")\r\n");
-	free(name);
 	view_close(&v);
-	tagged(s, "OK", "STATUS completed");
+	return 0;
+}
+
+/* Whether every item is one STATUS knows. */
+static bool status_items_ok(const struct imapd_arg *items, size_t n)
+{
+	static const char *const known[] = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+	                                    "RECENT"};
+
+	for (size_t i = 0; i < n; i++) {
+		bool ok = false;
+
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok |= imapd_arg_is(&items[i], known[k]);
+		if (!ok || items[i].kind != IMAPD_ATOM)
+			return false;
+	}
+	return n > 0;
+}
+
+void imap_cmd_status(struct session *s)
+{
+	const struct imapd_cmd *c = s->cmd;
+	char *dir, *name;
+	int rc;
+
+	if (c->nargs != 2 || c->args[1].kind != IMAPD_LIST ||
+	    !status_items_ok(c->args[1].sub, c->args[1].nsub)) {
+		tagged(s, "BAD",
+		       "STATUS needs a folder name and a list of MESSAGES UIDNEXT "
+		       "UIDVALIDITY UNSEEN RECENT");
+		return;
+	}
+	if ((dir = folder_arg(s, &c->args[0])) == NULL)
+		return;
+	name = arg_string(&c->args[0]);
+	rc = put_status(s, name, dir, c->args[1].sub, c->args[1].nsub);
+	free(name);
+	free(dir);
+	if (rc < 0)
+		tagged(s, "NO", "[SERVERBUG] cannot open the folder");
+	else
+		tagged(s, "OK", "STATUS completed");
 }
 
 void imap_cmd_close(struct session *s)
 {
 	/* CLOSE expunges, silently, unless the folder is read-only. */
 	if (!s->readonly)
-		view_expunge(s, true);
+		view_expunge(s, true, NULL);
 	view_close(&s->view);
 	s->state = S_AUTH;
 	tagged(s, "OK", "CLOSE completed");

@@ -77,14 +77,16 @@ int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], s
 	return 0;
 }
 
-int view_set_flags(struct session *s, struct view_msg *m, const char *letters)
+/* The rename that gives m these flags; -1 with errno. */
+static int rename_flags(struct view_msg *m, const char *letters)
 {
 	char *slash = strrchr(m->path, '/'), *sub, *base, *to;
 	size_t blen;
 
-	(void)s;
-	if (slash == NULL || slash - m->path < 4)
+	if (slash == NULL || slash - m->path < 4) {
+		errno = EINVAL;
 		return -1;
+	}
 	sub = slash - 3; /* "new" or "cur" */
 	base = slash + 1;
 	blen = strcspn(base, ":");
@@ -98,6 +100,32 @@ int view_set_flags(struct session *s, struct view_msg *m, const char *letters)
 	m->path = to;
 	snprintf(m->flags, sizeof(m->flags), "%s", letters);
 	return 0;
+}
+
+int view_set_flags(struct session *s, struct view_msg *m, const char *letters)
+{
+	char add[128] = {0}, del[128] = {0}, merged[sizeof(m->flags) + 26];
+
+	if (m->gone)
+		return -1;
+	if (rename_flags(m, letters) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	/* Another writer renamed it meanwhile: the same change, made to the
+	 * flags it has now. */
+	for (const char *p = letters; *p; p++)
+		add[*p & 127] = strchr(m->flags, *p) == NULL;
+	for (const char *p = m->flags; *p; p++)
+		del[*p & 127] = strchr(letters, *p) == NULL;
+	if (view_locate(&s->view, m) < 0) {
+		m->gone = true;
+		return -1;
+	}
+	m->changed = false;
+	flags_apply(m->flags, add, '+', merged, sizeof(merged));
+	flags_apply(merged, del, '-', merged, sizeof(merged));
+	return rename_flags(m, merged);
 }
 
 void flags_apply(const char *old, const char want[128], char mode, char *out, size_t outlen)
@@ -195,24 +223,32 @@ void imap_uid_store(struct session *s, const struct imapd_arg *args, size_t narg
 	do_store(s, args, nargs, true);
 }
 
-/* Removes the \Deleted messages; says so unless silent (CLOSE). */
-void view_expunge(struct session *s, bool silent)
+/* Unlinks m's file; false when it stays (an error, or another session
+ * took \Deleted away meanwhile). */
+static bool remove_file(struct session *s, struct view_msg *m)
 {
-	for (size_t i = s->view.n; i-- > 0;) {
+	if (unlink(m->path) == 0)
+		return true;
+	if (errno != ENOENT) {
+		log_err("%s: %s: %s", s->peer, m->path, strerror(errno));
+		return false;
+	}
+	/* Renamed by another writer (a flag change), or removed. */
+	if (view_locate(&s->view, m) < 0)
+		return true;
+	return strchr(m->flags, 'T') != NULL && (unlink(m->path) == 0 || errno == ENOENT);
+}
+
+void view_expunge(struct session *s, bool silent, const struct seqset *uids)
+{
+	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *m = &s->view.msgs[i];
 
-		if (strchr(m->flags, 'T') == NULL)
-			continue;
-		if (unlink(m->path) < 0 && errno != ENOENT) {
-			log_err("%s: %s: %s", s->peer, m->path, strerror(errno));
-			continue;
-		}
-		free(m->path);
-		memmove(m, m + 1, (s->view.n - i - 1) * sizeof(*m));
-		s->view.n--;
-		if (!silent)
-			reply(s, "* %zu EXPUNGE", i + 1);
+		if (strchr(m->flags, 'T') != NULL && !m->gone &&
+		    (uids == NULL || seqset_has(uids, m->uid)))
+			m->gone = remove_file(s, m);
 	}
+	session_expunges(s, silent);
 }
 
 void imap_cmd_expunge(struct session *s)
@@ -221,6 +257,26 @@ void imap_cmd_expunge(struct session *s)
 		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
 		return;
 	}
-	view_expunge(s, false);
+	view_expunge(s, false, NULL);
 	tagged(s, "OK", "EXPUNGE completed");
+}
+
+/* UID EXPUNGE (RFC 4315): only the \Deleted messages of the set. */
+void imap_uid_expunge(struct session *s, const struct imapd_arg *args, size_t nargs)
+{
+	struct seqset set;
+	uint32_t star = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
+
+	if (s->readonly) {
+		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		return;
+	}
+	if (nargs != 1 || args[0].kind != IMAPD_ATOM ||
+	    seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
+		tagged(s, "BAD", "UID EXPUNGE needs a UID set");
+		return;
+	}
+	view_expunge(s, false, &set);
+	seqset_free(&set);
+	tagged(s, "OK", "UID EXPUNGE completed");
 }

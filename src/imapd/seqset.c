@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "util/buf.h"
 #include "util/log.h"
 
 /* One number or "*" at *p; advances *p. 0 when there is none. */
@@ -99,4 +100,18 @@ void seqset_free(struct seqset *s)
 	free(s->r);
 	s->r = NULL;
 	s->n = 0;
+}
+
+void seqset_put(struct buf *b, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		buf_printf(b, "%s%u", i > 0 ? "," : "", v[i]);
+		if (j > i)
+			buf_printf(b, ":%u", v[j]);
+		i = j + 1;
+	}
 }

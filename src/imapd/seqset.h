@@ -32,4 +32,9 @@ bool seqset_has(const struct seqset *s, uint32_t v);
 uint32_t seqset_max(const struct seqset *s);
 void seqset_free(struct seqset *s);
 
+struct buf;
+/* Writes v[0..n) as a sequence set, runs of consecutive numbers as ranges
+ * ("1:3,7,9:10"), in the order given (COPYUID pairs UIDs by position). */
+void seqset_put(struct buf *b, const uint32_t *v, size_t n);
+
 #endif

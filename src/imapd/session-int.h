@@ -25,6 +25,8 @@ struct session {
 	struct buf out;   /* answers waiting to be sent */
 	struct view view; /* S_SELECTED */
 	bool readonly;
+	size_t exists;               /* the message count the client was last told */
+	size_t tagged_at;            /* where in out the last tagged answer starts */
 	unsigned failures;           /* failed logins: each waits longer */
 	const struct imapd_cmd *cmd; /* the command being run */
 };
@@ -43,10 +45,14 @@ void put_string(struct buf *b, const char *p, size_t len);
 
 typedef void cmd_fn(struct session *s);
 
+/* What a command may tell the client about other writers' changes first. */
+enum sync { SYNC_NONE, SYNC_NO_EXPUNGE, SYNC_ALL };
+
 struct command {
 	const char *name;
 	cmd_fn *run;
 	unsigned states; /* enum session_state bits it may run in */
+	enum sync sync;  /* in S_SELECTED, before it runs */
 };
 
 /* The table (commands.c); NULL when name is not a command. */
@@ -55,12 +61,33 @@ const struct command *command_find(const char *name);
 /* The capability list, after "CAPABILITY " or "[CAPABILITY ". */
 const char *capabilities(const struct session *s);
 
+/*
+ * Tells the client what other writers changed in the selected folder since
+ * it last heard (updates.c): "* N FETCH (FLAGS ...)" for changed flags,
+ * "* N EXISTS" and "* N RECENT" for new messages. The folder is read again
+ * only when inotify saw a change, or force is set. Nothing is renumbered.
+ */
+void session_sync(struct session *s, bool force);
+/*
+ * "* N EXPUNGE" for the messages marked gone (by another writer or by this
+ * session), which leave the view; silent drops them unsaid (CLOSE). Only
+ * where RFC 3501 7.4.1 allows: never during FETCH, STORE or SEARCH, and
+ * after a command that names sequence numbers, never before it runs.
+ */
+void session_expunges(struct session *s, bool silent);
+
+/* "* STATUS name (...)" for the folder at dir; -1 when it cannot be read. (cmd-mailbox.c) */
+int put_status(struct session *s, const char *name, const char *dir, const struct imapd_arg *items,
+               size_t nitems);
+
 /* Flags of a message as "FLAGS (...)" (cmd-fetch.c). */
 void put_flags(struct session *s, const struct view_msg *m);
 /* Renames m to carry these letters after ":2," (cmd-store.c); -1 when it is gone. */
 int view_set_flags(struct session *s, struct view_msg *m, const char *letters);
-/* Unlinks the \Deleted messages, with "* N EXPUNGE" unless silent. */
-void view_expunge(struct session *s, bool silent);
+/* Unlinks the \Deleted messages (of uids when not NULL), with "* N
+ * EXPUNGE" unless silent. (cmd-store.c) */
+struct seqset;
+void view_expunge(struct session *s, bool silent, const struct seqset *uids);
 /* The letters a flag list names into want[] (a set: want[c] != 0); -1 after
  * a tagged BAD or NO for a flag that cannot be stored. New keywords go into
  * kw and dir's dovecot-keywords. (cmd-store.c) */
@@ -77,13 +104,17 @@ char *folder_arg(struct session *s, const struct imapd_arg *a);
 /* The families */
 cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;
 cmd_fn imap_cmd_login;
-cmd_fn imap_cmd_list, imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close,
+cmd_fn imap_cmd_list, imap_cmd_lsub, imap_cmd_create, imap_cmd_delete, imap_cmd_rename,
+    imap_cmd_subscribe, imap_cmd_unsubscribe, imap_cmd_namespace, imap_cmd_enable;
+cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close,
     imap_cmd_unselect;
 cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search, imap_cmd_store, imap_cmd_expunge;
 cmd_fn imap_cmd_append;
+cmd_fn imap_cmd_copy, imap_cmd_move;
 
 /* UID's subcommands: args are what follows "UID FETCH" etc. */
 typedef void uid_fn(struct session *s, const struct imapd_arg *args, size_t nargs);
-uid_fn imap_uid_fetch, imap_uid_search, imap_uid_store;
+uid_fn imap_uid_fetch, imap_uid_search, imap_uid_store, imap_uid_expunge, imap_uid_copy,
+    imap_uid_move;
 
 #endif

@@ -40,6 +40,7 @@ void tagged(struct session *s, const char *status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	s->tagged_at = s->out.len;
 	reply(s, "%s %s %s", s->cmd != NULL ? s->cmd->tag : "*", status, text);
 }
 
@@ -94,18 +95,40 @@ const char *capabilities(const struct session *s)
 	return "IMAP4rev1 LITERAL+ SASL-IR ID UNSELECT AUTH=PLAIN";
 }
 
+/* Expunges another writer made, said after the command ran (its sequence
+ * numbers were the old ones) and before its tagged answer. */
+static void expunges_before_tagged(struct session *s)
+{
+	size_t at = s->tagged_at, n = s->out.len - at;
+	char *tail;
+
+	if (s->state != S_SELECTED || at > s->out.len)
+		return;
+	tail = xmalloc(n ? n : 1);
+	memcpy(tail, s->out.data + at, n);
+	s->out.len = at;
+	session_expunges(s, false);
+	buf_append(&s->out, tail, n);
+	free(tail);
+}
+
 static void run(struct session *s, const struct imapd_cmd *cmd)
 {
 	const struct command *c = command_find(cmd->name);
 
 	s->cmd = cmd;
-	if (c == NULL)
+	if (c == NULL) {
 		tagged(s, "BAD", "unknown command %.40s", cmd->name);
-	else if (!(c->states & s->state))
+	} else if (!(c->states & s->state)) {
 		tagged(s, "BAD", "%s is not allowed %s", c->name,
 		       s->state == S_NOT_AUTH ? "before LOGIN" : "now");
-	else
+	} else {
+		if (s->state == S_SELECTED && c->sync != SYNC_NONE)
+			session_sync(s, false);
 		c->run(s);
+		if (c->sync == SYNC_ALL)
+			expunges_before_tagged(s);
+	}
 	s->cmd = NULL;
 }
 

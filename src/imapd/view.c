@@ -1,10 +1,13 @@
 #include "imapd/view.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mail/mutf7.h"
 #include "util/buf.h"
@@ -46,43 +49,216 @@ char *view_folder_dir(const char *root, const char *name)
 	return buf_steal(&out, NULL);
 }
 
-int view_open(const char *dir, struct view *v, char *err, size_t errlen)
+/* "NAME:2,FLAGS,extra" -> "FLAGS" in m->flags. */
+static void flags_from_name(struct view_msg *m, const char *name)
+{
+	const char *info = strstr(name, ":2,");
+
+	snprintf(m->flags, sizeof(m->flags), "%s", info != NULL ? info + 3 : "");
+	m->flags[strcspn(m->flags, ",")] = '\0';
+}
+
+static bool in_new(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL && slash - path >= 4 && strncmp(slash - 4, "/new/", 5) == 0;
+}
+
+int view_locate(const struct view *v, struct view_msg *m)
+{
+	const char *slash = strrchr(m->path, '/');
+	size_t blen = strcspn(slash + 1, ":");
+	char *path = xasprintf("%s/new/%.*s", v->dir, (int)blen, slash + 1), *cur;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int rc = -1;
+
+	if (stat(path, &st) == 0) {
+		free(m->path);
+		m->path = path;
+		flags_from_name(m, path);
+		return 0;
+	}
+	free(path);
+	cur = xasprintf("%s/cur", v->dir);
+	d = opendir(cur);
+	while (d != NULL && rc < 0 && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, slash + 1, blen) != 0 ||
+		    (e->d_name[blen] != ':' && e->d_name[blen] != '\0'))
+			continue;
+		path = xasprintf("%s/%s", cur, e->d_name);
+		free(m->path);
+		m->path = path;
+		flags_from_name(m, path);
+		rc = 0;
+	}
+	if (d != NULL)
+		closedir(d);
+	free(cur);
+	return rc;
+}
+
+/* A message in new/ moves to cur/ and is \Recent here: the session whose
+ * rename succeeds has it, as with Dovecot. A read-only view only looks. */
+static void take_new(const struct view *v, struct view_msg *m)
+{
+	const char *slash = strrchr(m->path, '/');
+	char *to;
+
+	m->recent = true;
+	if (!v->rw)
+		return;
+	to = xasprintf("%s/cur/%s%s", v->dir, slash + 1, strchr(slash, ':') ? "" : ":2,");
+	if (rename(m->path, to) == 0) {
+		free(m->path);
+		m->path = to;
+		return;
+	}
+	/* Another session took it first: it is not recent here. */
+	m->recent = false;
+	free(to);
+	if (view_locate(v, m) < 0)
+		m->gone = true;
+}
+
+/* A message the view did not have: appended, unless its file is gone. */
+static void add_msg(struct view *v, const struct uidlist_rec *r, size_t *cap)
+{
+	struct view_msg *m;
+	struct stat st;
+
+	if (r->name == NULL)
+		return; /* being renamed: the next sync has it */
+	v->msgs = xreallocarray_grow(v->msgs, cap, v->n + 1, sizeof(*v->msgs));
+	m = &v->msgs[v->n];
+	memset(m, 0, sizeof(*m));
+	m->uid = r->uid;
+	m->path = xasprintf("%s/%s", v->dir, r->name);
+	flags_from_name(m, r->name);
+	if (in_new(m->path))
+		take_new(v, m);
+	if (m->gone || stat(m->path, &st) < 0) {
+		free(m->path);
+		return;
+	}
+	m->size = (uint64_t)st.st_size;
+	m->internal = st.st_mtime;
+	v->n++;
+}
+
+/* A message the view has: its current name, and whether its flags changed. */
+static void update_msg(struct view *v, struct view_msg *m, const struct uidlist_rec *r)
+{
+	char *path;
+	char old[sizeof(m->flags)];
+
+	if (r->name == NULL || m->gone)
+		return;
+	path = xasprintf("%s/%s", v->dir, r->name);
+	if (strcmp(path, m->path) == 0) {
+		free(path);
+		return;
+	}
+	free(m->path);
+	m->path = path;
+	memcpy(old, m->flags, sizeof(old));
+	flags_from_name(m, r->name);
+	if (in_new(path))
+		take_new(v, m);
+	m->changed |= strcmp(old, m->flags) != 0;
+}
+
+int view_sync(struct view *v, char *err, size_t errlen)
 {
 	struct uidlist ul;
+	struct keywords kw;
 	bool changed;
+	size_t had = v->n, i = 0, cap = v->n;
+	uint32_t last = v->n > 0 ? v->msgs[v->n - 1].uid : 0;
 
-	memset(v, 0, sizeof(*v));
-	if (uidlist_sync(dir, &ul, &changed, err, errlen) < 0)
+	if (uidlist_sync(v->dir, &ul, &changed, err, errlen) < 0)
 		return -1;
-	if (keywords_read(dir, &v->kw, err, errlen) < 0) {
-		uidlist_free(&ul);
-		return -1;
+	/* Another session may have named a new keyword. */
+	if (keywords_read(v->dir, &kw, err, errlen) == 0) {
+		keywords_free(&v->kw);
+		v->kw = kw;
 	}
-	v->dir = xstrdup(dir);
+	for (size_t j = 0; j < ul.n; j++) {
+		const struct uidlist_rec *r = &ul.recs[j];
+
+		while (i < had && v->msgs[i].uid < r->uid)
+			v->msgs[i++].gone = true;
+		if (i < had && v->msgs[i].uid == r->uid)
+			update_msg(v, &v->msgs[i++], r);
+		else if (r->uid > last)
+			add_msg(v, r, &cap);
+	}
+	while (i < had)
+		v->msgs[i++].gone = true;
 	v->uidvalidity = ul.uidvalidity;
 	v->uidnext = ul.nextuid;
-	v->msgs = xcalloc(ul.n ? ul.n : 1, sizeof(*v->msgs));
-	for (size_t i = 0; i < ul.n; i++) {
-		struct view_msg *m = &v->msgs[v->n];
-		const char *info = strstr(ul.recs[i].name, ":2,");
-		struct stat st;
-
-		m->path = xasprintf("%s/%s", dir, ul.recs[i].name);
-		/* A file renamed or removed since the scan: it is gone for this view. */
-		if (stat(m->path, &st) < 0) {
-			free(m->path);
-			continue;
-		}
-		m->uid = ul.recs[i].uid;
-		m->size = (uint64_t)st.st_size;
-		m->internal = st.st_mtime;
-		m->recent = strncmp(ul.recs[i].name, "new/", 4) == 0;
-		snprintf(m->flags, sizeof(m->flags), "%s", info != NULL ? info + 3 : "");
-		m->flags[strcspn(m->flags, ",")] = '\0';
-		v->n++;
-	}
 	uidlist_free(&ul);
 	return 0;
+}
+
+int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t errlen)
+{
+	static const char *const sub[] = {"new", "cur"};
+
+	memset(v, 0, sizeof(*v));
+	v->dir = xstrdup(dir);
+	v->rw = how & VIEW_RW;
+	/* Watched before the first reading, so that no change falls between. */
+	v->watch = how & VIEW_WATCH ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
+	for (int i = 0; i < 2 && v->watch >= 0; i++) {
+		char *path = xasprintf("%s/%s", dir, sub[i]);
+
+		if (inotify_add_watch(v->watch, path,
+		                      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+		                          IN_ONLYDIR) < 0) {
+			close(v->watch);
+			v->watch = -1;
+		}
+		free(path);
+	}
+	v->msgs = xcalloc(1, sizeof(*v->msgs));
+	if (view_sync(v, err, errlen) < 0) {
+		view_close(v);
+		return -1;
+	}
+	return 0;
+}
+
+bool view_dirty(struct view *v)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+	ssize_t n;
+
+	if (v->watch < 0)
+		return true; /* no inotify: every look reads the folder */
+	while ((n = read(v->watch, ev, sizeof(ev))) > 0)
+		any = true;
+	return any;
+}
+
+void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *arg)
+{
+	size_t keep = 0;
+
+	for (size_t i = v->n; i-- > 0;)
+		if (v->msgs[i].gone && said != NULL)
+			said(i + 1, arg);
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->msgs[i].gone) {
+			free(v->msgs[i].path);
+			continue;
+		}
+		v->msgs[keep++] = v->msgs[i];
+	}
+	v->n = keep;
 }
 
 void view_close(struct view *v)
@@ -92,5 +268,8 @@ void view_close(struct view *v)
 	free(v->msgs);
 	free(v->dir);
 	keywords_free(&v->kw);
+	if (v->watch >= 0)
+		close(v->watch);
 	memset(v, 0, sizeof(*v));
+	v->watch = -1;
 }

@@ -23,7 +23,9 @@ struct view_msg {
 	uint64_t size;      /* on disk (LF line ends) */
 	uint64_t crlf_size; /* RFC822.SIZE once known; 0 until then */
 	time_t internal;    /* the file's mtime */
-	bool recent;        /* in new/ */
+	bool recent;        /* this session took it from new/ (or, read-only, it is there) */
+	bool gone;          /* another writer removed it; the session has not said so yet */
+	bool changed;       /* another writer changed its flags; not said yet */
 };
 
 struct view {
@@ -32,6 +34,8 @@ struct view {
 	struct view_msg *msgs; /* msgs[seq - 1] */
 	size_t n;
 	struct keywords kw;
+	bool rw;   /* the session may change the folder (SELECT, not EXAMINE) */
+	int watch; /* inotify on new/ and cur/, or -1 */
 };
 
 /*
@@ -43,8 +47,36 @@ struct view {
  */
 char *view_folder_dir(const char *root, const char *name);
 
-/* Opens the folder at dir (which must exist). 0, or -1 with err. */
-int view_open(const char *dir, struct view *v, char *err, size_t errlen);
+/* How a folder is opened. */
+enum {
+	VIEW_RW = 1,    /* SELECT: messages in new/ move to cur/ and are \Recent in
+	                   this view only (as Dovecot: the session whose rename
+	                   succeeds has them) */
+	VIEW_WATCH = 2, /* other writers' changes are watched (view_dirty) */
+};
+
+/* Opens the folder at dir (which must exist) with VIEW_* bits. 0, or -1 with err. */
+int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t errlen);
 void view_close(struct view *v);
+
+/* Whether another writer (or this session) touched the folder since the
+ * last call; cheap (the inotify queue is drained, no directory is read). */
+bool view_dirty(struct view *v);
+
+/*
+ * Brings v up to date with the folder: messages with a UID above the last
+ * one are appended; a message whose file is gone is marked gone, one whose
+ * flags another writer changed is marked changed (the session reports and
+ * clears both when the protocol allows it; nothing is renumbered here).
+ * 0, or -1 with err.
+ */
+int view_sync(struct view *v, char *err, size_t errlen);
+
+/* Drops the messages marked gone; calls said(seq, arg) for each, from the
+ * highest sequence number down (the order EXPUNGE responses need). */
+void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *arg);
+
+/* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
+int view_locate(const struct view *v, struct view_msg *m);
 
 #endif

@@ -15,6 +15,8 @@
 
 /* Dovecot's stale timeout for dovecot-uidlist.lock. */
 #define LOCK_STALE_S 120
+/* Readings of a folder disturbed by renames before a missing file is forgotten. */
+#define SCAN_TRIES 8
 /* A line of the list; longer ones are an error (names are < 256 bytes). */
 #define LINE_MAX_LEN 4096
 
@@ -201,6 +203,7 @@ struct file {
 	char *name;       /* "new/x" or "cur/x:2,S" */
 	const char *base; /* after "new/" or "cur/" */
 	size_t blen;      /* up to ':' */
+	unsigned scan;    /* which reading of the folder found it */
 };
 
 static int cmp_file(const void *a, const void *b)
@@ -212,7 +215,20 @@ static int cmp_file(const void *a, const void *b)
 	return c != 0 ? c : (x->blen > y->blen) - (x->blen < y->blen);
 }
 
-static int scan(const char *dir, const char *sub, struct file **v, size_t *n, size_t *cap)
+/* By base name, then the later reading first, then cur/ before new/ (a file
+ * moved from new/ to cur/ while one reading went on is in cur/ now). */
+static int cmp_file_scan(const void *a, const void *b)
+{
+	const struct file *x = a, *y = b;
+	int c = cmp_file(a, b);
+
+	if (c == 0)
+		c = (x->scan < y->scan) - (x->scan > y->scan);
+	return c != 0 ? c : (x->name[0] == 'n') - (y->name[0] == 'n');
+}
+
+static int scan(const char *dir, const char *sub, unsigned no, struct file **v, size_t *n,
+                size_t *cap)
 {
 	char *path = xasprintf("%s/%s", dir, sub);
 	DIR *d = opendir(path);
@@ -231,6 +247,7 @@ static int scan(const char *dir, const char *sub, struct file **v, size_t *n, si
 		f->name = xasprintf("%s/%s", sub, e->d_name);
 		f->base = f->name + 4;
 		f->blen = strcspn(f->base, ":");
+		f->scan = no;
 	}
 	closedir(d);
 	return 0;
@@ -253,8 +270,9 @@ static int cmp_rec_ptr(const void *a, const void *b)
 	return strcmp((*x)->base, (*y)->base);
 }
 
-/* Pairs files with records; returns whether anything changed. */
-static bool merge(struct uidlist *ul, struct file *files, size_t nf)
+/* Pairs files with records; returns whether anything changed. Records
+ * without a file are dropped when forget is set, else kept without a name. */
+static bool merge(struct uidlist *ul, struct file *files, size_t nf, bool forget)
 {
 	struct uidlist_rec **by_base;
 	bool *seen, changed = false;
@@ -287,7 +305,7 @@ static bool merge(struct uidlist *ul, struct file *files, size_t nf)
 	}
 	/* Records whose file is gone (expunged by someone) go. */
 	for (size_t i = 0; i < ul->n; i++) {
-		if (i < nold && !seen[i]) {
+		if (i < nold && !seen[i] && forget) {
 			free(ul->recs[i].base);
 			free(ul->recs[i].ext);
 			free(ul->recs[i].name);
@@ -317,26 +335,98 @@ static void new_identity(struct uidlist *ul)
 		snprintf(ul->guid + 2 * i, 3, "%02x", raw[i]);
 }
 
+/* The modification times of new/ and cur/, to tell whether a reading was
+ * disturbed (a rename into, out of or inside them changes them). */
+static void dir_times(const char *dir, struct timespec t[2])
+{
+	static const char *const sub[] = {"new", "cur"};
+
+	for (int i = 0; i < 2; i++) {
+		char *path = xasprintf("%s/%s", dir, sub[i]);
+		struct stat st;
+
+		t[i] = stat(path, &st) == 0 ? st.st_mtim : (struct timespec){0};
+		free(path);
+	}
+}
+
+/* Reads new/ and cur/; *stable says that neither changed meanwhile. */
+static int scan_all(const char *dir, unsigned no, struct file **files, size_t *nf, size_t *cap,
+                    bool *stable)
+{
+	struct timespec before[2], after[2];
+
+	dir_times(dir, before);
+	if (scan(dir, "new", no, files, nf, cap) < 0 || scan(dir, "cur", no, files, nf, cap) < 0)
+		return -1;
+	dir_times(dir, after);
+	*stable = memcmp(before, after, sizeof(before)) == 0;
+	return 0;
+}
+
+/* Whether a record has no file in files (sorted by base). */
+static bool any_missing(const struct uidlist *ul, const struct file *files, size_t nf)
+{
+	for (size_t i = 0; i < ul->n; i++) {
+		struct file key = {.base = ul->recs[i].base, .blen = strlen(ul->recs[i].base)};
+
+		if (bsearch(&key, files, nf, sizeof(*files), cmp_file) == NULL)
+			return true;
+	}
+	return false;
+}
+
+/* Keeps one file per base name, the latest reading's, sorted by base. */
+static void union_scans(struct file *files, size_t *nf)
+{
+	size_t keep = 0;
+
+	qsort(files, *nf, sizeof(*files), cmp_file_scan);
+	for (size_t i = 0; i < *nf; i++) {
+		if (keep > 0 && cmp_file(&files[keep - 1], &files[i]) == 0) {
+			free(files[i].name);
+			continue;
+		}
+		files[keep++] = files[i];
+	}
+	*nf = keep;
+}
+
 int uidlist_sync(const char *dir, struct uidlist *ul, bool *changed, char *err, size_t errlen)
 {
 	struct file *files = NULL;
 	size_t nf = 0, cap = 0;
 	int lock, rc = -1;
+	bool stable, missing;
 
 	*changed = false;
 	if ((lock = uidlist_lock(dir, 10000, err, errlen)) < 0)
 		return -1;
 	if (uidlist_read(dir, ul, err, errlen) < 0)
 		goto out;
-	if (scan(dir, "new", &files, &nf, &cap) < 0 || scan(dir, "cur", &files, &nf, &cap) < 0) {
+	if (scan_all(dir, 0, &files, &nf, &cap, &stable) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
+	}
+	union_scans(files, &nf);
+	/* A file another writer renames (new/ to cur/, or a flag change in cur/)
+	 * while we read the directories can be in no listing: before a UID is
+	 * forgotten, the folder is read again, the listings joined, until one
+	 * reading was undisturbed. After that many, the UID is kept for now. */
+	missing = any_missing(ul, files, nf);
+	for (unsigned again = 1; again <= SCAN_TRIES && missing && !stable; again++) {
+		if (scan_all(dir, again, &files, &nf, &cap, &stable) < 0) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			goto out;
+		}
+		union_scans(files, &nf);
+		missing = any_missing(ul, files, nf);
 	}
 	if (ul->uidvalidity == 0) {
 		new_identity(ul);
 		*changed = true;
 	}
-	*changed |= merge(ul, files, nf);
+	*changed |= merge(ul, files, nf, !missing || stable);
 	rc = *changed ? uidlist_write(dir, ul, err, errlen) : 0;
 out:
 	for (size_t i = 0; i < nf; i++)
@@ -345,6 +435,36 @@ out:
 	uidlist_unlock(dir, lock);
 	if (rc < 0)
 		uidlist_free(ul);
+	return rc;
+}
+
+int uidlist_assign(const char *dir, const char *const *bases, size_t n, uint32_t *uids,
+                   uint32_t *uidvalidity, char *err, size_t errlen)
+{
+	struct uidlist ul;
+	int lock, rc = -1;
+
+	if ((lock = uidlist_lock(dir, 10000, err, errlen)) < 0)
+		return -1;
+	if (uidlist_read(dir, &ul, err, errlen) == 0) {
+		if (ul.uidvalidity == 0)
+			new_identity(&ul);
+		for (size_t i = 0; i < n; i++) {
+			/* Another session's sync may have given it one already. */
+			uids[i] = 0;
+			for (size_t k = ul.n; k-- > 0 && uids[i] == 0;)
+				if (strcmp(ul.recs[k].base, bases[i]) == 0)
+					uids[i] = ul.recs[k].uid;
+			if (uids[i] == 0) {
+				uids[i] = ul.nextuid++;
+				add_rec(&ul, uids[i], bases[i], strlen(bases[i]), "", 0);
+			}
+		}
+		*uidvalidity = ul.uidvalidity;
+		rc = uidlist_write(dir, &ul, err, errlen);
+	}
+	uidlist_free(&ul);
+	uidlist_unlock(dir, lock);
 	return rc;
 }
 

@@ -16,6 +16,8 @@
  * new/ and cur/ (names only, never a message file), give each file without
  * a UID the next one in the order of their names (delivery order), forget
  * the UIDs whose files are gone, and write the list back when it changed.
+ * Another writer's renames during the reading cannot make a UID forgotten:
+ * the folder is read again until a reading is undisturbed.
  *
  * Memory: a struct uidlist owns its records; uidlist_free() frees them.
  */
@@ -30,7 +32,8 @@ struct uidlist_rec {
 	uint32_t uid;
 	char *base; /* the file name up to ':' */
 	char *ext;  /* the fields between the UID and ':' as written ("W2096"), or "" */
-	char *name; /* after uidlist_sync(): the file's current name; "new/" or "cur/" first */
+	char *name; /* after uidlist_sync(): the file's current name; "new/" or "cur/" first;
+	               NULL when another writer was renaming it (its UID is kept) */
 };
 
 struct uidlist {
@@ -59,6 +62,16 @@ void uidlist_unlock(const char *dir, int fd);
  * *changed says whether the list was written. 0, or -1 with err.
  */
 int uidlist_sync(const char *dir, struct uidlist *ul, bool *changed, char *err, size_t errlen);
+
+/*
+ * Gives the files with these base names, just put into dir's new/ or cur/
+ * by the caller, the next UIDs in this order (uids[i] for bases[i]), under
+ * the lock: what APPEND, COPY and MOVE answer (RFC 4315). Should the list
+ * not be written (a crash), the next sync gives them UIDs: nothing is lost.
+ * 0, or -1 with err.
+ */
+int uidlist_assign(const char *dir, const char *const *bases, size_t n, uint32_t *uids,
+                   uint32_t *uidvalidity, char *err, size_t errlen);
 
 void uidlist_free(struct uidlist *ul);
 

@@ -24,6 +24,9 @@ int fs_mkdir_p(const char *path, mode_t mode);
  */
 int fs_replace_file(const char *path, const void *data, size_t len, bool sync);
 
+/* rm -r: the tree at path, depth first, symbolic links not followed. */
+int fs_remove_tree(const char *path);
+
 /* A monotonic clock in milliseconds, for timeouts and schedules. */
 uint64_t fs_now_ms(void);
 

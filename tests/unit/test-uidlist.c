@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -120,6 +121,57 @@ static void sync_keeps_gives_and_forgets_uids(void **state)
 	uidlist_free(&ul);
 }
 
+/* Another writer renames files between new/ and cur/ (mbsync, a flag
+ * change, an IMAP session taking \Recent) while the list is synced again
+ * and again: no file loses its UID or gets a second one. */
+static void files_renamed_during_a_sync_keep_their_uids(void **state)
+{
+	static const char *const names[] = {"new/1700000001.M1P1.h", "cur/1700000001.M1P1.h:2,",
+	                                    "cur/1700000001.M1P1.h:2,S",
+	                                    "cur/1700000001.M1P1.h:2,FS"};
+	char from[256], to[256], err[256];
+	struct uidlist ul;
+	bool changed;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	/* Many files, so that one reading of a directory takes a while. */
+	for (int i = 0; i < 400; i++) {
+		snprintf(from, sizeof(from), "cur/1600000000.M%dP1.h:2,S", i);
+		put(from, "x");
+	}
+	put(names[0] + 0, "a");
+	assert_int_equal(uidlist_sync(dir, &ul, &changed, err, sizeof(err)), 0);
+	uidlist_free(&ul);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < 20000; i++) {
+			snprintf(from, sizeof(from), "%s/%s", dir, names[i % 4]);
+			snprintf(to, sizeof(to), "%s/%s", dir, names[(i + 1) % 4]);
+			if (rename(from, to) < 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	for (int round = 0; round < 200; round++) {
+		uint32_t uid = 0;
+		size_t k = 0;
+
+		assert_int_equal(uidlist_sync(dir, &ul, &changed, err, sizeof(err)), 0);
+		for (size_t i = 0; i < ul.n; i++)
+			if (strcmp(ul.recs[i].base, "1700000001.M1P1.h") == 0)
+				uid = ul.recs[i].uid, k++;
+		assert_int_equal(ul.n, 401);
+		assert_int_equal(k, 1);
+		assert_int_equal(uid, 401);
+		uidlist_free(&ul);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void a_new_folder_gets_a_uidvalidity(void **state)
 {
 	struct uidlist ul;
@@ -207,6 +259,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(reads_what_dovecot_wrote, setup, teardown),
 	    cmocka_unit_test_setup_teardown(sync_keeps_gives_and_forgets_uids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(files_renamed_during_a_sync_keep_their_uids, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(a_new_folder_gets_a_uidvalidity, setup, teardown),
 	    cmocka_unit_test_setup_teardown(the_lock_is_exclusive_and_goes_stale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_broken_list_is_an_error_with_its_line, setup,

@@ -1,0 +1,58 @@
+/*
+ * Other writers' changes to the selected folder (corral fetch, an MDA,
+ * mbsync, another session), told to the client at the moments RFC 3501
+ * allows: new messages as EXISTS/RECENT and flag changes as FETCH at any
+ * command's start; expunges only where 7.4.1 allows them, never during
+ * FETCH, STORE or SEARCH (a message gone meanwhile stays in the view,
+ * marked, so no sequence number moves under the client).
+ */
+#include <stdio.h>
+
+#include "imapd/session-int.h"
+#include "util/log.h"
+
+static void said_expunge(size_t seq, void *arg)
+{
+	struct session *s = arg;
+
+	reply(s, "* %zu EXPUNGE", seq);
+	s->exists--;
+}
+
+void session_expunges(struct session *s, bool silent)
+{
+	size_t before = s->view.n;
+
+	if (s->state != S_SELECTED)
+		return;
+	view_drop_gone(&s->view, silent ? NULL : said_expunge, s);
+	if (silent)
+		s->exists -= before - s->view.n;
+}
+
+void session_sync(struct session *s, bool force)
+{
+	char err[256];
+	size_t recent = 0;
+
+	if (s->state != S_SELECTED)
+		return;
+	if ((view_dirty(&s->view) || force) && view_sync(&s->view, err, sizeof(err)) < 0)
+		log_warn("%s: %s", s->peer, err);
+	for (size_t i = 0; i < s->view.n; i++) {
+		struct view_msg *m = &s->view.msgs[i];
+
+		recent += m->recent;
+		if (!m->changed || m->gone)
+			continue;
+		m->changed = false;
+		buf_printf(&s->out, "* %zu FETCH (UID %u ", i + 1, m->uid);
+		put_flags(s, m);
+		buf_puts(&s->out, ")\r\n");
+	}
+	if (s->view.n != s->exists) {
+		s->exists = s->view.n;
+		reply(s, "* %zu EXISTS", s->view.n);
+		reply(s, "* %zu RECENT", recent);
+	}
+}
