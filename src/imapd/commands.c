@@ -22,6 +22,8 @@ static const struct command table[] = {
     {"FETCH", imap_cmd_fetch, S_SELECTED},    {"SEARCH", imap_cmd_search, S_SELECTED},
     {"STORE", imap_cmd_store, S_SELECTED},    {"EXPUNGE", imap_cmd_expunge, S_SELECTED},
     {"UID", imap_cmd_uid, S_SELECTED},
+    {"AUTHENTICATE", imap_cmd_authenticate, S_NOT_AUTH},
+    {"STARTTLS", imap_cmd_starttls, S_NOT_AUTH},
 };
 
 const struct command *command_find(const char *name)
