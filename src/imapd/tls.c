@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@
 	X(SSL_get_current_cipher)                                                                  \
 	X(SSL_CIPHER_get_name)                                                                     \
 	X(ERR_get_error)                                                                           \
+	X(ERR_peek_error)                                                                          \
 	X(ERR_error_string_n)                                                                      \
 	X(ERR_clear_error)
 
@@ -87,6 +90,14 @@ static void ssl_error(char *out, size_t outlen, const char *what)
 	ssl.ERR_clear_error();
 }
 
+/* Whether OpenSSL's last error says the key is not the certificate's. */
+static bool key_mismatch(void)
+{
+	unsigned long e = ssl.ERR_peek_error();
+
+	return ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
+}
+
 struct tls_ctx *tls_ctx_new(const char *cert, const char *key, char *err, size_t errlen)
 {
 	struct tls_ctx *t;
@@ -104,15 +115,15 @@ struct tls_ctx *tls_ctx_new(const char *cert, const char *key, char *err, size_t
 	ssl.SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 	                                    SSL_OP_CIPHER_SERVER_PREFERENCE |
 	                                    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	ssl.ERR_clear_error();
 	if (ssl.SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {
 		ssl_error(why, sizeof(why), "unreadable");
 		snprintf(err, errlen, "server.cert %s: not a PEM certificate (%s)", cert, why);
-	} else if (ssl.SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1) {
+	} else if (ssl.SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1 &&
+	           !key_mismatch()) {
 		ssl_error(why, sizeof(why), "unreadable");
-		snprintf(err, errlen,
-		         "server.key %s: not a PEM private key for server.cert %s (%s)", key, cert,
-		         why);
-	} else if (ssl.SSL_CTX_check_private_key(t->ctx) != 1) {
+		snprintf(err, errlen, "server.key %s: not a PEM private key (%s)", key, why);
+	} else if (key_mismatch() || ssl.SSL_CTX_check_private_key(t->ctx) != 1) {
 		ssl_error(why, sizeof(why), "mismatch");
 		snprintf(err, errlen, "server.key %s does not match server.cert %s (%s)", key, cert,
 		         why);
