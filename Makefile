@@ -113,6 +113,7 @@ SRCS = \
 	src/imapd/seqset.c \
 	src/imapd/serve.c \
 	src/imapd/session.c \
+	src/imapd/tls.c \
 	src/imapd/updates.c \
 	src/imapd/view.c \
 	src/cli/cmd-check.c \

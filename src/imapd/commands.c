@@ -44,6 +44,8 @@ static const struct command table[] = {
     {"COPY", imap_cmd_copy, S_SELECTED, SYNC_ALL},
     {"MOVE", imap_cmd_move, S_SELECTED, SYNC_ALL},
     {"UID", imap_cmd_uid, S_SELECTED, SYNC_ALL},
+    {"AUTHENTICATE", imap_cmd_authenticate, S_NOT_AUTH, SYNC_NONE},
+    {"STARTTLS", imap_cmd_starttls, S_NOT_AUTH, SYNC_NONE},
 };
 
 const struct command *command_find(const char *name)

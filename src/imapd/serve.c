@@ -13,11 +13,18 @@
 
 #include "config/config.h"
 #include "imapd/session.h"
+#include "imapd/tls.h"
 #include "util/log.h"
 
 #define MAX_LISTEN 16
 
-static int listen_on(const struct listen_addr *a, char *err, size_t errlen)
+/* A listening socket; tls: its clients start with the TLS handshake. */
+struct listener {
+	int fd;
+	bool tls;
+};
+
+static int listen_on(const struct listen_addr *a, bool tls, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len;
@@ -48,14 +55,17 @@ static int listen_on(const struct listen_addr *a, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
-	log_info("listening on %s%s%s:%d", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
+	log_info("listening on %s%s%s:%d%s", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port,
+	         tls ? " (TLS)" : "");
 	return fd;
 }
 
-/* systemd socket activation: LISTEN_FDS sockets from fd 3, for this pid. */
-static size_t inherited(int *fds)
+/* systemd socket activation: LISTEN_FDS sockets from fd 3, for this pid;
+ * those LISTEN_FDNAMES names "imaps" are implicit TLS. */
+static size_t inherited(struct listener *l)
 {
 	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
 	long k;
 
 	if (pid == NULL || n == NULL || strtol(pid, NULL, 10) != (long)getpid())
@@ -63,17 +73,49 @@ static size_t inherited(int *fds)
 	k = strtol(n, NULL, 10);
 	if (k < 0 || k > MAX_LISTEN)
 		k = 0;
-	for (long i = 0; i < k; i++)
-		fds[i] = 3 + (int)i;
+	for (long i = 0; i < k; i++) {
+		size_t len = names != NULL ? strcspn(names, ":") : 0;
+
+		l[i] = (struct listener){.fd = 3 + (int)i,
+		                         .tls = len == 5 && !strncmp(names, "imaps", 5)};
+		if (names != NULL)
+			names = names[len] == ':' ? names + len + 1 : NULL;
+	}
 	return (size_t)k;
 }
 
-static void serve_client(const struct config *cfg, int lfd, const int *fds, size_t n)
+/* Listens on server.listen then server.tls_listen: how many, or 0 with err. */
+static size_t listen_all(const struct server_conf *sc, struct listener *l, char *err, size_t errlen)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sc->nlisten + sc->ntls_listen; i++) {
+		bool tls = i >= sc->nlisten;
+		const struct listen_addr *a =
+		    tls ? &sc->tls_listen[i - sc->nlisten] : &sc->listen[i];
+		int fd = n < MAX_LISTEN ? listen_on(a, tls, err, errlen) : -1;
+
+		if (n == MAX_LISTEN)
+			snprintf(err, errlen, "more than %d addresses to listen on", MAX_LISTEN);
+		if (fd < 0) {
+			while (n > 0)
+				close(l[--n].fd);
+			return 0;
+		}
+		l[n++] = (struct listener){.fd = fd, .tls = tls};
+	}
+	if (n == 0)
+		snprintf(err, errlen, "nothing to listen on: the config has no server.listen");
+	return n;
+}
+
+static void serve_client(const struct config *cfg, struct tls_ctx *tls, const struct listener *lc,
+                         const struct listener *l, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?", peer[80];
-	int c = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	int c = accept4(lc->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	pid_t pid;
 
 	if (c < 0)
@@ -82,15 +124,15 @@ static void serve_client(const struct config *cfg, int lfd, const int *fds, size
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
 	else if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-	snprintf(peer, sizeof(peer), "imap client %s", host);
+	snprintf(peer, sizeof(peer), "imap%s client %s", lc->tls ? "s" : "", host);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
 		for (size_t i = 0; i < n; i++)
-			close(fds[i]);
+			close(l[i].fd);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
-		session_run(c, cfg, peer);
+		session_run(c, cfg, peer, tls, lc->tls);
 		_exit(0);
 	}
 	if (pid < 0)
@@ -98,40 +140,52 @@ static void serve_client(const struct config *cfg, int lfd, const int *fds, size
 	close(c);
 }
 
+/* The TLS context when server.cert and key are set: *tls NULL otherwise.
+ * -1 with err when they cannot be used. */
+static int tls_setup(const struct server_conf *sc, struct tls_ctx **tls, char *err, size_t errlen)
+{
+	*tls = NULL;
+	if (sc->cert == NULL || sc->key == NULL)
+		return 0;
+	*tls = tls_ctx_new(sc->cert, sc->key, err, errlen);
+	return *tls != NULL ? 0 : -1;
+}
+
 int serve_run(const struct config *cfg, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-	int fds[MAX_LISTEN];
-	size_t n = inherited(fds);
+	struct listener l[MAX_LISTEN];
 	struct pollfd pf[MAX_LISTEN];
+	struct tls_ctx *tls;
+	size_t n;
 
-	for (size_t i = 0; n == 0 && i < cfg->server.nlisten && i < MAX_LISTEN; i++) {
-		int fd = listen_on(&cfg->server.listen[i], err, errlen);
-
-		if (fd < 0) {
-			for (size_t k = 0; k < i; k++)
-				close(fds[k]);
-			return -1;
+	if (tls_setup(&cfg->server, &tls, err, errlen) < 0)
+		return -1;
+	n = inherited(l);
+	if (n == 0)
+		n = listen_all(&cfg->server, l, err, errlen);
+	for (size_t i = 0; i < n; i++)
+		if (l[i].tls && tls == NULL) {
+			snprintf(err, errlen,
+			         "an imaps socket from systemd needs server.cert and key");
+			n = 0;
 		}
-		fds[i] = fd;
-		if (i + 1 == cfg->server.nlisten)
-			n = i + 1;
-	}
 	if (n == 0) {
-		snprintf(err, errlen, "nothing to listen on: the config has no server.listen");
+		tls_ctx_free(tls);
 		return -1;
 	}
 	while (!*stop) {
 		for (size_t i = 0; i < n; i++)
-			pf[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+			pf[i] = (struct pollfd){.fd = l[i].fd, .events = POLLIN};
 		if (poll(pf, n, 1000) < 0 && errno != EINTR)
 			break;
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		for (size_t i = 0; i < n && !*stop; i++)
 			if (pf[i].revents & POLLIN)
-				serve_client(cfg, fds[i], fds, n);
+				serve_client(cfg, tls, &l[i], l, n);
 	}
 	for (size_t i = 0; i < n; i++)
-		close(fds[i]);
+		close(l[i].fd);
+	tls_ctx_free(tls);
 	return 0;
 }

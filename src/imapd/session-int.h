@@ -7,12 +7,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "imapd/parse.h"
 #include "imapd/view.h"
 #include "util/buf.h"
 
 struct config;
+struct tls_ctx;
+struct tls_conn;
 
 enum session_state { S_NOT_AUTH = 1, S_AUTH = 2, S_SELECTED = 4, S_LOGOUT = 8 };
 
@@ -29,6 +32,19 @@ struct session {
 	size_t tagged_at;            /* where in out the last tagged answer starts */
 	unsigned failures;           /* failed logins: each waits longer */
 	const struct imapd_cmd *cmd; /* the command being run */
+	struct imapd_reader *rd;     /* the client's commands */
+	/* TLS: ctx is NULL without server.cert and key (no STARTTLS); tls is
+	 * NULL while the connection is plain. */
+	struct tls_ctx *tls_ctx;
+	struct tls_conn *tls;
+	bool starttls;   /* STARTTLS said OK: the handshake comes next */
+	bool loopback;   /* the local address is 127.0.0.0/8 or ::1 */
+	char *sasl_tag;  /* AUTHENTICATE waits for the client's response line */
+	struct buf sasl; /* that line, so far (wiped) */
+	bool sasl_long;  /* that line is past its cap */
+	uint64_t rate_s; /* before login: the second being counted */
+	unsigned rate_n; /* and the commands in it */
+	char caps[512];  /* capabilities() */
 };
 
 /* Appends an answer line (CRLF added). */
@@ -58,8 +74,16 @@ struct command {
 /* The table (commands.c); NULL when name is not a command. */
 const struct command *command_find(const char *name);
 
-/* The capability list, after "CAPABILITY " or "[CAPABILITY ". */
-const char *capabilities(const struct session *s);
+/* The capability list, after "CAPABILITY " or "[CAPABILITY ": it depends
+ * on the state and on TLS (kept in s->caps). */
+const char *capabilities(struct session *s);
+/* Whether LOGIN and AUTHENTICATE may be used here: on TLS or on loopback
+ * (otherwise LOGINDISABLED, RFC 3501 6.2.3). */
+bool login_allowed(const struct session *s);
+/* AUTHENTICATE's response line, which is not a command: while s->sasl_tag
+ * is set the session hands the next line here, without its CRLF; NULL
+ * when it was longer than the cap. (cmd-auth.c) */
+void auth_response(struct session *s, const char *line, size_t len);
 
 /*
  * Tells the client what other writers changed in the selected folder since
@@ -103,7 +127,7 @@ char *folder_arg(struct session *s, const struct imapd_arg *a);
 
 /* The families */
 cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;
-cmd_fn imap_cmd_login;
+cmd_fn imap_cmd_login, imap_cmd_authenticate, imap_cmd_starttls;
 cmd_fn imap_cmd_list, imap_cmd_lsub, imap_cmd_create, imap_cmd_delete, imap_cmd_rename,
     imap_cmd_subscribe, imap_cmd_unsubscribe, imap_cmd_namespace, imap_cmd_enable;
 cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close,

@@ -1,21 +1,33 @@
 #include "imapd/session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "config/config.h"
 #include "imapd/session-int.h"
+#include "imapd/tls.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 /* RFC 3501 5.4: at least 30 minutes before an idle client is logged out. */
 #define AUTOLOGOUT_MS (31 * 60 * 1000)
 #define OUT_MAX       (256u * 1024 * 1024)
+/* A TLS handshake, and a client that does not read what it is sent. */
+#define HANDSHAKE_MS 60000
+#define WRITE_MS     (5 * 60 * 1000)
+/* Bounded work for a peer that has not logged in. */
+#define CMDS_PER_S 20
+/* AUTHENTICATE's response line: a PLAIN message of some 6 KB. */
+#define SASL_LINE_MAX 8192
 
 void reply(struct session *s, const char *fmt, ...)
 {
@@ -44,12 +56,24 @@ void tagged(struct session *s, const char *status, const char *fmt, ...)
 	reply(s, "%s %s %s", s->cmd != NULL ? s->cmd->tag : "*", status, text);
 }
 
-int flush_out(struct session *s)
+/* The one place the session reads the client: plain or TLS. > 0 bytes, 0
+ * at the end, -1 (EAGAIN or EINTR: poll again). */
+static ssize_t conn_read(struct session *s, char *buf, size_t n)
+{
+	if (s->tls != NULL)
+		return tls_read(s->tls, buf, n);
+	return read(s->fd, buf, n);
+}
+
+/* The one place the session writes to the client: all of buf, or -1. */
+static int conn_write(struct session *s, const char *buf, size_t n)
 {
 	size_t off = 0;
 
-	while (off < s->out.len) {
-		ssize_t w = write(s->fd, s->out.data + off, s->out.len - off);
+	if (s->tls != NULL)
+		return tls_write(s->tls, buf, n, WRITE_MS);
+	while (off < n) {
+		ssize_t w = write(s->fd, buf + off, n - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -57,8 +81,15 @@ int flush_out(struct session *s)
 			return -1;
 		off += (size_t)w;
 	}
-	buf_reset(&s->out);
 	return 0;
+}
+
+int flush_out(struct session *s)
+{
+	int r = s->out.len > 0 ? conn_write(s, s->out.data, s->out.len) : 0;
+
+	buf_reset(&s->out);
+	return r;
 }
 
 char *arg_string(const struct imapd_arg *a)
@@ -89,10 +120,18 @@ void put_string(struct buf *b, const char *p, size_t len)
 	buf_putc(b, '"');
 }
 
-const char *capabilities(const struct session *s)
+bool login_allowed(const struct session *s)
 {
-	(void)s;
-	return "IMAP4rev1 LITERAL+ SASL-IR ID UNSELECT AUTH=PLAIN";
+	return s->tls != NULL || s->loopback;
+}
+
+const char *capabilities(struct session *s)
+{
+	bool starttls = s->tls_ctx != NULL && s->tls == NULL && s->state == S_NOT_AUTH;
+
+	snprintf(s->caps, sizeof(s->caps), "IMAP4rev1 LITERAL+ SASL-IR ID UNSELECT%s%s",
+	         starttls ? " STARTTLS" : "", login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+	return s->caps;
 }
 
 /* Expunges another writer made, said after the command ran (its sequence
@@ -132,63 +171,182 @@ static void run(struct session *s, const struct imapd_cmd *cmd)
 	s->cmd = NULL;
 }
 
+/* Before login: whether this command is one too many for this second. */
+static bool too_fast(struct session *s)
+{
+	uint64_t now = fs_now_ms() / 1000;
+
+	if (s->state != S_NOT_AUTH)
+		return false;
+	if (now != s->rate_s) {
+		s->rate_s = now;
+		s->rate_n = 0;
+	}
+	return ++s->rate_n > CMDS_PER_S;
+}
+
+/* The TLS handshake, on a plain connection (STARTTLS) or before the
+ * greeting (implicit TLS). -1 when the connection is of no use. */
+static int start_tls(struct session *s)
+{
+	char err[256], what[128];
+
+	s->starttls = false;
+	s->tls = tls_accept(s->tls_ctx, s->fd, HANDSHAKE_MS, err, sizeof(err));
+	if (s->tls == NULL) {
+		log_info("%s: %s", s->peer, err);
+		return -1;
+	}
+	log_debug("%s: %s", s->peer, tls_describe(s->tls, what, sizeof(what)));
+	return 0;
+}
+
+/* After STARTTLS's OK: what the client sent after the command, in the same
+ * packet or still in the reader, was sent in the clear before the
+ * handshake and is dropped unread (never run as if it came over TLS). */
+static int switch_to_tls(struct session *s, size_t dropped)
+{
+	if (flush_out(s) < 0)
+		return -1;
+	if (dropped > 0)
+		log_info("%s: %zu bytes sent after STARTTLS before the handshake, dropped", s->peer,
+		         dropped);
+	imapd_reader_free(s->rd);
+	s->rd = imapd_reader_new(NULL);
+	return start_tls(s);
+}
+
+/* AUTHENTICATE's response line: takes bytes up to LF; hands the whole
+ * line to auth_response(). Returns how many bytes were taken. */
+static size_t take_sasl_line(struct session *s, const char *p, size_t n)
+{
+	const char *lf = memchr(p, '\n', n);
+	size_t take = lf != NULL ? (size_t)(lf - p) + 1 : n;
+
+	if (!s->sasl_long && buf_append(&s->sasl, p, take) < 0)
+		s->sasl_long = true;
+	if (lf == NULL)
+		return take;
+	if (s->sasl_long) {
+		auth_response(s, NULL, 0);
+	} else {
+		size_t len = s->sasl.len - 1;
+
+		if (len > 0 && s->sasl.data[len - 1] == '\r')
+			len--;
+		auth_response(s, s->sasl.data, len);
+	}
+	buf_wipe(&s->sasl);
+	buf_init(&s->sasl, SASL_LINE_MAX);
+	s->sasl_long = false;
+	return take;
+}
+
+/* Feeds in[0..n) to the reader and runs the commands: -1 when the session
+ * ends. */
+static int feed(struct session *s, const char *in, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n && s->state != S_LOGOUT) {
+		const struct imapd_cmd *cmd = NULL;
+		const char *tag = NULL;
+		char why[128];
+		size_t used = 0;
+		enum imapd_read ev;
+
+		if (s->sasl_tag != NULL) {
+			off += take_sasl_line(s, in + off, n - off);
+			continue;
+		}
+		ev = imapd_read(s->rd, in + off, n - off, &used, &cmd, &tag, why, sizeof(why));
+		off += used;
+		if ((ev == IMAPD_COMMAND || ev == IMAPD_BAD) && too_fast(s)) {
+			reply(s, "* BYE too many commands");
+			s->state = S_LOGOUT;
+		} else if (ev == IMAPD_CONTINUE) {
+			reply(s, "+ go on");
+		} else if (ev == IMAPD_BAD) {
+			reply(s, "%s BAD %s", tag, why);
+		} else if (ev == IMAPD_COMMAND) {
+			run(s, cmd);
+		}
+		if (s->starttls)
+			return switch_to_tls(s, n - off);
+		if ((ev == IMAPD_CONTINUE || s->sasl_tag != NULL) && flush_out(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Reads and runs commands until LOGOUT or the end of the connection. */
-static void loop(struct session *s, struct imapd_reader *rd)
+static void loop(struct session *s)
 {
 	char in[65536];
 
 	while (s->state != S_LOGOUT) {
 		struct pollfd p = {.fd = s->fd, .events = POLLIN};
 		ssize_t got;
-		size_t off = 0;
 
 		if (flush_out(s) < 0)
 			return;
-		if (poll(&p, 1, AUTOLOGOUT_MS) == 0) {
+		/* What OpenSSL holds already decrypted is not seen by poll(). */
+		if ((s->tls == NULL || !tls_pending(s->tls)) && poll(&p, 1, AUTOLOGOUT_MS) == 0) {
 			reply(s, "* BYE autologout: 30 minutes without a command");
 			flush_out(s);
 			return;
 		}
-		got = read(s->fd, in, sizeof(in));
-		if (got < 0 && errno == EINTR)
+		got = conn_read(s, in, sizeof(in));
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (got <= 0)
+		if (got <= 0 || feed(s, in, (size_t)got) < 0)
 			return;
-		while (off < (size_t)got && s->state != S_LOGOUT) {
-			const struct imapd_cmd *cmd = NULL;
-			const char *tag = NULL;
-			char why[128];
-			size_t used = 0;
-			enum imapd_read ev = imapd_read(rd, in + off, (size_t)got - off, &used,
-			                                &cmd, &tag, why, sizeof(why));
-
-			off += used;
-			if (ev == IMAPD_CONTINUE)
-				reply(s, "+ go on");
-			else if (ev == IMAPD_BAD)
-				reply(s, "%s BAD %s", tag, why);
-			else if (ev == IMAPD_COMMAND)
-				run(s, cmd);
-			if (ev == IMAPD_CONTINUE && flush_out(s) < 0)
-				return;
-		}
 	}
 	flush_out(s);
 }
 
-void session_run(int fd, const struct config *cfg, const char *peer)
+/* Whether the local end of fd is a loopback address. */
+static bool local_is_loopback(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	/* A Unix socket (systemd) is local. */
+	return ss.ss_family == AF_UNIX;
+}
+
+void session_run(int fd, const struct config *cfg, const char *peer, struct tls_ctx *tls,
+                 bool implicit_tls)
 {
 	struct session s = {.fd = fd, .cfg = cfg, .peer = peer, .state = S_NOT_AUTH};
-	struct imapd_reader *rd = imapd_reader_new(NULL);
 
+	s.tls_ctx = tls;
+	s.loopback = local_is_loopback(fd);
+	s.rd = imapd_reader_new(NULL);
 	buf_init(&s.out, OUT_MAX);
-	reply(&s, "* OK [CAPABILITY %s] corral ready", capabilities(&s));
-	loop(&s, rd);
+	buf_init(&s.sasl, SASL_LINE_MAX);
+	if (!implicit_tls || start_tls(&s) == 0) {
+		reply(&s, "* OK [CAPABILITY %s] corral ready", capabilities(&s));
+		loop(&s);
+	}
 	log_debug("%s: session ends%s%s", peer, s.user ? " for " : "", s.user ? s.user : "");
 	if (s.state == S_SELECTED)
 		view_close(&s.view);
-	imapd_reader_free(rd);
+	imapd_reader_free(s.rd);
 	buf_free(&s.out);
+	buf_wipe(&s.sasl);
+	free(s.sasl_tag);
 	free(s.user);
+	tls_close(s.tls);
 	close(fd);
 }
