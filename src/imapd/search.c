@@ -180,7 +180,7 @@ static bool parse_number(const char *s, size_t len, uint64_t *v)
 	if (len == 0 || len > 20)
 		return false;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || *v > (UINT64_MAX - 9) / 10)
+		if (s[i] < '0' || s[i] > '9' || *v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
 			return false;
 		*v = *v * 10 + (uint64_t)(s[i] - '0');
 	}
