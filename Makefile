@@ -110,6 +110,8 @@ SRCS = \
 	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
 	src/imapd/parse.c \
+	src/imapd/search-eval.c \
+	src/imapd/search.c \
 	src/imapd/seqset.c \
 	src/imapd/serve.c \
 	src/imapd/session.c \
@@ -177,6 +179,7 @@ test-pop3-login_DEPS = $(NET) $(UTIL)
 test-imapd-parse_DEPS = imapd/parse $(UTIL)
 test-uidlist_DEPS = store/uidlist $(UTIL)
 test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
+test-imapd-search_DEPS = imapd/search imapd/search-eval imapd/seqset imapd/parse $(MAIL) $(UTIL)
 test-imapd-view_DEPS = imapd/view store/uidlist mail/mutf7 $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)

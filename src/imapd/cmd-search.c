@@ -1,18 +1,118 @@
 /*
- * SEARCH and UID SEARCH (RFC 3501 6.4.4).
+ * SEARCH and UID SEARCH (RFC 3501 6.4.4), with ESEARCH's RETURN options
+ * (RFC 4731). The keys are parsed and evaluated by search.h; here the
+ * selected folder's messages are handed to it and the answer is sent.
  */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imapd/search.h"
 #include "imapd/session-int.h"
+#include "util/log.h"
+
+/* Larger messages are not searched (they would be read whole). */
+#define SEARCH_READ_MAX (256u * 1024 * 1024)
+
+/*
+ * RFC822.SIZE as FETCH gives it (cmd-fetch.c's crlf_size): the name's
+ * ",W=" field, or the LF line ends counted once and kept in the view.
+ * 0 when the file is gone.
+ */
+static uint64_t msg_size(void *arg)
+{
+	struct view_msg *m = arg;
+	const char *w = strstr(m->path, ",W=");
+	char chunk[65536], prev = '\0';
+	uint64_t size = 0;
+	ssize_t n;
+	int fd;
+
+	if (m->crlf_size > 0)
+		return m->crlf_size;
+	if (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)
+		return m->crlf_size;
+	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			size += 1 + (chunk[i] == '\n' && prev != '\r');
+			prev = chunk[i];
+		}
+	close(fd);
+	m->crlf_size = n == 0 ? size : 0;
+	return m->crlf_size;
+}
+
+/* The whole file, as it is on disk; NULL when it is gone or too big. */
+static char *msg_load(void *arg, size_t *len)
+{
+	struct view_msg *m = arg;
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	struct buf b;
+	char chunk[65536];
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return NULL;
+	buf_init(&b, SEARCH_READ_MAX);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(&b, chunk, (size_t)n) < 0)
+			break;
+	close(fd);
+	if (n != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	buf_putc(&b, '\0'); /* an empty file is still a message */
+	b.len--;
+	return buf_steal(&b, len);
+}
+
+static void answer_parse_error(struct session *s, enum search_parsed r, const char *err)
+{
+	if (r == SEARCH_BADCHARSET)
+		tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] %s", err);
+	else
+		tagged(s, "BAD", "%s", err);
+}
 
 static void do_search(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
 {
-	if (nargs != 1 || !imapd_arg_is(&args[0], "ALL")) {
-		tagged(s, "NO", "[CANNOT] only SEARCH ALL is supported yet");
+	struct search_query q;
+	char err[160];
+	uint32_t maxuid = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0, *ids;
+	size_t n = 0;
+	enum search_parsed r =
+	    search_parse(args, nargs, (uint32_t)s->view.n, maxuid, &q, err, sizeof(err));
+
+	if (r != SEARCH_OK) {
+		answer_parse_error(s, r, err);
 		return;
 	}
-	buf_puts(&s->out, "* SEARCH");
-	for (size_t i = 0; i < s->view.n; i++)
-		buf_printf(&s->out, " %u", uid ? s->view.msgs[i].uid : (uint32_t)(i + 1));
-	buf_puts(&s->out, "\r\n");
+	ids = xcalloc(s->view.n ? s->view.n : 1, sizeof(*ids));
+	for (size_t i = 0; i < s->view.n; i++) {
+		struct view_msg *vm = &s->view.msgs[i];
+		struct search_msg m = {
+		    .seq = (uint32_t)(i + 1),
+		    .uid = vm->uid,
+		    .flags = vm->flags,
+		    .recent = vm->recent,
+		    .internal = vm->internal,
+		    .kw = &s->view.kw,
+		    .size = msg_size,
+		    .load = msg_load,
+		    .arg = vm,
+		};
+
+		if (search_match(q.key, &m))
+			ids[n++] = uid ? vm->uid : (uint32_t)(i + 1);
+	}
+	search_answer(&s->out, &q, s->cmd->tag, uid, ids, n);
+	free(ids);
+	search_query_free(&q);
 	tagged(s, "OK", "%sSEARCH completed", uid ? "UID " : "");
 }
 
