@@ -104,6 +104,7 @@ SRCS = \
 	src/imapd/cmd-copy.c \
 	src/imapd/cmd-fetch.c \
 	src/imapd/cmd-folders.c \
+	src/imapd/cmd-idle.c \
 	src/imapd/cmd-list.c \
 	src/imapd/cmd-mailbox.c \
 	src/imapd/cmd-search.c \

@@ -16,34 +16,9 @@
 /* Larger messages are not searched (they would be read whole). */
 #define SEARCH_READ_MAX (256u * 1024 * 1024)
 
-/*
- * RFC822.SIZE as FETCH gives it (cmd-fetch.c's crlf_size): the name's
- * ",W=" field, or the LF line ends counted once and kept in the view.
- * 0 when the file is gone.
- */
 static uint64_t msg_size(void *arg)
 {
-	struct view_msg *m = arg;
-	const char *w = strstr(m->path, ",W=");
-	char chunk[65536], prev = '\0';
-	uint64_t size = 0;
-	ssize_t n;
-	int fd;
-
-	if (m->crlf_size > 0)
-		return m->crlf_size;
-	if (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)
-		return m->crlf_size;
-	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		for (ssize_t i = 0; i < n; i++) {
-			size += 1 + (chunk[i] == '\n' && prev != '\r');
-			prev = chunk[i];
-		}
-	close(fd);
-	m->crlf_size = n == 0 ? size : 0;
-	return m->crlf_size;
+	return view_msg_crlf_size(arg);
 }
 
 /* The whole file, as it is on disk; NULL when it is gone or too big. */

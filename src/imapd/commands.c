@@ -2,7 +2,8 @@
  * The command table: each command, the function that runs it and the
  * states it is allowed in (RFC 3501 section 6). One file per family:
  * cmd-any.c, cmd-auth.c, cmd-mailbox.c, cmd-append.c, cmd-fetch.c,
- * cmd-list.c, cmd-folders.c, cmd-search.c, cmd-store.c, cmd-copy.c. UID's subcommands have a table of their own.
+ * cmd-list.c, cmd-folders.c, cmd-search.c, cmd-store.c, cmd-copy.c. UID's subcommands have a table
+ * of their own.
  */
 #include <stddef.h>
 #include <strings.h>
@@ -30,6 +31,7 @@ static const struct command table[] = {
     {"UNSUBSCRIBE", imap_cmd_unsubscribe, AUTHED, SYNC_ALL},
     {"NAMESPACE", imap_cmd_namespace, AUTHED, SYNC_ALL},
     {"ENABLE", imap_cmd_enable, AUTHED, SYNC_ALL},
+    {"IDLE", imap_cmd_idle, AUTHED, SYNC_ALL},
     {"SELECT", imap_cmd_select, AUTHED, SYNC_NONE},
     {"EXAMINE", imap_cmd_examine, AUTHED, SYNC_NONE},
     {"STATUS", imap_cmd_status, AUTHED, SYNC_ALL},
@@ -60,12 +62,8 @@ static const struct {
 	const char *name;
 	uid_fn *run;
 } uid_table[] = {
-    {"FETCH", imap_uid_fetch},
-    {"SEARCH", imap_uid_search},
-    {"STORE", imap_uid_store},
-    {"EXPUNGE", imap_uid_expunge},
-    {"COPY", imap_uid_copy},
-    {"MOVE", imap_uid_move},
+    {"FETCH", imap_uid_fetch},     {"SEARCH", imap_uid_search}, {"STORE", imap_uid_store},
+    {"EXPUNGE", imap_uid_expunge}, {"COPY", imap_uid_copy},     {"MOVE", imap_uid_move},
 };
 
 void imap_cmd_uid(struct session *s)

@@ -3,6 +3,7 @@
  * and the answers. The evaluator is search-eval.c.
  */
 #include "imapd/search.h"
+#include "imapd/seqset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,21 +476,6 @@ void search_query_free(struct search_query *q)
 	q->key = NULL;
 }
 
-/* ids as a sequence set: "1:3,9". */
-static void put_set(struct buf *out, const uint32_t *ids, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j + 1 < n && ids[j + 1] == ids[j] + 1)
-			j++;
-		buf_printf(out, "%s%u", i > 0 ? "," : "", ids[i]);
-		if (j > i)
-			buf_printf(out, ":%u", ids[j]);
-		i = j + 1;
-	}
-}
-
 void search_answer(struct buf *out, const struct search_query *q, const char *tag, bool uid,
                    const uint32_t *ids, size_t n)
 {
@@ -507,7 +493,7 @@ void search_answer(struct buf *out, const struct search_query *q, const char *ta
 		buf_printf(out, " MAX %u", ids[n - 1]);
 	if ((q->ret & SEARCH_RET_ALL) && n > 0) {
 		buf_puts(out, " ALL ");
-		put_set(out, ids, n);
+		seqset_put(out, ids, n);
 	}
 	if (q->ret & SEARCH_RET_COUNT)
 		buf_printf(out, " COUNT %zu", n);

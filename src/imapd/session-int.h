@@ -40,6 +40,7 @@ struct session {
 	bool starttls;   /* STARTTLS said OK: the handshake comes next */
 	bool loopback;   /* the local address is 127.0.0.0/8 or ::1 */
 	char *sasl_tag;  /* AUTHENTICATE waits for the client's response line */
+	char *idle_tag;  /* IDLE waits for DONE */
 	struct buf sasl; /* that line, so far (wiped) */
 	bool sasl_long;  /* that line is past its cap */
 	uint64_t rate_s; /* before login: the second being counted */
@@ -84,6 +85,8 @@ bool login_allowed(const struct session *s);
  * is set the session hands the next line here, without its CRLF; NULL
  * when it was longer than the cap. (cmd-auth.c) */
 void auth_response(struct session *s, const char *line, size_t len);
+/* IDLE's DONE line, likewise (cmd-idle.c). */
+void idle_line(struct session *s, const char *line, size_t len);
 
 /*
  * Tells the client what other writers changed in the selected folder since
@@ -134,7 +137,7 @@ cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close,
     imap_cmd_unselect;
 cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search, imap_cmd_store, imap_cmd_expunge;
 cmd_fn imap_cmd_append;
-cmd_fn imap_cmd_copy, imap_cmd_move;
+cmd_fn imap_cmd_copy, imap_cmd_move, imap_cmd_idle;
 
 /* UID's subcommands: args are what follows "UID FETCH" etc. */
 typedef void uid_fn(struct session *s, const struct imapd_arg *args, size_t nargs);

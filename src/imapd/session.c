@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,11 @@
 /* RFC 3501 5.4: at least 30 minutes before an idle client is logged out. */
 #define AUTOLOGOUT_MS (31 * 60 * 1000)
 #define OUT_MAX       (256u * 1024 * 1024)
+/* IDLE (RFC 2177): a keepalive line every 2 minutes; changes gathered for
+ * 50 ms; without inotify the folder is looked at every 5 s. */
+#define IDLE_KEEPALIVE_MS (2 * 60 * 1000)
+#define IDLE_GATHER_MS    50
+#define IDLE_RESCAN_MS    5000
 /* A TLS handshake, and a client that does not read what it is sent. */
 #define HANDSHAKE_MS 60000
 #define WRITE_MS     (5 * 60 * 1000)
@@ -129,8 +135,11 @@ const char *capabilities(struct session *s)
 {
 	bool starttls = s->tls_ctx != NULL && s->tls == NULL && s->state == S_NOT_AUTH;
 
-	snprintf(s->caps, sizeof(s->caps), "IMAP4rev1 LITERAL+ SASL-IR ID UNSELECT%s%s",
-	         starttls ? " STARTTLS" : "", login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+	snprintf(
+	    s->caps, sizeof(s->caps),
+	    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
+	    "SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH%s%s",
+	    starttls ? " STARTTLS" : "", login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
 	return s->caps;
 }
 
@@ -164,6 +173,7 @@ static void run(struct session *s, const struct imapd_cmd *cmd)
 	} else {
 		if (s->state == S_SELECTED && c->sync != SYNC_NONE)
 			session_sync(s, false);
+		s->tagged_at = SIZE_MAX; /* IDLE answers no tagged line yet */
 		c->run(s);
 		if (c->sync == SYNC_ALL)
 			expunges_before_tagged(s);
@@ -216,9 +226,10 @@ static int switch_to_tls(struct session *s, size_t dropped)
 	return start_tls(s);
 }
 
-/* AUTHENTICATE's response line: takes bytes up to LF; hands the whole
- * line to auth_response(). Returns how many bytes were taken. */
-static size_t take_sasl_line(struct session *s, const char *p, size_t n)
+/* A line that is not a command: AUTHENTICATE's response, or IDLE's DONE.
+ * Takes bytes up to LF; hands the whole line to auth_response() or
+ * idle_line(). Returns how many bytes were taken. */
+static size_t take_line(struct session *s, const char *p, size_t n)
 {
 	const char *lf = memchr(p, '\n', n);
 	size_t take = lf != NULL ? (size_t)(lf - p) + 1 : n;
@@ -228,13 +239,13 @@ static size_t take_sasl_line(struct session *s, const char *p, size_t n)
 	if (lf == NULL)
 		return take;
 	if (s->sasl_long) {
-		auth_response(s, NULL, 0);
+		(s->idle_tag != NULL ? idle_line : auth_response)(s, NULL, 0);
 	} else {
 		size_t len = s->sasl.len - 1;
 
 		if (len > 0 && s->sasl.data[len - 1] == '\r')
 			len--;
-		auth_response(s, s->sasl.data, len);
+		(s->idle_tag != NULL ? idle_line : auth_response)(s, s->sasl.data, len);
 	}
 	buf_wipe(&s->sasl);
 	buf_init(&s->sasl, SASL_LINE_MAX);
@@ -255,8 +266,8 @@ static int feed(struct session *s, const char *in, size_t n)
 		size_t used = 0;
 		enum imapd_read ev;
 
-		if (s->sasl_tag != NULL) {
-			off += take_sasl_line(s, in + off, n - off);
+		if (s->sasl_tag != NULL || s->idle_tag != NULL) {
+			off += take_line(s, in + off, n - off);
 			continue;
 		}
 		ev = imapd_read(s->rd, in + off, n - off, &used, &cmd, &tag, why, sizeof(why));
@@ -273,10 +284,59 @@ static int feed(struct session *s, const char *in, size_t n)
 		}
 		if (s->starttls)
 			return switch_to_tls(s, n - off);
-		if ((ev == IMAPD_CONTINUE || s->sasl_tag != NULL) && flush_out(s) < 0)
+		if ((ev == IMAPD_CONTINUE || s->sasl_tag != NULL || s->idle_tag != NULL) &&
+		    flush_out(s) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* In IDLE: what other writers changed, as it happens (inotify), gathered
+ * for a moment so that one delivery of many messages is one report; and a
+ * line now and then, so that NAT boxes keep the connection. */
+static int idle_report(struct session *s, bool keepalive)
+{
+	struct pollfd p = {.fd = s->fd, .events = POLLIN};
+
+	if (!keepalive)
+		poll(&p, 1, IDLE_GATHER_MS);
+	else if (s->state != S_SELECTED || s->view.watch >= 0)
+		reply(s, "* OK still here");
+	session_sync(s, false);
+	session_expunges(s, false);
+	return flush_out(s);
+}
+
+/* Waits for the client's bytes: 1 when there are some, 0 after 30 minutes
+ * without a command (not in IDLE), -1 when the connection is of no use. */
+static int wait_input(struct session *s)
+{
+	for (;;) {
+		struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
+		                      {.fd = -1, .events = POLLIN}};
+		bool idle = s->idle_tag != NULL;
+		int timeout = idle ? IDLE_KEEPALIVE_MS : AUTOLOGOUT_MS, r;
+
+		/* What OpenSSL holds already decrypted is not seen by poll(). */
+		if (s->tls != NULL && tls_pending(s->tls))
+			return 1;
+		if (idle && s->state == S_SELECTED) {
+			p[1].fd = s->view.watch;
+			if (s->view.watch < 0)
+				timeout = IDLE_RESCAN_MS; /* no inotify: look now and then */
+		}
+		r = poll(p, 2, timeout);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (p[0].revents != 0)
+			return 1;
+		if (!idle)
+			return 0;
+		if (idle_report(s, r == 0) < 0)
+			return -1;
+	}
 }
 
 /* Reads and runs commands until LOGOUT or the end of the connection. */
@@ -285,13 +345,12 @@ static void loop(struct session *s)
 	char in[65536];
 
 	while (s->state != S_LOGOUT) {
-		struct pollfd p = {.fd = s->fd, .events = POLLIN};
 		ssize_t got;
+		int ready;
 
-		if (flush_out(s) < 0)
+		if (flush_out(s) < 0 || (ready = wait_input(s)) < 0)
 			return;
-		/* What OpenSSL holds already decrypted is not seen by poll(). */
-		if ((s->tls == NULL || !tls_pending(s->tls)) && poll(&p, 1, AUTOLOGOUT_MS) == 0) {
+		if (ready == 0) {
 			reply(s, "* BYE autologout: 30 minutes without a command");
 			flush_out(s);
 			return;
@@ -346,6 +405,7 @@ void session_run(int fd, const struct config *cfg, const char *peer, struct tls_
 	buf_free(&s.out);
 	buf_wipe(&s.sasl);
 	free(s.sasl_tag);
+	free(s.idle_tag);
 	free(s.user);
 	tls_close(s.tls);
 	close(fd);

@@ -1,6 +1,7 @@
 #include "imapd/view.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,4 +273,28 @@ void view_close(struct view *v)
 		close(v->watch);
 	memset(v, 0, sizeof(*v));
 	v->watch = -1;
+}
+
+uint64_t view_msg_crlf_size(struct view_msg *m)
+{
+	const char *w = strstr(m->path, ",W=");
+	char chunk[65536], prev = '\0';
+	uint64_t size = 0;
+	ssize_t n;
+	int fd;
+
+	if (m->crlf_size > 0)
+		return m->crlf_size;
+	if (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)
+		return m->crlf_size;
+	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			size += 1 + (chunk[i] == '\n' && prev != '\r');
+			prev = chunk[i];
+		}
+	close(fd);
+	m->crlf_size = n == 0 ? size : 0;
+	return m->crlf_size;
 }

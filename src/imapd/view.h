@@ -76,6 +76,14 @@ int view_sync(struct view *v, char *err, size_t errlen);
  * highest sequence number down (the order EXPUNGE responses need). */
 void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *arg);
 
+/*
+ * RFC822.SIZE: the size with CRLF line ends. From the name's ",W=" field
+ * when a writer put one there (Dovecot and corral's deliveries do);
+ * otherwise the LF line ends are counted once, streaming, and kept in m.
+ * 0 when the file cannot be read.
+ */
+uint64_t view_msg_crlf_size(struct view_msg *m);
+
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
 int view_locate(const struct view *v, struct view_msg *m);
 

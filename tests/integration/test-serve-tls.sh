@@ -273,10 +273,26 @@ check "implicit TLS: TLS 1.2 or 1.3, login, SELECT INBOX (1 message)" \
 	got '^implicit TLSv1\.[23] OK 1 caps '
 check "implicit TLS: AUTH=PLAIN, no STARTTLS, no LOGINDISABLED" \
 	sh -c "grep '^implicit' '$T/py.out' | grep -q 'AUTH=PLAIN' && ! grep '^implicit' '$T/py.out' | grep -qE 'STARTTLS|LOGINDISABLED'"
+# caps_has LINE-PREFIX PART WANT... : the capabilities on that line (PART:
+# 1 before the first "|", 2 after it) hold each WANT (a !NAME must be absent).
+caps_has() {
+	local line part
+	line=$(grep "^$1 " "$T/py.out" | head -1)
+	part=$(echo "$line" | cut -d'|' -f"$2")
+	shift 2
+	for w in "$@"; do
+		case $w in
+		!*) echo " $part " | grep -q " ${w#!} " && return 1 ;;
+		*) echo " $part " | grep -q " $w " || return 1 ;;
+		esac
+	done
+	return 0
+}
 check "plain loopback: STARTTLS and AUTH=PLAIN advertised, no LOGINDISABLED" \
-	got '^starttls before AUTH=PLAIN ID IMAP4REV1 LITERAL\+ SASL-IR STARTTLS UNSELECT \|'
+	caps_has starttls 1 IMAP4REV1 AUTH=PLAIN STARTTLS SASL-IR !LOGINDISABLED
 check "after STARTTLS: the capabilities again, without STARTTLS; LOGIN works" \
-	got '^starttls .*\| after AUTH=PLAIN ID IMAP4REV1 LITERAL\+ SASL-IR UNSELECT \| login OK$'
+	sh -c "grep -q '^starttls .* login OK\$' '$T/py.out'"
+check "after STARTTLS: AUTH=PLAIN, no STARTTLS" caps_has starttls 2 AUTH=PLAIN !STARTTLS
 check "STARTTLS + a pipelined NOOP: no answer to it in the clear" \
 	got "^inject-noop clear \[b'a OK [^']*'\] extra b'' "
 check "STARTTLS + a pipelined NOOP: no answer to it over TLS either" \
@@ -295,11 +311,11 @@ check "continuation: bad base64 is BAD" got "^sasl-cont-badb64 b'\+ ?' a BAD "
 check "AUTHENTICATE with another mechanism is NO" got '^sasl-unknown a NO '
 if [ -n "$ext" ]; then
 	check "plain on $ext (not loopback): LOGINDISABLED and STARTTLS, no AUTH=PLAIN" \
-		got '^logindisabled caps ID IMAP4REV1 LITERAL\+ LOGINDISABLED SASL-IR STARTTLS UNSELECT \|'
+		caps_has "logindisabled caps" 1 LOGINDISABLED STARTTLS !AUTH=PLAIN
 	check "plain on $ext: LOGIN and AUTHENTICATE are NO [PRIVACYREQUIRED]" \
 		got '^logindisabled .*\| login a NO \[PRIVACYREQUIRED\].*\| auth b NO \[PRIVACYREQUIRED\]'
 	check "on $ext after STARTTLS: AUTH=PLAIN, no LOGINDISABLED, LOGIN works" \
-		got '^logindisabled .*\| tls caps AUTH=PLAIN ID IMAP4REV1 LITERAL\+ SASL-IR UNSELECT \| tls login OK$'
+		sh -c "grep '^logindisabled ' '$T/py.out' | grep -q '| tls caps [^|]*AUTH=PLAIN[^|]*| tls login OK\$' && ! grep '^logindisabled ' '$T/py.out' | grep -q 'tls caps [^|]*LOGINDISABLED'"
 else
 	echo "# skip: this machine has no local address other than loopback (hostname -I): LOGINDISABLED not checked"
 fi
