@@ -30,8 +30,8 @@ static char *scratch_dir(const char *root, const char *what)
 	return xasprintf("%s/..%s.%ld.%u", root, what, (long)getpid(), k++);
 }
 
-/* The folder name argument, without a trailing "/" (CREATE "A/" makes A);
- * NULL after a tagged BAD. */
+/* The folder name argument, for CREATE without a trailing "/" ("A/" makes
+ * A, RFC 3501 6.3.3); NULL after a tagged BAD. */
 static char *name_arg(struct session *s, const struct imapd_arg *a)
 {
 	char *name = arg_string(a);
@@ -42,7 +42,7 @@ static char *name_arg(struct session *s, const struct imapd_arg *a)
 		return NULL;
 	}
 	n = strlen(name);
-	if (n > 1 && name[n - 1] == '/')
+	if (n > 1 && name[n - 1] == '/' && strcasecmp(s->cmd->name, "CREATE") == 0)
 		name[n - 1] = '\0';
 	return name;
 }

@@ -222,6 +222,37 @@ static void put_folder(struct session *s, const struct folder *e, const struct l
 	}
 }
 
+static bool matches_any(const char *ref, const struct imapd_arg *pats, size_t npats,
+                        const char *name)
+{
+	bool hit = false;
+
+	for (size_t k = 0; k < npats && !hit; k++) {
+		char *pat = arg_string(&pats[k]), *full;
+
+		if (pat == NULL)
+			continue;
+		full = xasprintf("%s%s", ref, pat);
+		hit = name_matches(full, name);
+		free(full);
+		free(pat);
+	}
+	return hit;
+}
+
+/* Whether a subscribed folder below e is not matched by the patterns. */
+static bool hidden_child(const struct folders *f, const struct folder *e, const char *ref,
+                         const struct imapd_arg *pats, size_t npats)
+{
+	size_t len = strlen(e->name);
+
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].subscribed && strncmp(f->v[i].name, e->name, len) == 0 &&
+		    f->v[i].name[len] == '/' && !matches_any(ref, pats, npats, f->v[i].name))
+			return true;
+	return false;
+}
+
 static void list_folders(struct session *s, const char *ref, const struct imapd_arg *pats,
                          size_t npats, const struct list_opts *o)
 {
@@ -234,24 +265,16 @@ static void list_folders(struct session *s, const char *ref, const struct imapd_
 	folders_read(&f, s->cfg->maildir, &subs);
 	for (size_t i = 0; i < f.n; i++) {
 		const struct folder *e = &f.v[i];
-		bool hit = false, childinfo = false;
+		bool childinfo = false;
 
-		for (size_t k = 0; k < npats && !hit; k++) {
-			char *pat = arg_string(&pats[k]), *full;
-
-			if (pat == NULL)
-				continue;
-			full = xasprintf("%s%s", ref, pat);
-			hit = name_matches(full, e->name);
-			free(full);
-			free(pat);
-		}
-		if (!hit)
+		if (!matches_any(ref, pats, npats, e->name))
 			continue;
 		if ((o->sel_subscribed || o->lsub) && !e->subscribed) {
-			/* A parent of a subscribed folder: LSUB lists it \Noselect
-			 * for "%", RECURSIVEMATCH with CHILDINFO. */
-			if (!e->child_subscribed || !(o->lsub || o->recursive))
+			/* A parent of a subscribed folder: RECURSIVEMATCH lists it with
+			 * CHILDINFO; LSUB lists it \Noselect when the pattern hides
+			 * the subscribed folder below ("%", RFC 3501 6.3.9). */
+			if (!e->child_subscribed || !(o->lsub || o->recursive) ||
+			    (o->lsub && !hidden_child(&f, e, ref, pats, npats)))
 				continue;
 			childinfo = o->recursive;
 		}

@@ -35,6 +35,12 @@ char *view_folder_dir(const char *root, const char *name)
 		/* Names on the wire are modified UTF-7, as on disk: only valid ones,
 		 * no empty level, no "." (the Maildir++ separator: ".." never appears). */
 		utf8 = n == 0 || strchr(level, '.') != NULL ? NULL : mutf7_decode(level);
+		/* Nor what decodes to them ("&Li4-" is ".."), nor "~" first (a home
+		 * directory to shells and to other servers' clients). */
+		if (utf8 != NULL && (strpbrk(utf8, "./") != NULL || utf8[0] == '~')) {
+			free(utf8);
+			utf8 = NULL;
+		}
 		if (utf8 == NULL || buf_putc(&out, '.') < 0 || buf_puts(&out, level) < 0) {
 			free(level);
 			free(utf8);

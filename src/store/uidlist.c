@@ -287,7 +287,8 @@ static bool merge(struct uidlist *ul, struct file *files, size_t nf, bool forget
 		by_base[i] = &ul->recs[i];
 	qsort(by_base, ul->n, sizeof(*by_base), cmp_rec_ptr);
 	/* Files in name order: new ones get UIDs in delivery order. */
-	qsort(files, nf, sizeof(*files), cmp_file);
+	if (nf > 0)
+		qsort(files, nf, sizeof(*files), cmp_file);
 	for (size_t i = 0; i < nf; i++) {
 		struct uidlist_rec **hit =
 		    bsearch(&files[i], by_base, nold, sizeof(*by_base), cmp_rec_base);
@@ -370,7 +371,7 @@ static bool any_missing(const struct uidlist *ul, const struct file *files, size
 	for (size_t i = 0; i < ul->n; i++) {
 		struct file key = {.base = ul->recs[i].base, .blen = strlen(ul->recs[i].base)};
 
-		if (bsearch(&key, files, nf, sizeof(*files), cmp_file) == NULL)
+		if (nf == 0 || bsearch(&key, files, nf, sizeof(*files), cmp_file) == NULL)
 			return true;
 	}
 	return false;
@@ -381,6 +382,8 @@ static void union_scans(struct file *files, size_t *nf)
 {
 	size_t keep = 0;
 
+	if (*nf == 0)
+		return;
 	qsort(files, *nf, sizeof(*files), cmp_file_scan);
 	for (size_t i = 0; i < *nf; i++) {
 		if (keep > 0 && cmp_file(&files[keep - 1], &files[i]) == 0) {
