@@ -105,6 +105,9 @@ SRCS = \
 	src/imapd/cmd-search.c \
 	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
+	src/imapd/fetch-body.c \
+	src/imapd/fetch-envelope.c \
+	src/imapd/fetch-header.c \
 	src/imapd/parse.c \
 	src/imapd/seqset.c \
 	src/imapd/serve.c \
@@ -172,6 +175,7 @@ test-imapd-parse_DEPS = imapd/parse $(UTIL)
 test-uidlist_DEPS = store/uidlist $(UTIL)
 test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
 test-imapd-view_DEPS = imapd/view store/uidlist mail/mutf7 $(UTIL)
+test-imapd-fetch_DEPS = imapd/fetch-body imapd/fetch-header imapd/fetch-envelope $(MAIL) $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
