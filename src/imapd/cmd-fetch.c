@@ -58,9 +58,9 @@ static char *read_crlf(const char *path, uint64_t max, size_t *len)
 /*
  * RFC822.SIZE: the size with CRLF line ends. From the name's ",W=" field
  * when a writer put one there (Dovecot does); otherwise the LF line ends
- * are counted once, streaming, and kept in the view. 0 when unreadable.
+ * are counted once, streaming, and kept in the view. -1 when unreadable.
  */
-static uint64_t crlf_size(struct view_msg *m)
+static int crlf_size(struct view_msg *m, uint64_t *out)
 {
 	const char *w = strstr(m->path, ",W=");
 	char chunk[65536], prev = '\0';
@@ -68,12 +68,13 @@ static uint64_t crlf_size(struct view_msg *m)
 	ssize_t n;
 	int fd;
 
-	if (m->crlf_size > 0)
-		return m->crlf_size;
-	if (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)
-		return m->crlf_size;
-	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+	*out = 0;
+	if (m->crlf_size > 0 || (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)) {
+		*out = m->crlf_size;
 		return 0;
+	}
+	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		for (ssize_t i = 0; i < n; i++) {
 			size += 1 + (chunk[i] == '\n' && prev != '\r');
@@ -81,7 +82,8 @@ static uint64_t crlf_size(struct view_msg *m)
 		}
 	close(fd);
 	m->crlf_size = n == 0 ? size : 0;
-	return m->crlf_size;
+	*out = size;
+	return n == 0 ? 0 : -1;
 }
 
 void put_flags(struct session *s, const struct view_msg *m)
@@ -207,7 +209,9 @@ static void put_body(struct session *s, const struct item *it, struct fetch_msg 
 	} else {
 		buf_printf(&s->out, "%s {%zu}\r\n", sec->label, n);
 	}
-	buf_append(&s->out, p, n);
+	/* NUL cannot be sent in a literal: 0x80, as Dovecot sends */
+	for (size_t i = 0; i < n; i++)
+		buf_putc(&s->out, p[i] == '\0' ? (char)0x80 : p[i]);
 	buf_free(&part);
 }
 
@@ -230,7 +234,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	if (body && (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, &len)) == NULL))
 		return -1; /* expunged by another writer, or too big */
 	for (size_t i = 0; i < nitems; i++)
-		if (items[i].kind == IT_SIZE && (size = body ? len : crlf_size(m)) == 0)
+		if (items[i].kind == IT_SIZE && (body ? (size = len, 0) : crlf_size(m, &size)) < 0)
 			return -1;
 	if (seen_now) {
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */

@@ -370,21 +370,48 @@ static bool pv_message(const struct fetch_msg *fm, const struct pview *v, struct
 	return true;
 }
 
-/* Where a message/rfc822 part's body ends. When the message in it has no
- * empty line, Dovecot's header parser takes the line end before the next
- * boundary too: its size and line count say so. */
-static size_t message_end(const struct fetch_msg *fm, const struct pview *v, const struct pview *m)
+/* Whether the line that ends at be is the closing delimiter of multipart i. */
+static bool ends_with_close(const struct fetch_msg *fm, int i, size_t be)
 {
+	const char *bnd = fm->msg.parts[i].boundary, *d = fm->data;
+	size_t ls = be, bl = bnd ? strlen(bnd) : 0;
+
+	if (bnd == NULL || !fm->part[i].multi)
+		return false;
+	while (ls > 0 && d[ls - 1] != '\n')
+		ls--;
+	if (be - ls < bl + 4 || memcmp(d + ls, "--", 2) != 0 || memcmp(d + ls + 2, bnd, bl) != 0 ||
+	    memcmp(d + ls + 2 + bl, "--", 2) != 0)
+		return false;
+	for (size_t k = ls + bl + 4; k < be; k++)
+		if (d[k] != ' ' && d[k] != '\t' && d[k] != '\r')
+			return false;
+	return true;
+}
+
+/*
+ * Where a part's body ends as Dovecot counts it. When the part's last line
+ * was read by a parser inside it (the closing delimiter of a multipart, or
+ * the header of a message that has no empty line), the line end before the
+ * next boundary went with it: the part's size and line count include it.
+ */
+static size_t part_end(const struct fetch_msg *fm, const struct pview *v)
+{
+	struct pview m;
 	bool blank = true;
 
-	if (m->idx >= 0)
-		blank = fm->part[m->idx].blank;
-	else
-		fhdr_section_end(fm->data, m->hs, m->be, &blank);
-	if (!blank && v->idx > 0 && v->be + 2 <= fm->len && fm->data[v->be] == '\r' &&
-	    fm->data[v->be + 1] == '\n')
+	if (v->idx <= 0 || v->be + 2 > fm->len || fm->data[v->be] != '\r' ||
+	    fm->data[v->be + 1] != '\n')
+		return v->be;
+	if (ends_with_close(fm, v->idx, v->be))
 		return v->be + 2;
-	return v->be;
+	if (!pv_message(fm, v, &m))
+		return v->be;
+	if (m.idx >= 0)
+		blank = fm->part[m.idx].blank;
+	else
+		fhdr_section_end(fm->data, m.hs, m.be, &blank);
+	return !blank || (m.idx >= 0 && ends_with_close(fm, m.idx, m.be)) ? v->be + 2 : v->be;
 }
 
 static bool find_part(const struct fetch_msg *fm, const struct fetch_section *sec, struct pview *v)
@@ -423,13 +450,16 @@ static void put_fields(const struct fetch_msg *fm, const struct fetch_section *s
 	size_t pos = m->hs;
 	struct fhdr h;
 
+	bool blank;
+
+	fhdr_section_end(fm->data, m->hs, m->be, &blank);
 	while (fhdr_next(fm->data, &pos, m->he, &h))
-		if (field_listed(sec, &h) == want) {
+		if (field_listed(sec, &h) == want)
 			buf_append(out, fm->data + h.start, h.end - h.start);
-			if (fm->data[h.end - 1] != '\n')
-				buf_puts(out, "\r\n");
-		}
-	buf_puts(out, "\r\n");
+	/* the empty line: always after the fields asked for, after the others
+	 * only when the header has one (as Dovecot) */
+	if (blank || want)
+		buf_puts(out, "\r\n");
 }
 
 static void put_range(struct buf *out, const struct fetch_msg *fm, size_t a, size_t b)
@@ -450,7 +480,7 @@ void fetch_section_get(struct fetch_msg *fm, const struct fetch_section *sec, st
 	if (!find_part(fm, sec, &v))
 		return;
 	if (sec->kind == FSEC_ALL) {
-		put_range(out, fm, v.he, pv_message(fm, &v, &m) ? message_end(fm, &v, &m) : v.be);
+		put_range(out, fm, v.he, part_end(fm, &v));
 		return;
 	}
 	if (sec->kind == FSEC_MIME) {
@@ -570,7 +600,7 @@ static void put_leaf(struct fetch_msg *fm, const struct pview *v, bool ext, stru
 	struct pview m;
 	bool message = pv_message(fm, v, &m);
 	bool text = !message && (!pi->have[C_TYPE] || ctype_is(ct, "text", NULL));
-	size_t end = message ? message_end(fm, v, &m) : v->be;
+	size_t end = part_end(fm, v);
 	size_t size = end > v->he ? end - v->he : 0;
 
 	if (message) {
