@@ -162,10 +162,13 @@ int fetch_section_parse(const char *s, size_t len, struct fetch_section *sec)
 
 		label_put(sec, &ll, num, (size_t)n);
 	}
-	if (sec->nparts > 0 && p < end && *p != ']') {
-		if (p[-1] != '.')
+	/* "1.2.MIME": a dot between the numbers and the keyword, none at the end */
+	if (sec->nparts > 0 && p[-1] == '.') {
+		if (p < end && *p == ']')
 			return -1;
 		label_put(sec, &ll, ".", 1);
+	} else if (sec->nparts > 0 && p < end && *p != ']') {
+		return -1;
 	}
 	if (!parse_kind(&p, end, sec, &ll) || !take(&p, end, "]") || !label_put(sec, &ll, "]", 1))
 		return -1;
