@@ -94,8 +94,9 @@ static bool is_token_char(unsigned char c)
 
 void rlex_init(struct rlex *x, const char *s, size_t n, struct buf *comment)
 {
-	x->p = (const unsigned char *)s;
-	x->end = x->p + n;
+	/* a field that is not there lexes as empty */
+	x->p = (const unsigned char *)(s != NULL ? s : "");
+	x->end = x->p + (s != NULL ? n : 0);
 	x->comment = comment;
 }
 
