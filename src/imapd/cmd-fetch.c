@@ -294,7 +294,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 static size_t parse_items(struct session *s, const struct imapd_arg *arg, struct item *items)
 {
 	const struct imapd_arg *list = arg->kind == IMAPD_LIST ? arg->sub : arg;
-	size_t n = arg->kind == IMAPD_LIST ? arg->nsub : 1;
+	size_t n;
 
 	if (arg->kind != IMAPD_LIST && (n = parse_macro(arg, items)) > 0)
 		return n;

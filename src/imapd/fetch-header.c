@@ -70,16 +70,6 @@ size_t fhdr_section_end(const char *d, size_t start, size_t end, bool *blank)
 	return pos;
 }
 
-bool fhdr_find(const char *d, size_t start, size_t end, const char *name, struct fhdr *h)
-{
-	size_t pos = start, n = strlen(name);
-
-	while (fhdr_next(d, &pos, end, h))
-		if (h->nlen == n && strncasecmp(h->name, name, n) == 0)
-			return true;
-	return false;
-}
-
 /* The lexer */
 
 bool rlex_is_atext(unsigned char c)

@@ -34,8 +34,6 @@ bool fhdr_next(const char *data, size_t *pos, size_t end, struct fhdr *h);
 /* Where the header section starting at start ends: past its empty line
  * (*blank true), or at end when it has none. blank may be NULL. */
 size_t fhdr_section_end(const char *data, size_t start, size_t end, bool *blank);
-/* The first field called name in data[start..end), or false. */
-bool fhdr_find(const char *data, size_t start, size_t end, const char *name, struct fhdr *h);
 
 /* The RFC 822 lexer: results are 1 (more input), 0 (at the end), -1 (error). */
 struct rlex {
