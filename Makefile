@@ -110,6 +110,9 @@ SRCS = \
 	src/imapd/cmd-search.c \
 	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
+	src/imapd/fetch-body.c \
+	src/imapd/fetch-envelope.c \
+	src/imapd/fetch-header.c \
 	src/imapd/parse.c \
 	src/imapd/search-eval.c \
 	src/imapd/search.c \
@@ -182,6 +185,7 @@ test-uidlist_DEPS = store/uidlist $(UTIL)
 test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
 test-imapd-search_DEPS = imapd/search imapd/search-eval imapd/seqset imapd/parse $(MAIL) $(UTIL)
 test-imapd-view_DEPS = imapd/view store/uidlist mail/mutf7 $(UTIL)
+test-imapd-fetch_DEPS = imapd/fetch-body imapd/fetch-header imapd/fetch-envelope $(MAIL) $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)

@@ -1,8 +1,8 @@
 /*
- * FETCH and UID FETCH (RFC 3501 6.4.5): UID, FLAGS, INTERNALDATE,
- * RFC822.SIZE, RFC822, RFC822.HEADER, RFC822.TEXT, BODY[] / BODY.PEEK[]
- * with the sections "", HEADER and TEXT and a partial <offset.count>. Maildir files have LF line ends: what is
- * sent has CRLF, and RFC822.SIZE counts it so.
+ * FETCH and UID FETCH (RFC 3501 6.4.5): every item and the macros ALL,
+ * FAST and FULL. What is read from the message's content (ENVELOPE,
+ * BODYSTRUCTURE, BODY[section]<partial>) is fetch-body.h's. Maildir files
+ * have LF line ends: what is sent has CRLF, and every size counts it so.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imapd/fetch-body.h"
 #include "imapd/seqset.h"
 #include "imapd/session-int.h"
 #include "util/log.h"
@@ -19,15 +20,12 @@
 /* Messages bigger than this are not served yet (they would be read whole). */
 #define FETCH_MAX (256u * 1024 * 1024)
 
-enum section { SEC_ALL, SEC_HEADER, SEC_TEXT };
+#define FETCH_ITEMS_MAX 64
 
 struct item {
-	enum { IT_UID, IT_FLAGS, IT_DATE, IT_SIZE, IT_BODY } kind;
-	enum section sec;
-	const char *label; /* BODY[...] as it is answered */
-	bool peek;         /* BODY.PEEK[], RFC822.HEADER: \Seen is not set */
-	bool partial;
-	uint64_t off, count;
+	enum { IT_UID, IT_FLAGS, IT_DATE, IT_SIZE, IT_BODY, IT_ENVELOPE, IT_STRUCTURE } kind;
+	bool extensible;          /* IT_STRUCTURE: BODYSTRUCTURE rather than BODY */
+	struct fetch_section sec; /* IT_BODY; sec.label is what the answer says */
 };
 
 /* The message with CRLF line ends, read whole; NULL on failure. */
@@ -55,45 +53,6 @@ static char *read_crlf(const char *path, uint64_t max, size_t *len)
 		return NULL;
 	}
 	return buf_steal(&b, len);
-}
-
-/*
- * RFC822.SIZE: the size with CRLF line ends. From the name's ",W=" field
- * when a writer put one there (Dovecot does); otherwise the LF line ends
- * are counted once, streaming, and kept in the view. 0 when unreadable.
- */
-static uint64_t crlf_size(struct view_msg *m)
-{
-	const char *w = strstr(m->path, ",W=");
-	char chunk[65536], prev = '\0';
-	uint64_t size = 0;
-	ssize_t n;
-	int fd;
-
-	if (m->crlf_size > 0)
-		return m->crlf_size;
-	if (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)
-		return m->crlf_size;
-	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		for (ssize_t i = 0; i < n; i++) {
-			size += 1 + (chunk[i] == '\n' && prev != '\r');
-			prev = chunk[i];
-		}
-	close(fd);
-	m->crlf_size = n == 0 ? size : 0;
-	return m->crlf_size;
-}
-
-/* Where the header ends (after its blank line) in a CRLF message. */
-static size_t header_end(const char *m, size_t len)
-{
-	const char *e = len >= 4 ? memmem(m, len, "\r\n\r\n", 4) : NULL;
-
-	if (len >= 2 && m[0] == '\r' && m[1] == '\n')
-		return 2;
-	return e != NULL ? (size_t)(e - m) + 4 : len;
 }
 
 void put_flags(struct session *s, const struct view_msg *m)
@@ -134,25 +93,28 @@ static void put_date(struct session *s, time_t t)
 	buf_printf(&s->out, "INTERNALDATE \"%s\"", d);
 }
 
-/* "BODY[HEADER]<0.100>", "BODY.PEEK[]", "RFC822"... -> it. */
+/* "BODY.PEEK[HEADER.FIELDS (From)]<0.100>", "RFC822", "ENVELOPE"... -> it. */
 static bool parse_item(const struct imapd_arg *a, struct item *it)
 {
 	static const struct {
 		const char *name;
 		int kind;
-		enum section sec;
-		const char *label;
+		bool extensible;
+		const char *section; /* what an RFC822 item is the BODY[] of */
 	} simple[] = {
-	    {"UID", IT_UID, SEC_ALL, NULL},
-	    {"FLAGS", IT_FLAGS, SEC_ALL, NULL},
-	    {"INTERNALDATE", IT_DATE, SEC_ALL, NULL},
-	    {"RFC822.SIZE", IT_SIZE, SEC_ALL, NULL},
-	    {"RFC822", IT_BODY, SEC_ALL, "RFC822"},
-	    {"RFC822.HEADER", IT_BODY, SEC_HEADER, "RFC822.HEADER"}, /* peek, as RFC 3501 says */
-	    {"RFC822.TEXT", IT_BODY, SEC_TEXT, "RFC822.TEXT"},
+	    {"UID", IT_UID, false, NULL},
+	    {"FLAGS", IT_FLAGS, false, NULL},
+	    {"INTERNALDATE", IT_DATE, false, NULL},
+	    {"RFC822.SIZE", IT_SIZE, false, NULL},
+	    {"ENVELOPE", IT_ENVELOPE, false, NULL},
+	    {"BODYSTRUCTURE", IT_STRUCTURE, true, NULL},
+	    {"BODY", IT_STRUCTURE, false, NULL},
+	    {"RFC822", IT_BODY, false, "BODY[]"},
+	    /* not in RFC 3501, but Outlook sends it: RFC822 without \Seen */
+	    {"RFC822.PEEK", IT_BODY, false, "BODY.PEEK[]"},
+	    {"RFC822.HEADER", IT_BODY, false, "BODY.PEEK[HEADER]"}, /* peek, as RFC 3501 says */
+	    {"RFC822.TEXT", IT_BODY, false, "BODY[TEXT]"},
 	};
-	const char *p = a->s, *br;
-	size_t n = a->len;
 
 	memset(it, 0, sizeof(*it));
 	if (a->kind != IMAPD_ATOM)
@@ -160,74 +122,88 @@ static bool parse_item(const struct imapd_arg *a, struct item *it)
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
 		if (imapd_arg_is(a, simple[i].name)) {
 			it->kind = simple[i].kind;
-			it->sec = simple[i].sec;
-			it->label = simple[i].label;
-			it->peek = it->kind != IT_BODY || it->sec == SEC_HEADER;
+			it->extensible = simple[i].extensible;
+			if (simple[i].section == NULL)
+				return true;
+			fetch_section_parse(simple[i].section, strlen(simple[i].section), &it->sec);
+			/* RFC822.PEEK is answered as RFC822 */
+			snprintf(it->sec.label, sizeof(it->sec.label), "%s",
+			         imapd_arg_is(a, "RFC822.PEEK") ? "RFC822" : simple[i].name);
 			return true;
 		}
-	br = memchr(p, '[', n);
-	if (br == NULL || !((br - p == 4 && strncasecmp(p, "BODY", 4) == 0) ||
-	                    (br - p == 9 && strncasecmp(p, "BODY.PEEK", 9) == 0)))
-		return false;
 	it->kind = IT_BODY;
-	it->peek = br - p == 9;
-	if (strncasecmp(br, "[]", 2) == 0)
-		it->sec = SEC_ALL, it->label = "BODY[]", br += 2;
-	else if (strncasecmp(br, "[HEADER]", 8) == 0)
-		it->sec = SEC_HEADER, it->label = "BODY[HEADER]", br += 8;
-	else if (strncasecmp(br, "[TEXT]", 6) == 0)
-		it->sec = SEC_TEXT, it->label = "BODY[TEXT]", br += 6;
-	else
-		return false;
-	if (br < p + n) {
-		unsigned long long o, c;
-		int used = 0;
-
-		if (sscanf(br, "<%llu.%llu>%n", &o, &c, &used) != 2 || br + used != p + n || c == 0)
-			return false;
-		it->partial = true;
-		it->off = o;
-		it->count = c;
-	}
-	return true;
+	return fetch_section_parse(a->s, a->len, &it->sec) == 0;
 }
 
-static void put_body(struct session *s, const struct item *it, const char *m, size_t len)
+/* "ALL", "FAST", "FULL" -> their items; 0 when a is not a macro. */
+static size_t parse_macro(const struct imapd_arg *a, struct item *items)
 {
-	size_t h = header_end(m, len), start = it->sec == SEC_TEXT ? h : 0;
-	size_t end = it->sec == SEC_HEADER ? h : len, n = end - start;
+	static const struct {
+		const char *name;
+		size_t n;
+	} macros[] = {{"FAST", 3}, {"ALL", 4}, {"FULL", 5}};
+	static const int kinds[] = {IT_FLAGS, IT_DATE, IT_SIZE, IT_ENVELOPE, IT_STRUCTURE};
 
-	if (it->partial) {
-		start += it->off < n ? it->off : n;
-		n = it->off < n ? n - it->off : 0;
-		if (n > it->count)
-			n = it->count;
-		buf_printf(&s->out, "%s<%llu> {%zu}\r\n", it->label, (unsigned long long)it->off,
+	for (size_t i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
+		if (a->kind == IMAPD_ATOM && imapd_arg_is(a, macros[i].name)) {
+			for (size_t k = 0; k < macros[i].n; k++) {
+				memset(&items[k], 0, sizeof(items[k]));
+				items[k].kind = kinds[k];
+			}
+			return macros[i].n;
+		}
+	return 0;
+}
+
+static void put_body(struct session *s, const struct item *it, struct fetch_msg *fm)
+{
+	const struct fetch_section *sec = &it->sec;
+	struct buf part;
+	const char *p;
+	size_t n;
+
+	buf_init(&part, FETCH_MAX * 2);
+	fetch_section_get(fm, sec, &part);
+	p = part.data ? part.data : "";
+	n = part.len;
+	if (sec->partial) {
+		size_t off = sec->off < n ? (size_t)sec->off : n;
+
+		p += off;
+		n -= off;
+		if (n > sec->count)
+			n = (size_t)sec->count;
+		buf_printf(&s->out, "%s<%llu> {%zu}\r\n", sec->label, (unsigned long long)sec->off,
 		           n);
 	} else {
-		buf_printf(&s->out, "%s {%zu}\r\n", it->label, n);
+		buf_printf(&s->out, "%s {%zu}\r\n", sec->label, n);
 	}
-	buf_append(&s->out, m + start, n);
+	/* NUL cannot be sent in a literal: 0x80, as Dovecot sends */
+	for (size_t i = 0; i < n; i++)
+		buf_putc(&s->out, p[i] == '\0' ? (char)0x80 : p[i]);
+	buf_free(&part);
 }
 
 static int fetch_one(struct session *s, size_t seq, const struct item *items, size_t nitems,
                      bool uid)
 {
 	struct view_msg *m = &s->view.msgs[seq - 1];
+	struct fetch_msg fm;
 	char *data = NULL;
 	size_t len = 0;
 	bool body = false, sent_uid = false, seen_now = false, sent_flags = false;
 	uint64_t size = 0;
 
 	for (size_t i = 0; i < nitems; i++) {
-		body |= items[i].kind == IT_BODY;
-		seen_now |= !items[i].peek && !s->readonly && strchr(m->flags, 'S') == NULL;
+		body |= items[i].kind >= IT_BODY;
+		seen_now |= items[i].kind == IT_BODY && !items[i].sec.peek && !s->readonly &&
+		            strchr(m->flags, 'S') == NULL;
 	}
 	/* The body is read only when it is sent: RFC822.SIZE alone reads no file twice. */
 	if (body && (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, &len)) == NULL))
 		return -1; /* expunged by another writer, or too big */
 	for (size_t i = 0; i < nitems; i++)
-		if (items[i].kind == IT_SIZE && (size = body ? len : crlf_size(m)) == 0)
+		if (items[i].kind == IT_SIZE && (body ? (size = len, 0) : view_msg_crlf_size(m, &size)) < 0)
 			return -1;
 	if (seen_now) {
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
@@ -236,6 +212,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 		flags_apply(m->flags, want, '+', letters, sizeof(letters));
 		seen_now = view_set_flags(s, m, letters) == 0;
 	}
+	fetch_msg_init(&fm, data, len);
 	buf_printf(&s->out, "* %zu FETCH (", seq);
 	for (size_t i = 0; i < nitems; i++) {
 		if (i > 0)
@@ -256,7 +233,15 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			buf_printf(&s->out, "RFC822.SIZE %llu", (unsigned long long)size);
 			break;
 		case IT_BODY:
-			put_body(s, &items[i], data, len);
+			put_body(s, &items[i], &fm);
+			break;
+		case IT_ENVELOPE:
+			buf_puts(&s->out, "ENVELOPE ");
+			fetch_envelope(&fm, &s->out);
+			break;
+		case IT_STRUCTURE:
+			buf_puts(&s->out, items[i].extensible ? "BODYSTRUCTURE " : "BODY ");
+			fetch_bodystructure(&fm, items[i].extensible, &s->out);
 			break;
 		}
 	}
@@ -268,47 +253,60 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	if (uid && !sent_uid)
 		buf_printf(&s->out, " UID %u", m->uid);
 	buf_puts(&s->out, ")\r\n");
+	fetch_msg_free(&fm);
 	free(data);
 	return 0;
 }
 
+/* The items argument: a macro, one item or a list of them. Returns the
+ * count, or 0 after a tagged BAD. */
+static size_t parse_items(struct session *s, const struct imapd_arg *arg, struct item *items)
+{
+	const struct imapd_arg *list = arg->kind == IMAPD_LIST ? arg->sub : arg;
+	size_t n;
+
+	if (arg->kind != IMAPD_LIST && (n = parse_macro(arg, items)) > 0)
+		return n;
+	n = arg->kind == IMAPD_LIST ? arg->nsub : 1;
+	if (n == 0 || n > FETCH_ITEMS_MAX) {
+		tagged(s, "BAD", "FETCH needs 1 to %d items", FETCH_ITEMS_MAX);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!parse_item(&list[i], &items[i])) {
+			bool atom = list[i].kind == IMAPD_ATOM;
+
+			tagged(s, "BAD", "FETCH item %.*s is not valid",
+			       atom ? (int)(list[i].len < 60 ? list[i].len : 60) : 6,
+			       atom ? list[i].s : "(list)");
+			return 0;
+		}
+	return n;
+}
+
 static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
 {
-	struct item items[32];
-	size_t nitems = 0, failed = 0;
+	struct item *items;
+	size_t nitems, failed = 0;
 	struct seqset set;
 	uint32_t star;
-	const struct imapd_arg *list;
-	size_t nlist;
 
 	if (nargs != 2 || args[0].kind != IMAPD_ATOM) {
 		tagged(s, "BAD", "FETCH needs a sequence set and items");
 		return;
 	}
-	list = args[1].kind == IMAPD_LIST ? args[1].sub : &args[1];
-	nlist = args[1].kind == IMAPD_LIST ? args[1].nsub : 1;
-	if (nlist == 0 || nlist > 32) {
-		tagged(s, "BAD", "FETCH needs 1 to 32 items");
-		return;
-	}
-	for (size_t i = 0; i < nlist; i++)
-		if (!parse_item(&list[i], &items[nitems++])) {
-			tagged(s, "BAD", "FETCH item %.*s is not supported (yet)",
-			       list[i].kind == IMAPD_ATOM
-			           ? (int)(list[i].len < 60 ? list[i].len : 60)
-			           : 6,
-			       list[i].kind == IMAPD_ATOM ? list[i].s : "(list)");
-			return;
-		}
+	items = xcalloc(FETCH_ITEMS_MAX, sizeof(*items));
+	if ((nitems = parse_items(s, &args[1], items)) == 0)
+		goto out;
 	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
 	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
 		tagged(s, "BAD", "not a sequence set");
-		return;
+		goto out;
 	}
 	if (!uid && seqset_max(&set) > s->view.n) {
 		tagged(s, "BAD", "no message %u: there are %zu", seqset_max(&set), s->view.n);
 		seqset_free(&set);
-		return;
+		goto out;
 	}
 	for (size_t i = 0; i < s->view.n; i++)
 		if (seqset_has(&set, uid ? s->view.msgs[i].uid : (uint32_t)(i + 1)))
@@ -318,6 +316,8 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 		tagged(s, "NO", "[EXPUNGEISSUED] %zu messages are gone", failed);
 	else
 		tagged(s, "OK", "%sFETCH completed", uid ? "UID " : "");
+out:
+	free(items);
 }
 
 void imap_cmd_fetch(struct session *s)

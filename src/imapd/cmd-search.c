@@ -16,9 +16,13 @@
 /* Larger messages are not searched (they would be read whole). */
 #define SEARCH_READ_MAX (256u * 1024 * 1024)
 
+/* RFC822.SIZE, as FETCH gives it; 0 when the file is gone. */
 static uint64_t msg_size(void *arg)
 {
-	return view_msg_crlf_size(arg);
+	uint64_t size;
+
+	view_msg_crlf_size(arg, &size);
+	return size;
 }
 
 /* The whole file, as it is on disk; NULL when it is gone or too big. */

@@ -281,7 +281,7 @@ void view_close(struct view *v)
 	v->watch = -1;
 }
 
-uint64_t view_msg_crlf_size(struct view_msg *m)
+int view_msg_crlf_size(struct view_msg *m, uint64_t *out)
 {
 	const char *w = strstr(m->path, ",W=");
 	char chunk[65536], prev = '\0';
@@ -289,12 +289,13 @@ uint64_t view_msg_crlf_size(struct view_msg *m)
 	ssize_t n;
 	int fd;
 
-	if (m->crlf_size > 0)
-		return m->crlf_size;
-	if (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)
-		return m->crlf_size;
-	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+	*out = 0;
+	if (m->crlf_size > 0 || (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)) {
+		*out = m->crlf_size;
 		return 0;
+	}
+	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		for (ssize_t i = 0; i < n; i++) {
 			size += 1 + (chunk[i] == '\n' && prev != '\r');
@@ -302,5 +303,6 @@ uint64_t view_msg_crlf_size(struct view_msg *m)
 		}
 	close(fd);
 	m->crlf_size = n == 0 ? size : 0;
-	return m->crlf_size;
+	*out = size;
+	return n == 0 ? 0 : -1;
 }

@@ -80,9 +80,9 @@ void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *a
  * RFC822.SIZE: the size with CRLF line ends. From the name's ",W=" field
  * when a writer put one there (Dovecot and corral's deliveries do);
  * otherwise the LF line ends are counted once, streaming, and kept in m.
- * 0 when the file cannot be read.
+ * 0, or -1 when the file cannot be read (*out is then 0).
  */
-uint64_t view_msg_crlf_size(struct view_msg *m);
+int view_msg_crlf_size(struct view_msg *m, uint64_t *out);
 
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
 int view_locate(const struct view *v, struct view_msg *m);
