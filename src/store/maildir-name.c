@@ -1,7 +1,8 @@
 /*
  * Maildir++ folder names (maildir.h): user folder names to directories,
  * each level sanitised and written in modified UTF-7 as Dovecot writes it;
- * and the raw spelling older corrals wrote, for maildir-upgrade.c.
+ * and the raw spelling older corrals wrote, for maildir-upgrade.c; the
+ * ",W=" size of a message file name.
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -117,4 +118,26 @@ bool md_dir_is_mutf7(const char *dir)
 		p += n + (p[n] == '.');
 	}
 	return ok;
+}
+
+/* ---- the ,W= size ---- */
+
+void md_vsize_feed(struct md_vsize *v, const void *data, size_t len)
+{
+	const char *p = data, *end = p + len, *lf;
+
+	if (len == 0)
+		return;
+	for (const char *q = p; (lf = memchr(q, '\n', (size_t)(end - q))) != NULL; q = lf + 1) {
+		int before = lf > p ? (unsigned char)lf[-1] : v->last;
+
+		v->bare_lf += before != '\r';
+	}
+	v->bytes += len;
+	v->last = (unsigned char)end[-1];
+}
+
+size_t md_vsize_value(const struct md_vsize *v)
+{
+	return v->bytes + v->bare_lf;
 }

@@ -52,7 +52,9 @@ static int fsync_at(struct maildir *md, const char *rel, char *err, size_t errle
  * Never replaces an existing name: RENAME_NOREPLACE, or on a file system
  * without it a plain rename, which for a directory only replaces an empty
  * one (a folder being created by a concurrent delivery, holding nothing:
- * its later mkdirs find the renamed folder's subdirectories instead).
+ * its later mkdirs find the renamed folder's subdirectories instead), and
+ * for a file is checked first; the race left there could only replace a
+ * file by one of the same unique name, that is the same message.
  */
 static int rename_noreplace(struct maildir *md, const char *from, const char *to, bool is_dir)
 {

@@ -515,28 +515,6 @@ static int schedule(struct md_batch *b, const char *folder, const char *src, boo
 	return RES_OK;
 }
 
-/* ---- sizes ---- */
-
-void md_vsize_feed(struct md_vsize *v, const void *data, size_t len)
-{
-	const char *p = data, *end = p + len, *lf;
-
-	if (len == 0)
-		return;
-	for (const char *q = p; (lf = memchr(q, '\n', (size_t)(end - q))) != NULL; q = lf + 1) {
-		int before = lf > p ? (unsigned char)lf[-1] : v->last;
-
-		v->bare_lf += before != '\r';
-	}
-	v->bytes += len;
-	v->last = (unsigned char)end[-1];
-}
-
-size_t md_vsize_value(const struct md_vsize *v)
-{
-	return v->bytes + v->bare_lf;
-}
-
 int md_batch_add_file(struct md_batch *b, const char *folder, const char *tmp_path, size_t size,
                       size_t vsize, unsigned flags, char **name, char *err, size_t errlen)
 {
