@@ -5,7 +5,11 @@
 # lists it under that name and answers RFC822.SIZE equal to the ,W= of the
 # file name (and sends that many bytes). The folders an older corral wrote
 # in raw UTF-8 (.Entwürfe, .Entwürfe.Ärger beside a new-style one) are
-# upgraded on the way: every message once, with its flags. Bounded in time.
+# upgraded on the way: every message once, with its flags. Last, a fetch
+# killed after its files were durable (or half linked), whose folder is
+# then put back under the old spelling as an older corral would have left
+# it: the next fetch finds the journaled files, delivers nothing twice and
+# upgrades the folder. Bounded in time.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-fetch.sh"
@@ -122,4 +126,35 @@ check "Dovecot's RFC822.SIZE is the W= value and the bytes it sends ($want_w)" \
 check "every RFC822.SIZE Dovecot gives is the size it sends" \
 	bash -c "test \$(echo '$out' | grep -c '^mismatches .* 0\$') -eq 2"
 check "Dovecot logged no error about the names" bash -c "! grep -iE 'error|wrong|broken' '$DOVECOT_LOG'"
+
+# Crash recovery across the renaming: the journal names folders as the rules
+# wrote them ("Entwürfe") and files by name; md_exists looks in both spellings.
+printf '%s\n' '- name: drafts' "  if: {subject: 'Test message *'}" "  then: {folder: 'Entwürfe'}" \
+	>"$T/fetch-rules.yml"
+for fault in after-maildir mid-link; do
+	exp=$T/$fault.expected
+	fm=$T/$fault/Maildir
+	: >"$exp"
+	rm -f "$(dovecot_maildir bob)"/new/* "$(dovecot_maildir bob)"/cur/*
+	track_add "$exp" bob INBOX 40
+	fetch_account keep bob imap implicit "$DOVECOT_IMAPS_PORT" true |
+		fetch_config "$T/$fault.yml" "$fm" "$T/$fault/state" "rules: $T/fetch-rules.yml"
+	CORRAL_FAULT=$fault corral_run 60 -c "$T/$fault.yml" fetch
+	check "$fault: the crashed fetch exits 75" test "$RC" -eq 75
+	check "$fault: it delivered into .Entw&APw-rfe" test -d "$fm/.Entw&APw-rfe/new"
+	# What an older corral would have left: the same files, the old spelling.
+	mv "$fm/.Entw&APw-rfe" "$fm/.Entwürfe"
+	corral_run 60 -v -c "$T/$fault.yml" fetch
+	check "$fault: the next fetch exits 0" test "$RC" -eq 0
+	check "$fault: it recovered the interrupted deliveries" \
+		grep -qE 'recovered [1-9][0-9]* interrupted deliveries' "$T/err"
+	check "$fault: the old spelling is gone" test ! -e "$fm/.Entwürfe"
+	if exactly_once "$exp" "$fm/.Entw&APw-rfe" folder; then
+		ok "$fault: Entwürfe: 40 messages, lost 0, duplicated 0"
+	else
+		not_ok "$fault: Entwürfe: lost $FETCH_LOST, duplicated $FETCH_DUP, unexpected $FETCH_EXTRA"
+	fi
+done
+dovecot_alive_check
+sanitizer_check
 finish
