@@ -73,6 +73,7 @@ SRCS = \
 	src/store/journal.c \
 	src/store/maildir-name.c \
 	src/store/maildir-tmp.c \
+	src/store/maildir-upgrade.c \
 	src/store/maildir.c \
 	src/store/mbox.c \
 	src/store/statelock.c \
@@ -166,7 +167,8 @@ test-util_DEPS    = $(UTIL)
 test-config_DEPS  = config/config config/config-walk config/config-account config/config-server \
 	util/yamlu $(UTIL)
 test-message_DEPS = $(MAIL) $(UTIL)
-test-maildir_DEPS = store/maildir store/maildir-name store/maildir-tmp mail/flags mail/folder $(UTIL)
+test-maildir_DEPS = store/maildir store/maildir-name store/maildir-tmp store/maildir-upgrade \
+	mail/flags mail/folder mail/mutf7 $(UTIL)
 test-pipe_DEPS    = out/pipe util/spawn $(UTIL)
 test-rules_DEPS   = rules/rules rules/rules-cond rules/rules-eval rules/rules-explain mail/sniff \
 	mail/folder util/yamlu $(MAIL) $(UTIL)

@@ -21,8 +21,9 @@
 #include "store/maildir.h"
 #include "util/log.h"
 
-/* Copies stdin into fd; returns the byte count, or -1 with errno set. */
-static ssize_t spool_stdin(int fd)
+/* Copies stdin into fd, counting its CRLF size on the way (v); returns the
+ * byte count, or -1 with errno set. */
+static ssize_t spool_stdin(int fd, struct md_vsize *v)
 {
 	char buf[1 << 16];
 	size_t total = 0;
@@ -47,6 +48,7 @@ static ssize_t spool_stdin(int fd)
 			}
 			off += w;
 		}
+		md_vsize_feed(v, buf, (size_t)n);
 		total += (size_t)n;
 	}
 }
@@ -90,6 +92,7 @@ struct delivery {
 	int fd;
 	void *data;
 	size_t size;
+	struct md_vsize vsize; /* counted while spooling */
 	char err[512];
 };
 
@@ -174,8 +177,8 @@ static int plan(struct delivery *d, const char *account, struct pipeline_msg *pm
 		p->flags[p->nfolders++] = 0;
 	}
 	if (r == RES_OK)
-		r = pipeline_file(&d->pl, d->tmp, d->size, p->folders, p->flags, p->nfolders, names,
-		                  d->err, sizeof(d->err));
+		r = pipeline_file(&d->pl, d->tmp, d->size, md_vsize_value(&d->vsize), p->folders,
+		                  p->flags, p->nfolders, names, d->err, sizeof(d->err));
 	for (size_t i = 0; r == RES_OK && i < p->nfolders; i++)
 		log_info("delivering %zu bytes to %s as %s", d->size, p->folders[i], names[i]);
 	for (size_t i = 0; i < p->nfolders; i++)
@@ -219,7 +222,7 @@ static int sort_and_commit(struct delivery *d, const char *account)
 int cmd_deliver(struct cli *cli, int argc, char **argv)
 {
 	const char *account = NULL;
-	struct delivery d = {.fd = -1};
+	struct delivery d = {.fd = -1, .vsize = MD_VSIZE_INIT};
 	struct pipeline_params pp = {.dedupe = true, .fault = cli->fault, .clean_tmp = true};
 	ssize_t size;
 	int rc = EX_TEMPFAIL, r;
@@ -245,7 +248,7 @@ int cmd_deliver(struct cli *cli, int argc, char **argv)
 		rc = result_to_exit(r);
 		goto out;
 	}
-	if ((size = spool_stdin(d.fd)) < 0) {
+	if ((size = spool_stdin(d.fd, &d.vsize)) < 0) {
 		log_err("cannot spool the message into %s: %s", d.tmp, strerror(errno));
 		goto out;
 	}

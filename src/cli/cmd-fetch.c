@@ -19,6 +19,7 @@
 #include "core/fetch.h"
 #include "daemon/sched.h"
 #include "daemon/worker.h"
+#include "store/maildir.h"
 #include "store/statelock.h"
 #include "store/status.h"
 #include "util/log.h"
@@ -234,6 +235,21 @@ int cli_lock_state(const struct config *cfg, const char *what)
 	return fd;
 }
 
+void cli_upgrade_folders(const struct config *cfg)
+{
+	char err[512];
+	struct maildir *md = maildir_open(cfg->maildir, err, sizeof(err));
+	size_t n;
+
+	/* Not fatal: the fetch reports a Maildir it cannot open with its own error. */
+	if (md == NULL)
+		return;
+	if ((n = maildir_upgrade_all(md)) > 0)
+		log_info("%s: %zu folders of an older corral brought to their modified UTF-7 names",
+		         cfg->maildir, n);
+	maildir_close(md);
+}
+
 int cmd_fetch(struct cli *cli, int argc, char **argv)
 {
 	struct config *cfg;
@@ -260,6 +276,8 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 	}
 	if (n == 0)
 		log_warn("%s has no accounts: nothing to fetch", cfg->path);
+	else if (!cli->dry_run)
+		cli_upgrade_folders(cfg);
 	catch_stop_signals();
 	rc = run_workers(cli, cfg, w, n);
 	free(w);

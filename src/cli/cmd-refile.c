@@ -125,16 +125,21 @@ static void index_sub(struct refile *rf, struct target *t, const char *sub, size
 	closedir(dp);
 }
 
-static struct target *target_get(struct refile *rf, const char *dir)
+/* The target folder dir (of folder), indexed on first use, after an upgrade
+ * of its old spelling so that the index sees every message it holds. */
+static struct target *target_get(struct refile *rf, const char *dir, const char *folder)
 {
 	struct target *t;
 	size_t cap = 0;
+	char err[512];
 
 	for (size_t i = 0; i < rf->ntargets; i++)
 		if (strcmp(rf->targets[i].dir, dir) == 0)
 			return &rf->targets[i];
 	if (rf->ntargets == REFILE_MAX_TARGETS)
 		return NULL;
+	if (!rf->dry_run && maildir_upgrade_folder(rf->pl.md, folder, err, sizeof(err)) != RES_OK)
+		log_warn("%s", err);
 	rf->targets = xrealloc(rf->targets, (rf->ntargets + 1) * sizeof(*rf->targets));
 	t = &rf->targets[rf->ntargets++];
 	memset(t, 0, sizeof(*t));
@@ -290,7 +295,7 @@ static int schedule_move(struct refile *rf, const struct mdir_entry *e, const st
 	for (size_t i = 0; i < o->ndeliveries; i++) {
 		const struct rules_delivery *d = &o->deliveries[i];
 		char *dir = maildir_folder_dir(d->folder);
-		struct target *t = dir != NULL ? target_get(rf, dir) : NULL;
+		struct target *t = dir != NULL ? target_get(rf, dir, d->folder) : NULL;
 
 		free(dir);
 		if (t == NULL) {
@@ -515,6 +520,10 @@ static int open_folder(struct refile *rf, const struct config *cfg)
 		return EX_TEMPFAIL;
 	}
 	rf->opened = true;
+	/* A folder an older corral spelled in raw UTF-8 is refiled under its name today. */
+	if (!rf->dry_run &&
+	    maildir_upgrade_folder(rf->pl.md, rf->folder, err, sizeof(err)) != RES_OK)
+		log_warn("%s", err);
 	if ((rf->dir = maildir_folder_dir(rf->folder)) == NULL) {
 		log_err("\"%s\" is not a usable folder name", rf->folder);
 		return EX_USAGE;

@@ -75,6 +75,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		daemon_conf_free(dc);
 		return EX_TEMPFAIL;
 	}
+	cli_upgrade_folders(dc->cfg);
 	rc = daemon_run(&p, dc);
 	close(lock);
 	return rc;

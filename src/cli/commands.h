@@ -52,6 +52,14 @@ struct rules *cli_load_rules(const struct config *cfg, const struct account *acc
  */
 int cli_lock_state(const struct config *cfg, const char *what);
 
+/*
+ * Upgrades the folders an older corral spelled in raw UTF-8 to modified
+ * UTF-7 (maildir_upgrade_all): one readdir of the Maildir's root, at the
+ * start of `fetch` and `run`, so that folders no rule writes any more are
+ * shown by the IMAP server too. Problems are logged, never fatal.
+ */
+void cli_upgrade_folders(const struct config *cfg);
+
 int cmd_fetch(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);

@@ -63,8 +63,8 @@ static int run_item(struct run *r, struct item *it, int fd)
 				act_result(r, it, &it->acts[i], &to_failed);
 	if (it->incomplete)
 		r->st->deferred++;
-	if (to_failed && pipeline_file(&r->pl, it->tmp, it->size, &failed, &no_flags, 1, &name,
-	                               r->err, sizeof(r->err)) != RES_OK)
+	if (to_failed && pipeline_file(&r->pl, it->tmp, it->size, it->vsize, &failed, &no_flags, 1,
+	                               &name, r->err, sizeof(r->err)) != RES_OK)
 		return fetch_fail(r, RES_TEMP, "%s", r->err);
 	free(name);
 	return 0;

@@ -27,6 +27,7 @@ struct item {
 	char id[JOURNAL_ID_MAX + 1];
 	char *tmp; /* tmp file path (owned); NULL when there is none */
 	size_t size;
+	size_t vsize;      /* size with CRLF line ends (the ",W=" of its names) */
 	char *msgid;       /* for the dedupe store, after the commit */
 	char *return_path; /* for the envelope of forwards */
 	struct act *acts;  /* forwards and pipes to run before the commit */

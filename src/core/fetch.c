@@ -95,8 +95,8 @@ static int plan_targets(struct run *r, struct item *it, const struct pipeline_pl
 	size_t nt = pl->nfolders;
 	int res = 0;
 
-	if (pipeline_file(&r->pl, it->tmp, it->size, pl->folders, pl->flags, pl->nfolders, names,
-	                  r->err, sizeof(r->err)) != RES_OK)
+	if (pipeline_file(&r->pl, it->tmp, it->size, it->vsize, pl->folders, pl->flags,
+	                  pl->nfolders, names, r->err, sizeof(r->err)) != RES_OK)
 		return fetch_fail(r, RES_TEMP, "%s", r->err);
 	for (size_t k = 0; k < pl->nfolders; k++) {
 		t[k].folder = pl->folders[k];
@@ -266,6 +266,16 @@ static void *message_bytes(struct run *r, int fd, uint64_t size)
 	return r->rbuf;
 }
 
+/* The ",W=" size, counted over the bytes already read back for the rules
+ * (the source streams into the file itself): no second read. */
+static size_t crlf_size(const void *data, size_t size)
+{
+	struct md_vsize v = MD_VSIZE_INIT;
+
+	md_vsize_feed(&v, data, size);
+	return md_vsize_value(&v);
+}
+
 static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
                      const struct result *merr)
 {
@@ -309,6 +319,7 @@ static int sink_done(void *ctx, const struct src_msg *m, int fd, uint64_t size,
 		return fetch_fail(r, RES_TEMP, "%s: reading it back: %s", it->tmp, strerror(errno));
 	}
 	it->size = size;
+	it->vsize = crlf_size(data, size);
 	res = sort_message(r, it, data);
 	if (size > FETCH_READ_MAX)
 		munmap(data, size);

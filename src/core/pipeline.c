@@ -235,13 +235,13 @@ void pipeline_actions(struct pipeline *pl, const struct pipeline_source *src,
 
 /* ---- the Maildir batch ---- */
 
-enum res_kind pipeline_file(struct pipeline *pl, const char *tmp, size_t size,
+enum res_kind pipeline_file(struct pipeline *pl, const char *tmp, size_t size, size_t vsize,
                             const char *const *folders, const unsigned *flags, size_t n,
                             char **names, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = md_batch_add_file(pl->b, folders[i], tmp, size, flags[i], &names[i], err,
-		                          errlen);
+		int r = md_batch_add_file(pl->b, folders[i], tmp, size, vsize, flags[i], &names[i],
+		                          err, errlen);
 
 		if (r != RES_OK) {
 			for (size_t k = 0; k < i; k++) {

@@ -136,12 +136,13 @@ void pipeline_actions(struct pipeline *pl, const struct pipeline_source *src,
                       struct pipeline_action **acts, size_t n);
 
 /*
- * Schedules the Maildir copies planned for the file tmp (size bytes, in the
- * Maildir's tmp/): one link per folder. names[] gets each copy's final file
+ * Schedules the Maildir copies planned for the file tmp (size bytes, vsize
+ * with CRLF line ends as counted by md_vsize, in the Maildir's tmp/): one
+ * link per folder. names[] gets each copy's final file
  * name (free them) for the caller's journal. Returns RES_OK, or a failure
  * with err set after which the caller aborts the batch.
  */
-enum res_kind pipeline_file(struct pipeline *pl, const char *tmp, size_t size,
+enum res_kind pipeline_file(struct pipeline *pl, const char *tmp, size_t size, size_t vsize,
                             const char *const *folders, const unsigned *flags, size_t n,
                             char **names, char *err, size_t errlen);
 

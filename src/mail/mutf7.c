@@ -62,7 +62,9 @@ static void put_utf8(struct buf *out, uint32_t cp)
 	buf_append(out, c, n);
 }
 
-char *mutf7_encode(const char *utf8)
+/* bad: 0 refuses invalid UTF-8; else each byte that is not part of valid UTF-8 is
+ * written as bad (printable ASCII). */
+static char *encode(const char *utf8, char bad)
 {
 	const unsigned char *s = (const unsigned char *)utf8;
 	struct buf out;
@@ -72,6 +74,11 @@ char *mutf7_encode(const char *utf8)
 		uint32_t cp, bits = 0;
 		unsigned nbits = 0;
 
+		if (bad != 0 && (*s >= 0x80 && utf8_next(s, &cp) == 0)) {
+			buf_append(&out, bad == '&' ? "&-" : &bad, bad == '&' ? 2 : 1);
+			s++;
+			continue;
+		}
 		if (*s >= 0x20 && *s < 0x7F) {
 			buf_append(&out, *s == '&' ? "&-" : (const char *)s, *s == '&' ? 2 : 1);
 			s++;
@@ -84,6 +91,9 @@ char *mutf7_encode(const char *utf8)
 			uint16_t units[2];
 			size_t nu = 1;
 
+			/* The run ends before a byte that is written as bad. */
+			if (len == 0 && bad != 0 && *s >= 0x80)
+				break;
 			if (len == 0 || cp < 0x20 || cp == 0x7F) {
 				buf_free(&out);
 				return NULL;
@@ -111,6 +121,16 @@ char *mutf7_encode(const char *utf8)
 		buf_putc(&out, '-');
 	}
 	return buf_steal(&out, NULL);
+}
+
+char *mutf7_encode(const char *utf8)
+{
+	return encode(utf8, 0);
+}
+
+char *mutf7_encode_lossy(const char *utf8, char bad)
+{
+	return encode(utf8, bad >= 0x20 && bad < 0x7F ? bad : '_');
 }
 
 /* One "&...-" run at *p (after the "&"); appends its UTF-8. false when invalid. */

@@ -17,6 +17,10 @@
 /* UTF-8 -> modified UTF-7; NULL when utf8 is not valid UTF-8 (or has controls). */
 char *mutf7_encode(const char *utf8);
 
+/* The same, but each byte that is not part of valid UTF-8 is written as bad
+ * (printable ASCII; "_" otherwise); NULL only for control characters. */
+char *mutf7_encode_lossy(const char *utf8, char bad);
+
 /* Modified UTF-7 -> UTF-8; NULL when it is not valid modified UTF-7. */
 char *mutf7_decode(const char *mutf7);
 

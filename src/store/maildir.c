@@ -5,6 +5,7 @@
  * the hot path builds short strings and never re-resolves the root.
  */
 #include "store/maildir.h"
+#include "store/maildir-int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,21 +36,7 @@
 #define MD_FSYNC_MAX 8
 /* Deliveries (and tmp files) one batch may hold: the fetcher uses ~256. */
 #define MD_BATCH_MAX 10000
-/* Bytes of the escaped host name kept in a file name (NAME_MAX is 255). */
-#define MD_HOST_MAX 96
-/* A relative path under the root: folder dir + "/cur/" + name + info. */
-#define MD_REL_MAX   (NAME_MAX * 2 + 16)
 #define MD_ALL_FLAGS 0x3fu
-
-struct maildir {
-	char *root; /* as given, without trailing slashes */
-	int root_fd;
-	unsigned long seq; /* the Q number: unique names within this handle */
-	char host[MD_HOST_MAX + 1];
-	/* Folder dirs known to exist, so the hot path never stats them again. */
-	char **known;
-	size_t nknown, capknown;
-};
 
 struct md_tmp {
 	char *path;   /* as given or as made by md_tmp_create */
@@ -88,9 +75,8 @@ static __attribute__((format(printf, 4, 5))) int fail(char *err, size_t errlen, 
 	return result;
 }
 
-/* "what ROOT/REL: reason", mapped to a temporary or permanent failure. */
-static int fail_errno(const struct maildir *md, int e, const char *what, const char *rel, char *err,
-                      size_t errlen)
+int md_fail_errno(const struct maildir *md, int e, const char *what, const char *rel, char *err,
+                  size_t errlen)
 {
 	bool abs = rel[0] == '/' || md == NULL;
 
@@ -163,11 +149,11 @@ static int fsync_dir_at(int dirfd, const char *rel, const struct maildir *md, ch
 	int e;
 
 	if (fd < 0)
-		return fail_errno(md, errno, "cannot open", rel, err, errlen);
+		return md_fail_errno(md, errno, "cannot open", rel, err, errlen);
 	if (fsync(fd) < 0) {
 		e = errno;
 		close(fd);
-		return fail_errno(md, e, "cannot fsync", rel, err, errlen);
+		return md_fail_errno(md, e, "cannot fsync", rel, err, errlen);
 	}
 	close(fd);
 	return RES_OK;
@@ -177,7 +163,7 @@ static int fsync_dir_at(int dirfd, const char *rel, const struct maildir *md, ch
 static int mkdir_p(const char *path, char *err, size_t errlen)
 {
 	if (fs_mkdir_p(path, 0700) < 0)
-		return fail_errno(NULL, errno, "cannot create", path, err, errlen);
+		return md_fail_errno(NULL, errno, "cannot create", path, err, errlen);
 	return RES_OK;
 }
 
@@ -191,11 +177,11 @@ static int mkdir_at(struct maildir *md, const char *rel, bool *created, char *er
 		return RES_OK;
 	}
 	if (errno != EEXIST)
-		return fail_errno(md, errno, "cannot create", rel, err, errlen);
+		return md_fail_errno(md, errno, "cannot create", rel, err, errlen);
 	if (fstatat(md->root_fd, rel, &st, 0) < 0)
-		return fail_errno(md, errno, "cannot stat", rel, err, errlen);
+		return md_fail_errno(md, errno, "cannot stat", rel, err, errlen);
 	if (!S_ISDIR(st.st_mode))
-		return fail_errno(md, ENOTDIR, "cannot use", rel, err, errlen);
+		return md_fail_errno(md, ENOTDIR, "cannot use", rel, err, errlen);
 	return RES_OK;
 }
 
@@ -210,7 +196,7 @@ static int touch_at(struct maildir *md, const char *rel, bool *created, char *er
 	}
 	if (errno == EEXIST)
 		return RES_OK;
-	return fail_errno(md, errno, "cannot create", rel, err, errlen);
+	return md_fail_errno(md, errno, "cannot create", rel, err, errlen);
 }
 
 /*
@@ -283,8 +269,14 @@ static void folder_remember(struct maildir *md, const char *dir)
 	md->known[md->nknown++] = xstrdup(dir);
 }
 
-/* Creates ".A", then ".A.B" (Maildir++ needs no parents, but clients show them). */
-static int ensure_folder(struct maildir *md, const char *dir, char *err, size_t errlen)
+/*
+ * Creates ".A", then ".A.B" (Maildir++ needs no parents, but clients show
+ * them), after bringing each level an older corral spelled in raw UTF-8
+ * (legacy) under its name today: once per handle, and never a stat for a
+ * name that is plain ASCII (both spellings are the same).
+ */
+static int ensure_folder(struct maildir *md, const char *dir, const char *legacy, char *err,
+                         size_t errlen)
 {
 	size_t len = strlen(dir);
 	char prefix[NAME_MAX + 1];
@@ -292,6 +284,8 @@ static int ensure_folder(struct maildir *md, const char *dir, char *err, size_t 
 
 	if (len == 0 || folder_known(md, dir, len))
 		return RES_OK;
+	if ((r = md_upgrade_levels(md, dir, legacy, err, errlen)) != RES_OK)
+		return r;
 	/* The usual case, and every time in `deliver`: the folder is there (4 stats, not 20 calls).
 	 */
 	if (folder_complete(md, dir)) {
@@ -318,7 +312,8 @@ static int check_writable(struct maildir *md, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < 3; i++)
 		if (faccessat(md->root_fd, md_subdirs[i], W_OK | X_OK, AT_EACCESS) < 0)
-			return fail_errno(md, errno, "cannot write to", md_subdirs[i], err, errlen);
+			return md_fail_errno(md, errno, "cannot write to", md_subdirs[i], err,
+			                     errlen);
 	return RES_OK;
 }
 
@@ -339,7 +334,7 @@ struct maildir *maildir_open(const char *root, char *err, size_t errlen)
 		return NULL;
 	if (fd < 0 && (fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		e = errno;
-		fail_errno(NULL, e, "cannot open maildir", root, err, errlen);
+		md_fail_errno(NULL, e, "cannot open maildir", root, err, errlen);
 		errno = e;
 		return NULL;
 	}
@@ -434,10 +429,11 @@ int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t er
 		md_unique(md, rel + 4, sizeof(rel) - 4, "");
 		f = openat(md->root_fd, rel, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (f < 0 && errno != EEXIST)
-			return fail_errno(md, errno, "cannot create", rel, err, errlen);
+			return md_fail_errno(md, errno, "cannot create", rel, err, errlen);
 	}
 	if (f < 0)
-		return fail_errno(md, EEXIST, "cannot create a unique file in", "tmp", err, errlen);
+		return md_fail_errno(md, EEXIST, "cannot create a unique file in", "tmp", err,
+		                     errlen);
 	*path = xasprintf("%s/%s", md->root, rel);
 	*fd = f;
 	tmp_append(b, *path);
@@ -486,7 +482,7 @@ static int schedule(struct md_batch *b, const char *folder, const char *src, boo
                     const char *base, unsigned flags, char *err, size_t errlen)
 {
 	struct md_delivery *d;
-	char fl[8], *dir = maildir_folder_dir(folder);
+	char fl[8], *dir = maildir_folder_dir(folder), *legacy;
 	int r;
 
 	if (dir == NULL)
@@ -496,7 +492,10 @@ static int schedule(struct md_batch *b, const char *folder, const char *src, boo
 		return fail(err, errlen, RES_TEMP, "maildir batch is full (%d messages)",
 		            MD_BATCH_MAX);
 	}
-	if ((r = ensure_folder(b->md, dir, err, errlen)) != RES_OK) {
+	legacy = md_legacy_dir(folder);
+	r = ensure_folder(b->md, dir, legacy, err, errlen);
+	free(legacy);
+	if (r != RES_OK) {
 		free(dir);
 		return r;
 	}
@@ -517,12 +516,13 @@ static int schedule(struct md_batch *b, const char *folder, const char *src, boo
 }
 
 int md_batch_add_file(struct md_batch *b, const char *folder, const char *tmp_path, size_t size,
-                      unsigned flags, char **name, char *err, size_t errlen)
+                      size_t vsize, unsigned flags, char **name, char *err, size_t errlen)
 {
-	char base[NAME_MAX + 1], size_s[32];
+	char base[NAME_MAX + 1], size_s[64];
 	int r;
 
-	snprintf(size_s, sizeof(size_s), ",S=%zu", size);
+	/* Dovecot's order: ",S=" then ",W=", before the ":2," info. */
+	snprintf(size_s, sizeof(size_s), ",S=%zu,W=%zu", size, vsize);
 	md_unique(b->md, base, sizeof(base), size_s);
 	r = schedule(b, folder, tmp_path, false, base, flags, err, errlen);
 	if (r == RES_OK && name != NULL)
@@ -556,20 +556,23 @@ static int write_all(int fd, const char *p, size_t len)
 int md_batch_add(struct md_batch *b, const char *folder, const void *data, size_t len,
                  unsigned flags, char **name, char *err, size_t errlen)
 {
+	struct md_vsize v = MD_VSIZE_INIT;
 	char *path;
 	int fd, r, e = 0;
 
 	if ((r = md_tmp_create(b, &path, &fd, err, errlen)) != RES_OK)
 		return r;
+	md_vsize_feed(&v, data, len);
 	if (write_all(fd, data, len) < 0)
 		e = errno;
 	/* Some file systems (NFS, quotas) only report a full disk at close. */
 	if (close(fd) < 0 && e == 0)
 		e = errno;
 	if (e != 0)
-		r = fail_errno(NULL, e, "cannot write", path, err, errlen);
+		r = md_fail_errno(NULL, e, "cannot write", path, err, errlen);
 	else
-		r = md_batch_add_file(b, folder, path, len, flags, name, err, errlen);
+		r = md_batch_add_file(b, folder, path, len, md_vsize_value(&v), flags, name, err,
+		                      errlen);
 	if (r != RES_OK)
 		md_tmp_discard(b, path);
 	free(path);
@@ -584,18 +587,19 @@ static int sync_data(struct md_batch *b, char *err, size_t errlen)
 
 	if (b->ntmps > MD_FSYNC_MAX) {
 		if (syncfs(md->root_fd) < 0)
-			return fail_errno(md, errno, "cannot syncfs", ".", err, errlen);
+			return md_fail_errno(md, errno, "cannot syncfs", ".", err, errlen);
 		return RES_OK;
 	}
 	for (size_t i = 0; i < b->ntmps; i++) {
 		if (b->tmps[i].uses == 0)
 			continue;
 		if ((fd = open(b->tmps[i].path, O_RDONLY | O_CLOEXEC)) < 0)
-			return fail_errno(md, errno, "cannot open", b->tmps[i].path, err, errlen);
+			return md_fail_errno(md, errno, "cannot open", b->tmps[i].path, err,
+			                     errlen);
 		if (fsync(fd) < 0) {
 			e = errno;
 			close(fd);
-			return fail_errno(md, e, "cannot fsync", b->tmps[i].path, err, errlen);
+			return md_fail_errno(md, e, "cannot fsync", b->tmps[i].path, err, errlen);
 		}
 		close(fd);
 	}
@@ -628,7 +632,7 @@ static int link_all(struct md_batch *b, char *err, size_t errlen)
 		/* The folder may have been removed behind our back: check it again next time. */
 		if (e == ENOENT)
 			folder_forget(md, d->dest, d->dirlen);
-		return fail_errno(md, e, "cannot link into", d->dest, err, errlen);
+		return md_fail_errno(md, e, "cannot link into", d->dest, err, errlen);
 	}
 	return RES_OK;
 }
@@ -736,23 +740,40 @@ static bool cur_has(struct maildir *md, const char *dir, const char *name)
 	return found;
 }
 
-bool md_exists(struct maildir *md, const char *folder, const char *name)
+static bool exists_in(struct maildir *md, const char *dir, const char *name)
 {
 	char rel[MD_REL_MAX];
 	struct stat st;
-	char *dir;
+
+	for (size_t i = 1; i < 3; i++) {
+		snprintf(rel, sizeof(rel), "%s%s%s/%s", dir, *dir ? "/" : "", md_subdirs[i], name);
+		if (fstatat(md->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	}
+	return cur_has(md, dir, name);
+}
+
+bool md_exists(struct maildir *md, const char *folder, const char *name)
+{
+	char *dir, *legacy;
 	bool found = false;
 
 	if (name == NULL || *name == '\0' || strchr(name, '/') != NULL || strlen(name) > NAME_MAX)
 		return false;
 	if ((dir = maildir_folder_dir(folder)) == NULL)
 		return false;
-	for (size_t i = 1; i < 3 && !found; i++) {
-		snprintf(rel, sizeof(rel), "%s%s%s/%s", dir, *dir ? "/" : "", md_subdirs[i], name);
-		found = fstatat(md->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	}
+	/*
+	 * A message an older corral delivered (and journaled) before a crash may
+	 * still be in the folder's raw UTF-8 spelling. The old one first: an
+	 * upgrade only ever moves files from the old to the new, so a file moved
+	 * between the two looks is found by the second.
+	 */
+	legacy = md_legacy_dir(folder);
+	if (legacy != NULL && strcmp(legacy, dir) != 0)
+		found = exists_in(md, legacy, name);
 	if (!found)
-		found = cur_has(md, dir, name);
+		found = exists_in(md, dir, name);
+	free(legacy);
 	free(dir);
 	return found;
 }

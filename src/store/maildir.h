@@ -40,12 +40,48 @@ const char *maildir_host(const struct maildir *md);
 size_t maildir_clean_tmp(struct maildir *md);
 
 /*
- * "A/B" -> ".A.B"; "INBOX", "inbox" and "" -> "" (the root). Each level is
- * sanitised: control characters dropped, "/" and leading dots removed, ".."
- * never survives, a dot inside a level becomes "_". Returns NULL when
- * nothing usable is left.
+ * The one mapping from a folder name to its directory, for every writer
+ * and reader: "A/B" -> ".A.B"; "INBOX", "inbox" and "" -> "" (the root).
+ * Each level is sanitised (control characters dropped, "/" and leading
+ * dots removed, ".." never survives, a dot inside a level becomes "_"),
+ * then written in modified UTF-7 as Dovecot writes it ("Entwürfe" ->
+ * ".Entw&APw-rfe", "R&D" -> ".R&-D"; a byte that is not UTF-8 becomes "_").
+ * Returns NULL when nothing usable is left or the result is longer than a
+ * directory entry (NAME_MAX).
  */
 char *maildir_folder_dir(const char *folder);
+
+/*
+ * Older corrals wrote each level in raw UTF-8 (".Entwürfe"). Brings such a
+ * folder (each of its levels) under its name today: renamed when only the
+ * old directory exists; when both do, its messages are renamed into the new
+ * one under their own names (flags kept) and the emptied old one removed.
+ * Every step is one rename or the removal of an empty directory, so a kill
+ * at any instant loses and duplicates nothing. Deliveries do this by
+ * themselves for the folders they write; md_exists() finds a message in
+ * the old spelling too. RES_OK when there was nothing to do.
+ */
+int maildir_upgrade_folder(struct maildir *md, const char *folder, char *err, size_t errlen);
+/* The same for every old-spelled folder of the root (one readdir of it):
+ * for the start of `fetch` and `run`. Returns how many were upgraded. */
+size_t maildir_upgrade_all(struct maildir *md);
+
+/*
+ * The size of a message with CRLF line ends (IMAP's RFC822.SIZE, Dovecot's
+ * ",W=" field): every LF not preceded by CR counts two. Fed each chunk in
+ * order while the message is written, so it never needs a second read.
+ */
+struct md_vsize {
+	size_t bytes;
+	size_t bare_lf;
+	int last; /* the last byte fed, -1 before any */
+};
+#define MD_VSIZE_INIT                                                                              \
+	{                                                                                          \
+		0, 0, -1                                                                           \
+	}
+void md_vsize_feed(struct md_vsize *v, const void *data, size_t len);
+size_t md_vsize_value(const struct md_vsize *v);
 
 /* A batch of deliveries made durable together. */
 struct md_batch *md_batch_new(struct maildir *md);
@@ -62,14 +98,15 @@ int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t er
 void md_tmp_discard(struct md_batch *b, const char *path);
 
 /*
- * Schedules the file tmp_path (on the same file system, size bytes) for
- * delivery into folder with flags. The file's final name is decided now
- * and returned in *name (unique, "TIME.MusecPpidQn.HOST,S=SIZE"), so a
+ * Schedules the file tmp_path (on the same file system, size bytes, vsize
+ * bytes with CRLF line ends: md_vsize) for delivery into folder with flags.
+ * The file's final name is decided now and returned in *name (unique,
+ * "TIME.MusecPpidQn.HOST,S=SIZE,W=VSIZE" as Dovecot writes them), so a
  * caller can journal its intent before commit. Several deliveries may share
  * one tmp file (hard links). Nothing is visible until md_batch_commit().
  */
 int md_batch_add_file(struct md_batch *b, const char *folder, const char *tmp_path, size_t size,
-                      unsigned flags, char **name, char *err, size_t errlen);
+                      size_t vsize, unsigned flags, char **name, char *err, size_t errlen);
 
 /*
  * Schedules a hard link of an existing message file (same file system)
@@ -102,7 +139,8 @@ size_t md_batch_count(const struct md_batch *b);
 void md_batch_free(struct md_batch *b); /* aborts what was not committed */
 
 /* True when a message file with this base name is in folder's new/ or cur/
- * (with any flags): how a restart checks a journaled intent. */
+ * (with any flags): how a restart checks a journaled intent. The folder's
+ * old raw UTF-8 spelling is looked in first (see maildir_upgrade_folder). */
 bool md_exists(struct maildir *md, const char *folder, const char *name);
 
 /* Maps an errno from a write/link/fsync to RES_TEMP or RES_PERM. */

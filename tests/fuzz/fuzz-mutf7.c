@@ -31,6 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(d);
 			free(e);
 		}
+		/* The lossy spelling of anything without controls is a valid name. */
+		if ((e = mutf7_encode_lossy(s, '_')) != NULL) {
+			if ((d = mutf7_decode(e)) == NULL && e[0] != '\0')
+				abort();
+			free(d);
+			free(e);
+		}
 	}
 	if (seqset_parse(s, size, 1000, &set) == 0) {
 		for (size_t i = 0; i < set.n; i++)

@@ -214,20 +214,21 @@ static void names_follow_spec_and_are_unique(void **state)
 	regex_t re;
 	int fd;
 
-	assert_int_equal(regcomp(&re, "^[0-9]{10,}\\.M[0-9]{1,6}P[0-9]+Q[0-9]+\\.[^/:]+,S=42$",
+	assert_int_equal(regcomp(&re, "^[0-9]{10,}\\.M[0-9]{1,6}P[0-9]+Q[0-9]+\\.[^/:]+,S=42,W=40$",
 	                         REG_EXTENDED | REG_NOSUB),
 	                 0);
 	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
 	close(fd);
 	for (int i = 0; i < N; i++) {
-		if (md_batch_add_file(b, "INBOX", tmp, 42, 0, &names[i], err, sizeof(err)) !=
+		if (md_batch_add_file(b, "INBOX", tmp, 42, 40, 0, &names[i], err, sizeof(err)) !=
 		    RES_OK)
 			fail_msg("add %d: %s", i, err);
 		if (regexec(&re, names[i], 0, NULL, 0) != 0)
-			fail_msg("name %s does not follow SECS.MusecPpidQn.HOST,S=SIZE", names[i]);
+			fail_msg("name %s does not follow SECS.MusecPpidQn.HOST,S=SIZE,W=VSIZE",
+			         names[i]);
 	}
 	/* The batch is capped: one more is a temporary failure, not unbounded growth. */
-	assert_int_equal(md_batch_add_file(b, "INBOX", tmp, 42, 0, &extra, err, sizeof(err)),
+	assert_int_equal(md_batch_add_file(b, "INBOX", tmp, 42, 42, 0, &extra, err, sizeof(err)),
 	                 RES_TEMP);
 	assert_null(extra);
 	/* Uniqueness within a handle rests on Q, not on the clock moving. */
@@ -271,7 +272,7 @@ static void names_differ_across_processes(void **state)
 		char *name;
 
 		for (int i = 0; i < N; i++) {
-			md_batch_add_file(b, "INBOX", tmp, 1, 0, &name, err, sizeof(err));
+			md_batch_add_file(b, "INBOX", tmp, 1, 1, 0, &name, err, sizeof(err));
 			fprintf(out, "%s\n", name);
 		}
 		fclose(out);
@@ -280,7 +281,8 @@ static void names_differ_across_processes(void **state)
 	close(pipefd[1]);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(
-		    md_batch_add_file(b, "INBOX", tmp, 1, 0, &names[i], err, sizeof(err)), RES_OK);
+		    md_batch_add_file(b, "INBOX", tmp, 1, 1, 0, &names[i], err, sizeof(err)),
+		    RES_OK);
 	in = fdopen(pipefd[0], "r");
 	for (int i = N; i < 2 * N; i++) {
 		char line[512];
@@ -511,9 +513,51 @@ static const struct {
     {"a//b", ".a.b"},
     {"/abs/path", ".abs.path"},
     {"x\x01y/z\x7f", ".xy.z"},
-    {"Caf\xc3\xa9", ".Caf\xc3\xa9"},
     {"Lists/$1", ".Lists.$1"},
 };
+
+/* Each level in modified UTF-7, as Dovecot names it on disk. */
+static const struct {
+	const char *in, *want;
+} mutf7_cases[] = {
+    {"Caf\xc3\xa9", ".Caf&AOk-"},
+    {"Entw\xc3\xbcrfe/\xc3\x84rger", ".Entw&APw-rfe.&AMQ-rger"},
+    {"R&D", ".R&-D"},
+    {"&APw-", ".&-APw-"},
+    {"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", ".&ZeVnLIqe-"},
+    {"a.\xc3\xbc/b", ".a_&APw-.b"},
+    {"Latin1 \xe9t\xe9", ".Latin1 _t_"},
+    {"\xf0\x9f\x93\xa7 mail", ".&2D3c5w- mail"},
+    {"inbox/\xc3\xa9", ".INBOX.&AOk-"},
+};
+
+static void folder_levels_are_modified_utf7(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(mutf7_cases) / sizeof(mutf7_cases[0]); i++) {
+		char *got = maildir_folder_dir(mutf7_cases[i].in);
+
+		if (got == NULL || strcmp(got, mutf7_cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got ? got : "(null)",
+			         mutf7_cases[i].want);
+		free(got);
+	}
+}
+
+static void folder_name_too_long_once_encoded_is_refused(void **state)
+{
+	char in[400] = "", *got;
+
+	(void)state;
+	/* 100 x "ü": 200 bytes of UTF-8, "&" + 267 + "-" encoded. */
+	for (int i = 0; i < 100; i++)
+		strcat(in, "\xc3\xbc");
+	assert_null(maildir_folder_dir(in));
+	in[2 * 60] = '\0';
+	got = maildir_folder_dir(in);
+	assert_non_null(got);
+	free(got);
+}
 
 static void folder_names_are_sanitised(void **state)
 {
@@ -590,6 +634,263 @@ static void unusable_folder_is_a_permanent_failure(void **state)
 	md_batch_free(b);
 }
 
+/* ---- folders written by older corrals (raw UTF-8 levels) ---- */
+
+#define OLD     ".Entw\xc3\xbcrfe"
+#define NEW     ".Entw&APw-rfe"
+#define OLD_SUB OLD ".\xc3\x84rger"
+#define NEW_SUB NEW ".&AMQ-rger"
+
+/* Makes each path under the root: "dir/" a directory, anything else a file
+ * holding its own path (so a message's bytes tell where it was made). */
+static void make_tree(const struct fixture *f, const char *const *paths)
+{
+	for (size_t i = 0; paths[i] != NULL; i++) {
+		char *p = path_of(f, paths[i]);
+		size_t n = strlen(p);
+
+		if (p[n - 1] == '/') {
+			p[n - 1] = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				fail_msg("mkdir %s: %s", p, strerror(errno));
+		} else {
+			FILE *fp = fopen(p, "w");
+
+			if (fp == NULL)
+				fail_msg("create %s: %s", p, strerror(errno));
+			fputs(paths[i], fp);
+			fclose(fp);
+		}
+		free(p);
+	}
+}
+
+static int messages_in(const struct fixture *f, const char *dir)
+{
+	char *n = xasprintf("%s/new", dir), *c = xasprintf("%s/cur", dir);
+	int a = count_entries(f, n), b = count_entries(f, c);
+
+	free(n);
+	free(c);
+	return (a > 0 ? a : 0) + (b > 0 ? b : 0);
+}
+
+#define MAILDIR(d) d "/", d "/new/", d "/cur/", d "/tmp/", d "/maildirfolder"
+
+static const struct {
+	const char *what;
+	const char *before[24];
+	const char *deliver_to; /* NULL: maildir_upgrade_all() */
+	const char *present[8]; /* after */
+	const char *absent[4];
+	const char *new_dir, *old_dir; /* where messages are counted */
+	int in_new, in_old;            /* messages after (a delivery adds one to in_new) */
+} upgrade_cases[] = {
+    {"only the old folder: renamed, flags kept",
+     {MAILDIR(OLD), OLD "/new/1.M1.h,S=1", OLD "/cur/2.M2.h,S=1:2,FS", NULL},
+     "Entw\xc3\xbcrfe",
+     {NEW "/new/1.M1.h,S=1", NEW "/cur/2.M2.h,S=1:2,FS", NEW "/maildirfolder"},
+     {OLD},
+     NEW,
+     OLD,
+     3,
+     0},
+    {"both exist: old messages moved under their names, old removed",
+     {MAILDIR(OLD), OLD "/new/1.M1.h,S=1", OLD "/cur/2.M2.h,S=1:2,S", OLD "/dovecot-uidlist",
+      MAILDIR(NEW), NEW "/cur/3.M3.h,S=1:2,", NULL},
+     "Entw\xc3\xbcrfe",
+     {NEW "/new/1.M1.h,S=1", NEW "/cur/2.M2.h,S=1:2,S", NEW "/cur/3.M3.h,S=1:2,"},
+     {OLD},
+     NEW,
+     OLD,
+     4,
+     0},
+    {"sublevel and parent both renamed",
+     {MAILDIR(OLD), MAILDIR(OLD_SUB), OLD_SUB "/cur/1.M1.h,S=1:2,R", NULL},
+     "Entw\xc3\xbcrfe/\xc3\x84rger",
+     {NEW "/maildirfolder", NEW_SUB "/cur/1.M1.h,S=1:2,R"},
+     {OLD, OLD_SUB},
+     NEW_SUB,
+     OLD_SUB,
+     2,
+     0},
+    {"killed mid-move: the rest is moved, nothing twice",
+     {MAILDIR(OLD), OLD "/cur/2.M2.h,S=1:2,S", MAILDIR(NEW), NEW "/new/1.M1.h,S=1", NULL},
+     "Entw\xc3\xbcrfe",
+     {NEW "/new/1.M1.h,S=1", NEW "/cur/2.M2.h,S=1:2,S"},
+     {OLD},
+     NEW,
+     OLD,
+     3,
+     0},
+    {"killed while removing the emptied old folder: removal finished",
+     {OLD "/", OLD "/maildirfolder", OLD "/tmp/", MAILDIR(NEW), NEW "/new/1.M1.h,S=1", NULL},
+     "Entw\xc3\xbcrfe",
+     {NEW "/new/1.M1.h,S=1"},
+     {OLD},
+     NEW,
+     OLD,
+     2,
+     0},
+    {"a message in both (same base name) is not moved a second time",
+     {MAILDIR(OLD), OLD "/cur/1.M1.h,S=1:2,S", OLD "/new/2.M2.h,S=1", MAILDIR(NEW),
+      NEW "/new/1.M1.h,S=1", NULL},
+     "Entw\xc3\xbcrfe",
+     {NEW "/new/1.M1.h,S=1", NEW "/new/2.M2.h,S=1", OLD "/cur/1.M1.h,S=1:2,S"},
+     {NEW "/cur/1.M1.h,S=1:2,S"},
+     NEW,
+     OLD,
+     3,
+     1},
+    {"a file still being written in the old tmp/ keeps the old folder",
+     {MAILDIR(OLD), OLD "/tmp/writing", OLD "/new/1.M1.h,S=1", MAILDIR(NEW), NULL},
+     "Entw\xc3\xbcrfe",
+     {NEW "/new/1.M1.h,S=1", OLD "/tmp/writing"},
+     {OLD "/new"},
+     NEW,
+     OLD,
+     2,
+     0},
+    {"a valid modified UTF-7 name is another folder: never taken",
+     {MAILDIR(".&APw-"), ".&APw-/new/1.M1.h,S=1", NULL},
+     "&APw-",
+     {".&APw-/new/1.M1.h,S=1", ".&-APw-/new/"},
+     {NULL},
+     ".&-APw-",
+     ".&APw-",
+     1,
+     1},
+    {"the pass over the root upgrades old folders and leaves others",
+     {MAILDIR(OLD), OLD "/new/1.M1.h,S=1", MAILDIR(OLD_SUB), OLD_SUB "/new/2.M2.h,S=1",
+      MAILDIR(".Trash"), "..odd/", ".R&D/", ".R&D/new/", NULL},
+     NULL,
+     {NEW "/new/1.M1.h,S=1", NEW_SUB "/new/2.M2.h,S=1", ".Trash/new/", "..odd/", ".R&-D/new/"},
+     {OLD, OLD_SUB, ".R&D"},
+     NEW,
+     OLD,
+     1,
+     0},
+};
+
+static void old_utf8_folders_are_upgraded(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(upgrade_cases) / sizeof(upgrade_cases[0]); i++) {
+		const char *to = upgrade_cases[i].deliver_to;
+		const char *new_dir = upgrade_cases[i].new_dir, *old_dir = upgrade_cases[i].old_dir;
+		char *name = NULL;
+		int in_new;
+
+		teardown(state);
+		assert_int_equal(setup(state), 0);
+		f = *state;
+		make_tree(f, upgrade_cases[i].before);
+		if (to != NULL)
+			name = deliver_one(f, to, "x", 1, 0);
+		else
+			assert_true(maildir_upgrade_all(f->md) >= 2);
+		for (size_t k = 0; k < 8 && upgrade_cases[i].present[k] != NULL; k++) {
+			char *p = path_of(f, upgrade_cases[i].present[k]);
+
+			if (access(p, F_OK) != 0)
+				fail_msg("%s: %s is missing", upgrade_cases[i].what, p);
+			free(p);
+		}
+		for (size_t k = 0; k < 4 && upgrade_cases[i].absent[k] != NULL; k++) {
+			char *p = path_of(f, upgrade_cases[i].absent[k]);
+
+			if (access(p, F_OK) == 0)
+				fail_msg("%s: %s is still there", upgrade_cases[i].what, p);
+			free(p);
+		}
+		in_new = messages_in(f, new_dir);
+		if (in_new != upgrade_cases[i].in_new ||
+		    messages_in(f, old_dir) != upgrade_cases[i].in_old)
+			fail_msg("%s: %d messages in %s, %d in %s", upgrade_cases[i].what, in_new,
+			         new_dir, messages_in(f, old_dir), old_dir);
+		/* Running it again changes nothing. */
+		assert_int_equal(
+		    maildir_upgrade_folder(f->md, to ? to : "Entw\xc3\xbcrfe", err, sizeof(err)),
+		    RES_OK);
+		assert_int_equal(messages_in(f, new_dir), in_new);
+		free(name);
+	}
+}
+
+static void exists_finds_a_message_in_the_old_spelling(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const tree[] = {MAILDIR(OLD), OLD "/cur/1.M1.h,S=1,W=2:2,S", NULL};
+
+	make_tree(f, tree);
+	assert_true(md_exists(f->md, "Entw\xc3\xbcrfe", "1.M1.h,S=1,W=2"));
+	assert_false(md_exists(f->md, "Other", "1.M1.h,S=1,W=2"));
+	/* After the upgrade, in the new one. */
+	free(deliver_one(f, "Entw\xc3\xbcrfe", "x", 1, 0));
+	assert_true(md_exists(f->md, "Entw\xc3\xbcrfe", "1.M1.h,S=1,W=2"));
+	assert_int_equal(messages_in(f, NEW), 2);
+}
+
+/* ---- ,W=: the size with CRLF line ends ---- */
+
+static const struct {
+	const char *what;
+	const char *chunks[4]; /* fed in this order */
+	size_t want;
+} vsize_cases[] = {
+    {"LF line ends count two", {"Subject: a\n\nbody\n"}, 20},
+    {"CRLF line ends count as they are", {"Subject: a\r\n\r\nbody\r\n"}, 20},
+    {"mixed", {"A\r\nB\nC\r\n\n"}, 11},
+    {"no final newline", {"A\nB"}, 4},
+    {"empty", {""}, 0},
+    {"a lone CR is one byte", {"A\rB\r"}, 4},
+    {"CR and LF split across chunks", {"A\r", "\nB\n"}, 6},
+    {"LF first in a chunk after a byte", {"A", "\n", "\n"}, 5},
+};
+
+static void vsize_counts_bare_lf_twice(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(vsize_cases) / sizeof(vsize_cases[0]); i++) {
+		struct md_vsize v = MD_VSIZE_INIT;
+
+		for (size_t k = 0; k < 4 && vsize_cases[i].chunks[k] != NULL; k++)
+			md_vsize_feed(&v, vsize_cases[i].chunks[k],
+			              strlen(vsize_cases[i].chunks[k]));
+		if (md_vsize_value(&v) != vsize_cases[i].want)
+			fail_msg("%s: got %zu, want %zu", vsize_cases[i].what, md_vsize_value(&v),
+			         vsize_cases[i].want);
+	}
+}
+
+static void delivered_name_carries_s_and_w(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *data, *want;
+	} cases[] = {
+	    {"a\nb\n", ",S=4,W=6"},
+	    {"a\r\nb\r\n", ",S=6,W=6"},
+	    {"a\r\nb\nc", ",S=6,W=7"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *name =
+		    deliver_one(f, "INBOX", cases[i].data, strlen(cases[i].data), MAIL_FLAG_SEEN);
+		size_t n = strlen(name), w = strlen(cases[i].want);
+		char *rel = xasprintf("cur/%s:2,S", name);
+		char *p = path_of(f, rel);
+
+		if (n < w || strcmp(name + n - w, cases[i].want) != 0)
+			fail_msg("name %s does not end in %s", name, cases[i].want);
+		assert_int_equal(access(p, F_OK), 0);
+		assert_true(md_exists(f->md, "INBOX", name));
+		free(p), free(rel), free(name);
+	}
+}
+
 /* ---- batches ---- */
 
 static void batch_of_300_is_visible_only_after_commit(void **state)
@@ -662,9 +963,9 @@ static void streamed_file_delivered_to_two_folders(void **state)
 	assert_true(strncmp(tmp, f->root, strlen(f->root)) == 0);
 	assert_int_equal(write(fd, "hello", 5), 5);
 	close(fd);
-	assert_int_equal(md_batch_add_file(b, "One", tmp, 5, 0, &n1, err, sizeof(err)), RES_OK);
-	assert_int_equal(md_batch_add_file(b, "Two", tmp, 5, MAIL_FLAG_SEEN, &n2, err, sizeof(err)),
-	                 RES_OK);
+	assert_int_equal(md_batch_add_file(b, "One", tmp, 5, 5, 0, &n1, err, sizeof(err)), RES_OK);
+	assert_int_equal(
+	    md_batch_add_file(b, "Two", tmp, 5, 5, MAIL_FLAG_SEEN, &n2, err, sizeof(err)), RES_OK);
 	assert_int_equal(md_batch_count(b), 2);
 	assert_string_not_equal(n1, n2);
 	assert_int_equal(md_batch_commit(b, err, sizeof(err)), RES_OK);
@@ -1000,6 +1301,12 @@ int main(void)
 	    cmocka_unit_test(folder_names_are_sanitised),
 	    cmocka_unit_test(folder_name_longer_than_a_directory_entry_is_refused),
 	    cmocka_unit_test(folder_capture_is_sanitised),
+	    cmocka_unit_test(folder_levels_are_modified_utf7),
+	    cmocka_unit_test(folder_name_too_long_once_encoded_is_refused),
+	    T(old_utf8_folders_are_upgraded),
+	    T(exists_finds_a_message_in_the_old_spelling),
+	    cmocka_unit_test(vsize_counts_bare_lf_twice),
+	    T(delivered_name_carries_s_and_w),
 	    T(unusable_folder_is_a_permanent_failure),
 	    T(batch_of_300_is_visible_only_after_commit),
 	    T(abort_leaves_nothing_visible_and_tmp_empty),

@@ -79,12 +79,42 @@ static void refuses_broken_utf8(void **state)
 	assert_null(mutf7_encode("a\x01"));        /* a control */
 }
 
+/* What a folder name taken from an 8-bit header becomes: each stray byte "_". */
+static const struct {
+	const char *in, *want;
+} lossy_cases[] = {
+    {"\xc3", "_"},
+    {"caf\xe9", "caf_"},
+    {"\xc0\xaf", "__"},
+    {"\xed\xa0\x80x", "___x"},
+    {"\xc3\xbc\xff\xc3\xbc", "&APw-_&APw-"},
+    {"\xc3\xa9&", "&AOk-&-"},
+};
+
+static void lossy_encoding_replaces_broken_utf8(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(lossy_cases) / sizeof(lossy_cases[0]); i++) {
+		char *got = mutf7_encode_lossy(lossy_cases[i].in, '_'), *back;
+
+		if (got == NULL || strcmp(got, lossy_cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got ? got : "(null)",
+			         lossy_cases[i].want);
+		back = mutf7_decode(got);
+		assert_non_null(back);
+		free(back);
+		free(got);
+	}
+	assert_null(mutf7_encode_lossy("a\x01", '_'));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(encodes_and_decodes_both_ways),
 	    cmocka_unit_test(refuses_other_spellings),
 	    cmocka_unit_test(refuses_broken_utf8),
+	    cmocka_unit_test(lossy_encoding_replaces_broken_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

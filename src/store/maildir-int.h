@@ -1,0 +1,59 @@
+/*
+ * Internals shared by maildir.c (deliveries), maildir-name.c (folder names)
+ * and maildir-upgrade.c (folders written by older corrals). Nothing outside
+ * the Maildir store includes this.
+ */
+#ifndef CORRAL_MAILDIR_INT_H
+#define CORRAL_MAILDIR_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct maildir;
+
+/* Bytes of the escaped host name kept in a file name (NAME_MAX is 255). */
+#define MD_HOST_MAX 96
+/* A relative path under the root: folder dir + "/cur/" + name + info. */
+#define MD_REL_MAX (NAME_MAX * 2 + 16)
+
+struct maildir {
+	char *root; /* as given, without trailing slashes */
+	int root_fd;
+	unsigned long seq; /* the Q number: unique names within this handle */
+	char host[MD_HOST_MAX + 1];
+	/* Folder dirs known to exist (and upgraded), so the hot path never stats them again. */
+	char **known;
+	size_t nknown, capknown;
+};
+
+/*
+ * The directory older corrals made for folder: each level sanitised as
+ * maildir_folder_dir() does, but left in raw UTF-8 (".Entwürfe"). NULL
+ * when nothing usable is left.
+ */
+char *md_legacy_dir(const char *folder);
+
+/* True when every level of dir (".A.B") is valid modified UTF-7: a name
+ * Dovecot or corral writes today, never one to upgrade. */
+bool md_dir_is_mutf7(const char *dir);
+
+/*
+ * Brings the old spelling legacy of one folder level to its name today,
+ * dir (both relative to the root): renamed when only legacy exists, its
+ * messages moved under their names when both do. RES_OK when there was
+ * nothing to do; a failure leaves every message in one of the two.
+ */
+int md_upgrade_dir(struct maildir *md, const char *dir, const char *legacy, char *err,
+                   size_t errlen);
+
+/* md_upgrade_dir() for each level of dir (".A.B": ".A", then ".A.B") whose
+ * old spelling (level for level in legacy) differs. */
+int md_upgrade_levels(struct maildir *md, const char *dir, const char *legacy, char *err,
+                      size_t errlen);
+
+/* "what ROOT/REL: reason", mapped to a temporary or permanent failure. */
+int md_fail_errno(const struct maildir *md, int e, const char *what, const char *rel, char *err,
+                  size_t errlen);
+
+#endif
