@@ -236,7 +236,7 @@ install: all
 	install -m 644 man/corral.yml.5 man/corral-rules.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 rules/*.yml $(DESTDIR)$(DATADIR)/rules/
 	install -d $(DESTDIR)$(UNITDIR)
-	for u in contrib/systemd/*.service contrib/systemd/*.timer; do \
+	for u in contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.socket; do \
 		sed 's|%h/.local/bin/corral|$(BINDIR)/corral|' "$$u" >$(DESTDIR)$(UNITDIR)/$${u##*/}; \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
 	done

@@ -47,6 +47,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	                          .retry_delay_s = cli->retry_delay_s,
 	                          .idle_check_s = cli->idle_check_s};
 	struct daemon_conf *dc;
+	char *serve_argv[7] = {NULL};
 	bool use_syslog = false;
 	int lock, rc;
 
@@ -76,7 +77,23 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	cli_upgrade_folders(dc->cfg);
+	/* server: the IMAP server runs beside, as `corral serve` in a process
+	 * of its own (a fresh one: it never holds the accounts' credentials);
+	 * with listen: [] systemd's sockets start it instead. */
+	if (dc->cfg->server.present && dc->cfg->server.nlisten + dc->cfg->server.ntls_listen > 0) {
+		char *verb = cli->verbosity >= 2 ? "-vv" : cli->verbosity < 0 ? "-q" : "-v";
+
+		serve_argv[0] = "/proc/self/exe";
+		serve_argv[1] = "-c";
+		/* A copy: a SIGHUP frees the config it came from. */
+		serve_argv[2] = xstrdup(dc->cfg->path);
+		serve_argv[3] = verb;
+		serve_argv[4] = "serve";
+		serve_argv[5] = use_syslog ? "--syslog" : NULL;
+		p.serve_argv = serve_argv;
+	}
 	rc = daemon_run(&p, dc);
+	free(serve_argv[2]);
 	close(lock);
 	return rc;
 }

@@ -1,6 +1,8 @@
 /*
- * corral serve: the built-in IMAP server on the config's Maildir
- * (imapd/serve.h), until SIGTERM or SIGINT.
+ * corral serve [--syslog]: the built-in IMAP server on the config's Maildir
+ * (imapd/serve.h), until SIGTERM or SIGINT. `corral run` starts it this way
+ * when the config has server:. The remote accounts' credentials are
+ * dropped once the config is read.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,13 +29,17 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	char err[256];
 	int rc = 0;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: corral serve\n");
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--syslog") != 0)) {
+		fprintf(stderr, "usage: corral serve [--syslog]\n");
 		return EX_USAGE;
 	}
+	if (argc == 2)
+		log_set_sink(LOG_TO_SYSLOG);
+	else if (log_stderr_is_journal())
+		log_set_sink(LOG_TO_JOURNAL);
 	if ((cfg = cli_load_config(cli)) == NULL)
 		return EX_CONFIG;
+	config_drop_credentials(cfg);
 	if (cfg->server.nusers == 0) {
 		fprintf(stderr, "corral serve: %s has no server.users: nobody could log in\n",
 		        cfg->path);

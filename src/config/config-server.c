@@ -165,19 +165,11 @@ static void check_listen_dupes(struct loader *L, struct server_conf *s)
 	}
 }
 
-static bool empty_list(const yaml_node_t *n)
-{
-	return n->type == YAML_SEQUENCE_NODE &&
-	       n->data.sequence.items.top == n->data.sequence.items.start;
-}
-
 static void check_server(struct loader *L, struct server_conf *s, yaml_node_t *map, yaml_node_t **v)
 {
+	/* listen: [] and no tls_listen: only systemd's sockets serve (corral run
+	 * then starts no server). */
 	check_listen_dupes(L, s);
-	if ((v[V_LISTEN] || v[V_TLS_LISTEN]) && (!v[V_LISTEN] || empty_list(v[V_LISTEN])) &&
-	    (!v[V_TLS_LISTEN] || empty_list(v[V_TLS_LISTEN])))
-		ydoc_error(L->y, L->d, v[V_LISTEN] ? v[V_LISTEN] : v[V_TLS_LISTEN], "server",
-		           "expected at least one address in listen or tls_listen");
 	if (v[V_TLS_LISTEN] && (!v[V_CERT] || !v[V_KEY]))
 		ydoc_error(L->y, L->d, v[V_TLS_LISTEN], "server.tls_listen", "needs cert and key");
 	else if (v[V_CERT] && !v[V_KEY])

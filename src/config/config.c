@@ -347,6 +347,24 @@ static void cred_free(struct credentials *cr)
 	argv_free(cr->oauth2_token_command);
 }
 
+void config_drop_credentials(struct config *c)
+{
+	for (size_t i = 0; i < c->naccounts; i++) {
+		struct credentials *cr = &c->accounts[i].cred;
+
+		secret_free(cr->password);
+		argv_free(cr->password_command);
+		argv_free(cr->oauth2_token_command);
+		cr->password = NULL;
+		cr->password_command = cr->oauth2_token_command = NULL;
+	}
+	secret_free(c->smtp.cred.password);
+	argv_free(c->smtp.cred.password_command);
+	argv_free(c->smtp.cred.oauth2_token_command);
+	c->smtp.cred.password = NULL;
+	c->smtp.cred.password_command = c->smtp.cred.oauth2_token_command = NULL;
+}
+
 static void server_free(struct server_conf *s)
 {
 	for (size_t i = 0; i < s->nlisten; i++)

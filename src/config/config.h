@@ -140,6 +140,10 @@ char *config_default_path(void);
  */
 struct config *config_load(const char *path, struct diag *d);
 void config_free(struct config *c);
+/* Wipes and forgets the remote accounts' and the relay's passwords and
+ * token commands: what `corral serve` does first, so that the process that
+ * reads local clients' input holds no remote credentials. */
+void config_drop_credentials(struct config *c);
 
 const struct account *config_account(const struct config *c, const char *name);
 

@@ -49,8 +49,16 @@ struct slot {
 	size_t nwatch;
 };
 
+/* The IMAP server beside the daemon (params->serve_argv). */
+struct server_child {
+	pid_t pid; /* 0: not running */
+	uint64_t due_ms, started_ms;
+	unsigned failures; /* quick deaths in a row: each restart waits longer */
+};
+
 struct daemon {
 	const struct daemon_params *p;
+	struct server_child serve;
 	struct daemon_conf *dc;
 	struct daemon_conf *pending; /* a reloaded config waiting for the fetches to end */
 	struct slot *slots;
@@ -64,7 +72,7 @@ struct daemon {
 /* ---- signals: a self-pipe wakes poll() ---- */
 
 static int wake_fd[2] = {-1, -1};
-static volatile sig_atomic_t got_term, got_hup;
+static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* In a watcher child: its SIGTERM. */
 static net_stop_flag child_stop;
 
@@ -74,6 +82,8 @@ static void on_signal(int sig)
 
 	if (sig == SIGHUP)
 		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
 	else
 		got_term++;
 	if (write(wake_fd[1], "x", 1) < 0) {
@@ -98,6 +108,8 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -299,6 +311,7 @@ static void start_watcher(struct daemon *d, struct slot *s, struct watcher *w)
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
 		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
 		close(pfd[0]);
 		idle_watch(s->acct, w->folder, d->p->idle_check_s, pfd[1], &child_stop);
 	}
@@ -365,10 +378,73 @@ static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
 	save_status(d, s);
 }
 
+/* ---- the IMAP server ---- */
+
+/* A server that ran this long before it died was not failing to start. */
+#define SERVE_HEALTHY_MS     30000
+#define SERVE_BACKOFF_MAX_MS 60000
+
+static void start_serve(struct daemon *d)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+
+		sigemptyset(&dfl.sa_mask);
+		sigaction(SIGCHLD, &dfl, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		execv(d->p->serve_argv[0], d->p->serve_argv);
+		fprintf(stderr, "corral: cannot start the IMAP server: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0) {
+		log_err("cannot start the IMAP server: %s", strerror(errno));
+		d->serve.due_ms = fs_now_ms() + 5000;
+		return;
+	}
+	d->serve.pid = pid;
+	d->serve.started_ms = fs_now_ms();
+	log_info("IMAP server started (pid %ld)", (long)pid);
+}
+
+/* Reaps the server if it ended, and says when it starts again. */
+static void reap_serve(struct daemon *d)
+{
+	uint64_t now = fs_now_ms(), wait_ms = 1000;
+	int status;
+
+	if (d->serve.pid <= 0 || waitpid(d->serve.pid, &status, WNOHANG) != d->serve.pid)
+		return;
+	d->serve.pid = 0;
+	if (d->stopping || d->pending != NULL)
+		return;
+	if (now - d->serve.started_ms < SERVE_HEALTHY_MS) {
+		if (d->serve.failures < 16)
+			d->serve.failures++;
+		wait_ms = 1000u << (d->serve.failures < 6 ? d->serve.failures : 6);
+		if (wait_ms > SERVE_BACKOFF_MAX_MS)
+			wait_ms = SERVE_BACKOFF_MAX_MS;
+	} else {
+		d->serve.failures = 0;
+	}
+	d->serve.due_ms = now + wait_ms;
+	if (WIFSIGNALED(status))
+		log_warn("the IMAP server was killed by signal %d: starting it again in %llu s",
+		         WTERMSIG(status), (unsigned long long)wait_ms / 1000);
+	else
+		log_warn("the IMAP server exited with status %d: starting it again in %llu s",
+		         WEXITSTATUS(status), (unsigned long long)wait_ms / 1000);
+}
+
 /* ---- the loop ---- */
 
 static void each_child(struct daemon *d, int sig)
 {
+	if (d->serve.pid > 0)
+		kill(d->serve.pid, sig);
 	for (size_t i = 0; i < d->nslots; i++) {
 		struct slot *s = &d->slots[i];
 
@@ -382,7 +458,7 @@ static void each_child(struct daemon *d, int sig)
 
 static size_t running(const struct daemon *d, bool watchers_too)
 {
-	size_t n = 0;
+	size_t n = watchers_too && d->serve.pid > 0;
 
 	for (size_t i = 0; i < d->nslots; i++) {
 		n += d->slots[i].w.pid > 0;
@@ -470,6 +546,13 @@ static void swap_config(struct daemon *d)
 	struct daemon_conf *old_dc;
 
 	each_child(d, SIGTERM);
+	/* The server reads the config when it starts: it starts again now. */
+	if (d->serve.pid > 0) {
+		while (waitpid(d->serve.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		d->serve.pid = 0;
+		d->serve.due_ms = 0;
+	}
 	for (size_t i = 0; i < nold; i++)
 		for (size_t k = 0; k < old[i].nwatch; k++) {
 			struct watcher *w = &old[i].watch[k];
@@ -503,6 +586,10 @@ static void handle_signals(struct daemon *d)
 
 	while (read(wake_fd[0], drain, sizeof(drain)) > 0)
 		;
+	if (got_chld) {
+		got_chld = 0;
+		reap_serve(d);
+	}
 	if (got_term >= 2 && d->stopping) {
 		log_warn(
 		    "second stop signal: ending the fetches at once (the journal loses nothing)");
@@ -576,6 +663,14 @@ int daemon_run(const struct daemon_params *p, struct daemon_conf *dc)
 	for (;;) {
 		uint64_t next = start_due(&d), now;
 
+		if (p->serve_argv != NULL && d.serve.pid == 0 && !d.stopping && d.pending == NULL) {
+			now = fs_now_ms();
+			if (now >= d.serve.due_ms)
+				start_serve(&d);
+			else if (d.serve.due_ms - now < next)
+				next = d.serve.due_ms - now;
+		}
+
 		tell_systemd(&d);
 		if (d.watchdog_ms > 0) {
 			now = fs_now_ms();
@@ -587,6 +682,7 @@ int daemon_run(const struct daemon_params *p, struct daemon_conf *dc)
 				next = d.watchdog_ms / 2;
 		}
 		if (d.stopping) {
+			reap_serve(&d);
 			if (running(&d, true) == 0)
 				break;
 			if (fs_now_ms() >= d.stop_deadline) {

@@ -15,6 +15,9 @@
  * daemon exits when they have; a second one kills them at once (kill -9
  * loses nothing either: the journal).
  *
+ * With server: in the config, the IMAP server runs as a child (`corral
+ * serve`, a process image of its own), restarted when it dies.
+ *
  * Each account's state goes to its status file (store/status.h) whenever
  * it changes; systemd hears READY=1, STATUS=, WATCHDOG=1, RELOADING=1 and
  * STOPPING=1 (notify.h).
@@ -42,6 +45,10 @@ struct daemon_params {
 	const char *fault;
 	uint64_t retry_delay_s;
 	unsigned idle_check_s;
+	/* The IMAP server's command line (execv; NULL: no server): started
+	 * beside the fetches, started again when it dies (backing off), after
+	 * a SIGHUP's new config took over, and stopped with the daemon. */
+	char *const *serve_argv;
 };
 
 /* Frees a daemon_conf (NULL is fine). */

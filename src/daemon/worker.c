@@ -99,6 +99,8 @@ int worker_start(struct worker *w, const struct worker_params *p)
 		return -1;
 	}
 	if (w->pid == 0) {
+		/* The daemon's SIGCHLD handler is not for the fetch's own children. */
+		signal(SIGCHLD, SIG_DFL);
 		close(pfd[0]);
 		run_child(p, w->acct, pfd[1]);
 	}

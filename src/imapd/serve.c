@@ -105,7 +105,9 @@ static size_t listen_all(const struct server_conf *sc, struct listener *l, char 
 		l[n++] = (struct listener){.fd = fd, .tls = tls};
 	}
 	if (n == 0)
-		snprintf(err, errlen, "nothing to listen on: the config has no server.listen");
+		snprintf(err, errlen,
+		         "nothing to listen on: server.listen is empty (systemd socket "
+		         "activation only) and no LISTEN_FDS came");
 	return n;
 }
 

@@ -269,8 +269,6 @@ static const struct {
      ":3:16: server.tls_listen: 127.0.0.1:1143 is listed twice (first at line 2)"},
     {"listen_duplicate_v6", "server:\n  listen: ['[::1]:1143', '[::1]:1143']\n" SERVER_USERS,
      ":2:26: server.listen: [::1]:1143 is listed twice (first at line 2)"},
-    {"listen_empty", "server:\n  listen: []\n" SERVER_USERS,
-     ":2:11: server: expected at least one address in listen or tls_listen"},
     {"folders_empty", ACCT PWCMD "    folders: []\n",
      ":7:14: accounts.work.folders: expected at least one folder"},
     {"tls_listen_needs_cert_and_key", "server:\n  tls_listen: [127.0.0.1:1993]\n" SERVER_USERS,
@@ -639,6 +637,20 @@ static void smtp_and_server_defaults(void **state)
 	config_free(c);
 }
 
+/* listen: [] means systemd's sockets only: corral run starts no server. */
+static void an_empty_listen_list_is_socket_activation_only(void **state)
+{
+	static const char yaml[] = "server:\n  listen: []\n" SERVER_USERS;
+	struct diag d;
+	struct config *c = load_text(*state, yaml, 0600, &d, NULL);
+
+	assert_non_null(c);
+	assert_true(c->server.present);
+	assert_int_equal(c->server.nlisten, 0);
+	assert_int_equal(c->server.ntls_listen, 0);
+	config_free(c);
+}
+
 static void local_smtp_relay_may_take_a_password_in_clear(void **state)
 {
 	static const char yaml[] = "smtp:\n  user: me\n  password_command: x\n  host: 127.0.0.1\n";
@@ -921,6 +933,7 @@ int main(void)
 	    cmocka_unit_test_setup(every_value_is_parsed, test_setup),
 	    cmocka_unit_test_setup(merge_keys_fill_what_the_mapping_does_not_set, test_setup),
 	    cmocka_unit_test_setup(smtp_and_server_defaults, test_setup),
+	    cmocka_unit_test_setup(an_empty_listen_list_is_socket_activation_only, test_setup),
 	    cmocka_unit_test_setup(local_smtp_relay_may_take_a_password_in_clear, test_setup),
 	    cmocka_unit_test_setup(state_dir_follows_xdg_state_home, test_setup),
 	    cmocka_unit_test_setup(default_rules_file_is_used_when_it_exists, test_setup),
