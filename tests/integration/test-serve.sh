@@ -205,10 +205,13 @@ ga() { grep -qE "$1" "$T/ap.out"; }
 check "APPEND answers APPENDUID with the folder's UIDVALIDITY and UID 3" ga '^append OK \[APPENDUID [0-9]+ 3\]'
 check "APPEND to a folder that does not exist: NO [TRYCREATE]" ga '^trycreate NO \[TRYCREATE\]'
 check "APPEND into the selected folder: EXISTS says so" ga "^exists-after \[b'3', b'4'\]"
-af=$(grep -l 'Subject: appended' "$M/.Work/cur/"* 2>/dev/null | head -1)
+# The first APPEND (with flags and a date); the second has neither.
+af=$(grep -l 'Subject: appended' "$M/.Work/cur/"*:2,Sa 2>/dev/null | head -1)
 check "the appended file: in cur/ with :2,S and a keyword letter" sh -c "echo '$af' | grep -qE ':2,Sa\$'"
 check "the appended file has LF line ends" sh -c "test -n '$af' && ! grep -q \$'\\r' '$af'"
 check "the appended file's mtime is the date given (INTERNALDATE)" test "$(stat -c %Y "$af" 2>/dev/null)" = 1700000000
+# 92 bytes with LF line ends, 98 with CRLF (RFC822.SIZE).
+check "the appended file's name carries S= and W= (,S=92,W=98)" sh -c "echo '$af' | grep -q ',S=92,W=98:2,'"
 chown -R "$(stat -c %u:%g "$M/cur")" "$M"
 dva=$(imap "$DOVECOT_IMAP_PORT" alice "$DOVECOT_PASS_alice" '
 typ, d = m.select("Work", readonly=True)
