@@ -101,7 +101,8 @@ say "A second fetch finds nothing new"
 
 say "Why did a message land where it did? corral test --explain"
 inv=$(grep -l 'invoice' "$D"/sample/*.eml | head -1)
-"$CORRAL" -c "$D/corral/config.yml" test --explain "$inv" | head -30
+"$CORRAL" -c "$D/corral/config.yml" test --explain "$inv" >"$D/explain.out"
+head -30 "$D/explain.out"
 
 say "corral serve: the sorted Maildir over IMAP"
 "$CORRAL" -c "$D/corral/config.yml" serve 2>"$D/serve.log" &
