@@ -92,6 +92,11 @@ static void add_dir(struct folders *f, const char *root, const char *entry)
 	free(name);
 }
 
+static int cmp_folder(const void *a, const void *b)
+{
+	return strcmp(((const struct folder *)a)->name, ((const struct folder *)b)->name);
+}
+
 /* The folders under root: INBOX, each Maildir++ folder and the parents
  * they imply, with their children, subscriptions and special uses. */
 static void folders_read(struct folders *f, const char *root, const struct subscriptions *subs)
@@ -107,6 +112,9 @@ static void folders_read(struct folders *f, const char *root, const struct subsc
 			add_dir(f, root, e->d_name);
 	if (d != NULL)
 		closedir(d);
+	/* In name order after INBOX, as clients show them (readdir's is none). */
+	if (f->n > 2)
+		qsort(f->v + 1, f->n - 1, sizeof(*f->v), cmp_folder);
 	n = f->n;
 	for (size_t i = 0; i < n; i++)
 		for (const char *p = strchr(f->v[i].name, '/'); p != NULL; p = strchr(p + 1, '/'))

@@ -399,7 +399,7 @@ void session_run(int fd, const struct config *cfg, const char *peer, struct tls_
 		loop(&s);
 	}
 	log_debug("%s: session ends%s%s", peer, s.user ? " for " : "", s.user ? s.user : "");
-	if (s.state == S_SELECTED)
+	if (s.view.dir != NULL) /* also after a BYE in the selected state */
 		view_close(&s.view);
 	imapd_reader_free(s.rd);
 	buf_free(&s.out);

@@ -37,8 +37,20 @@ void session_sync(struct session *s, bool force)
 
 	if (s->state != S_SELECTED)
 		return;
-	if ((view_dirty(&s->view) || force) && view_sync(&s->view, err, sizeof(err)) < 0)
-		log_warn("%s: %s", s->peer, err);
+	if (view_dirty(&s->view) || force) {
+		int rc = view_sync(&s->view, err, sizeof(err));
+
+		if (rc < 0)
+			log_warn("%s: %s", s->peer, err);
+		if (rc == 1) {
+			/* RFC 3501 2.3.1.1: the client must drop what it cached. */
+			log_info("%s: the UIDVALIDITY of %s changed: ending the session", s->peer,
+			         s->view.dir);
+			reply(s, "* BYE the folder's UIDVALIDITY changed: select it again");
+			s->state = S_LOGOUT;
+			return;
+		}
+	}
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *m = &s->view.msgs[i];
 

@@ -37,7 +37,7 @@ char *view_folder_dir(const char *root, const char *name)
 		utf8 = n == 0 || strchr(level, '.') != NULL ? NULL : mutf7_decode(level);
 		/* Nor what decodes to them ("&Li4-" is ".."), nor "~" first (a home
 		 * directory to shells and to other servers' clients). */
-		if (utf8 != NULL && (strpbrk(utf8, "./") != NULL || utf8[0] == '~')) {
+		if (utf8 != NULL && (strpbrk(utf8, "./") != NULL || (p == name && utf8[0] == '~'))) {
 			free(utf8);
 			utf8 = NULL;
 		}
@@ -187,6 +187,11 @@ int view_sync(struct view *v, char *err, size_t errlen)
 
 	if (uidlist_sync(v->dir, &ul, &changed, err, errlen) < 0)
 		return -1;
+	/* Someone removed the UID list: every UID the client knows is void. */
+	if (v->uidvalidity != 0 && ul.uidvalidity != v->uidvalidity) {
+		uidlist_free(&ul);
+		return 1;
+	}
 	/* Another session may have named a new keyword. */
 	if (keywords_read(v->dir, &kw, err, errlen) == 0) {
 		keywords_free(&v->kw);

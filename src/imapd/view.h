@@ -68,7 +68,8 @@ bool view_dirty(struct view *v);
  * one are appended; a message whose file is gone is marked gone, one whose
  * flags another writer changed is marked changed (the session reports and
  * clears both when the protocol allows it; nothing is renumbered here).
- * 0, or -1 with err.
+ * 0; 1 when the folder's UIDVALIDITY changed (v is left as it was: the
+ * session must end); -1 with err.
  */
 int view_sync(struct view *v, char *err, size_t errlen);
 

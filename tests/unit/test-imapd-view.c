@@ -25,13 +25,14 @@ static const struct {
     {"Work/2024", "/m/.Work.2024"},
     {"Entw&APw-rfe", "/m/.Entw&APw-rfe"},
     {"A &- B", "/m/.A &- B"},
-    {"~peter", "/m/.~peter"}, /* a tilde is only a character here */
+    {"Work/~draft", "/m/.Work.~draft"}, /* a tilde is only a character after the start */
 };
 
 static const char *const refused[] = {
     "..",    "../etc",   "/etc/passwd", "Work/",     "Work//x",     "",     "a.b", ".hidden",
     "&AC8-", "&AC4ALg-", "Entw&APw",    "x/../../y", "caf\xc3\xa9", "a\tb", "&-&", "&2D0-",
     "%",     "*",        "Work/*",
+    "~peter", /* a home directory to shells and to other servers: refused, as Dovecot does */
 };
 
 static void names_map_into_the_maildir(void **state)
