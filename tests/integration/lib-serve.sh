@@ -2,7 +2,8 @@
 # lib-serve.sh: `corral serve` on a throwaway Maildir, for the scripts that
 # drive real clients against it (test-serve-curl.sh, -mbsync.sh, -neomutt.sh).
 # Sourcing it also sources lib.sh, makes $CORRAL absolute, calls mktest and
-# sets HOME and XDG_STATE_HOME below $T (no client reads the user's files).
+# sets HOME and XDG_STATE_HOME below $T (no client reads the user's files);
+# $T is removed on exit unless KEEP is set.
 #
 #   serve_maildir DIR [FOLDER]
 #                  Makes the Maildir++ folder (INBOX = DIR; "A/B" is
@@ -30,7 +31,8 @@ case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
 SERVE_PID=
 SERVE_PORT=
 mktest
-trap 'serve_stop; rm -rf "$T"' EXIT
+# KEEP=1 keeps $T, to look at after a failure.
+trap 'serve_stop; if [ -n "${KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi' EXIT
 export HOME=$T/home XDG_STATE_HOME=$T/xstate XDG_CONFIG_HOME=$T/home/.config
 mkdir -p "$HOME"
 need /usr/bin/python3 timeout
