@@ -39,7 +39,7 @@ crlf() { sed 's/$/\r/' "$1"; }
 rc_is() { test "$(cat "$T/$1.rc")" = "$2"; }
 # The messages as written (corral moves them to cur/ when it first sees them).
 m1=$T/m1.orig m2=$T/m2.orig
-cp "$M/new/"*M1P1* "$m1" && cp "$M/new/"*M2P1* "$m2" || setup_fail "copying the messages"
+{ cp "$M/new/"*M1P1* "$m1" && cp "$M/new/"*M2P1* "$m2"; } || setup_fail "copying the messages"
 
 # LIST: corral gives readdir order; the set of lines is what counts.
 cu list "$U/"

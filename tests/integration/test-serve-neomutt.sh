@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # neomutt, driven by tmux, as a client of `corral serve`: an INBOX of 1000
 # messages opens; one message is read, one flagged, one saved to =Archive
-# (after the append confirmation), one deleted; $ syncs and q quits. Then
+# (after the append confirmation), one deleted; $ syncs; a new message
+# arrives while it waits in IDLE; c opens =Archive; q quits. Then
 # the Maildir on disk says so: S, F, the saved one in .Archive/cur and gone
-# from INBOX, the deleted one gone, 998 + 1 messages. Every wait polls the
+# from INBOX, the deleted one gone, 999 + 1 messages. Every wait polls the
 # pane (bounded); a failed wait prints it. No Dovecot.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +44,9 @@ set sleep_time=0
 set beep=no
 set help=no
 set ts_enabled=no
+set imap_idle=yes
+set mail_check=1
+set timeout=1
 EOF
 
 tm() { tmux -S "$T/tmux.sock" "$@"; }
@@ -90,6 +94,13 @@ step "the saved message is marked deleted in INBOX (Del:1)" 10 'Del:1' y
 jump 8
 step "message 8 is marked deleted (Del:2)" 5 'Del:2' d
 step "\$ syncs: 998 left" 20 'Msgs:998 ' '$'
+# New mail while neomutt sits in INBOX (IDLE or its check every second).
+serve_add "$M" 1 2000
+check "a message delivered meanwhile shows up (Msgs:999)" wait_pane 15 'Msgs:999 '
+check "neomutt heard of it in IDLE (* 999 EXISTS)" \
+	sh -c "grep -q '> a[0-9]* IDLE' '$T'/neomutt.log* && grep -q 'New mail in INBOX - 999 messages total' '$T'/neomutt.log*"
+step "c =Archive: the saved message is there" 10 'NeoMutt: =Archive \[Msgs:1 .*|^-> +1 Message 7$' c C-u =Archive Enter
+check "=Archive shows message 7" wait_pane 5 '^-> +1 Message 7$'
 tm send-keys -t nm q
 check "q quits neomutt" wait_until 10 sh -c "! tmux -S '$T/tmux.sock' has-session -t nm 2>/dev/null"
 check "neomutt logged no error (no <E> line, nothing on stderr)" \
@@ -115,12 +126,12 @@ check "message 6 was not read (no S)" sh -c "! ls '$M/cur' | grep -q 'M6P1.corra
 check "message 7 is in .Archive/cur" sh -c "grep -q '^Message-ID: <7@corral.test>\$' '$A'/cur/*"
 check "message 7 is gone from INBOX" test -z "$(file_of "$M" 7)"
 check "message 8 is gone" sh -c "[ -z \"\$(grep -rl '^Message-ID: <8@corral.test>\$' '$T/Maildir')\" ]"
-check "INBOX holds 998 messages ($(count "$M"))" test "$(count "$M")" -eq 998
+check "INBOX holds 999 messages ($(count "$M"))" test "$(count "$M")" -eq 999
 check "Archive holds 1 message ($(count "$A"))" test "$(count "$A")" -eq 1
 check "the copy's name is a clean Maildir name (no ',:2,')" \
 	sh -c "ls '$A/cur' | grep -qE '^[0-9]+\.[^,:]+:2,[A-Z]*\$'"
-check "the other messages are untouched (996 names without flags)" \
-	test "$(ls "$M/cur" "$M/new" | grep -cE 'M([0-9]+)P1\.corraltest(:2,)?$')" -eq 996
+check "the other messages are untouched (997 names without flags)" \
+	test "$(find "$M/cur" "$M/new" -type f -regex '.*/[0-9]+\.M[0-9]+P1\.corraltest\(:2,\)?' | wc -l)" -eq 997
 
 serve_stop
 serve_sanitizer_check
