@@ -2,7 +2,7 @@
 # mbsync (isync) as a client of `corral serve`: the whole server (four
 # folders, 50 messages) into an empty local Maildir, byte for byte; then
 # changes on both sides (a flag and a new message on the server, a deletion
-# and a new message locally) meet in the second sync, the local message
+# and a new message and folder locally) meet in the second sync, the local message
 # reaching the server by APPEND with APPENDUID; a third sync changes
 # nothing. The IMAP traffic comes from mbsync's own -Dn log. No Dovecot.
 set -uo pipefail
@@ -114,10 +114,16 @@ rm -f "$gone"
 check "locally: <105> deleted from Work" test -n "$gone" -a ! -e "$gone"
 printf 'From: local@example.org\nSubject: new here\nMessage-ID: <local-new@corral.test>\n\nwritten locally\n' \
 	>"$L/INBOX/new/1700009999.local1.host"
+mkdir -p "$L/Notes/cur" "$L/Notes/new" "$L/Notes/tmp"
+printf 'From: local@example.org\nSubject: a note\nMessage-ID: <note@corral.test>\n\nnoted\n' \
+	>"$L/Notes/cur/1700009999.note1.host:2,S"
 check "second sync: mbsync succeeds" sync sync2
+folders="$folders Notes:$S/.Notes:$L/Notes"
 c=$(counts)
-check "second sync: both sides agree ($c)" \
-	test "$c" = "INBOX 21 21; Work 14 14; Work/2024 10 10; Sent 6 6; "
+check "second sync: both sides agree, Notes created on the server ($c)" \
+	test "$c" = "INBOX 21 21; Work 14 14; Work/2024 10 10; Sent 6 6; Notes 1 1; "
+check "second sync: CREATE Notes, and the note keeps its \\Seen" \
+	sh -c "grep -q '^>>> [0-9]* CREATE \"Notes\"' '$T/sync2.log' && ls '$S/.Notes/cur' | grep -q ':2,S\$'"
 flagged() { # DIR ID: that message's file name has F among its flags
 	local f
 	f=$(msgfile "$1" "$2")
