@@ -15,8 +15,8 @@ build="gcc make pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libyaml-dev
 # (python3 writes mailboxes and plays clients and proxies), setsid, mount.
 servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util-linux mount passwd"
 # The SMTP relay of the tests and the clients they drive.
-clients="python3-aiosmtpd curl"
-others="procmail maildrop mpop isync fdm fetchmail hyperfine time strace"
+clients="python3-aiosmtpd curl neomutt tmux isync"
+others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;
 check) want="$build $servers $clients" ;;

@@ -58,8 +58,12 @@ static void dest_letters(struct session *s, struct transfer *t, const char *flag
 static char *new_base(const char *old_path, size_t k)
 {
 	static char host[64];
-	const char *slash = strrchr(old_path, '/'), *fields = strchr(slash, ',');
-	size_t flen = fields != NULL ? strcspn(fields, ":") : 0;
+	const char *name = strrchr(old_path, '/') + 1;
+	size_t nlen = strcspn(name, ":");
+	/* Only a comma before ":2," starts a field: "a:2," has none (neomutt's
+	 * COPY of such a file gave "b,:2,"). */
+	const char *fields = memchr(name, ',', nlen);
+	size_t flen = fields != NULL ? nlen - (size_t)(fields - name) : 0;
 	struct timeval tv;
 
 	if (host[0] == '\0') {
