@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `corral serve` so far (read-only) with a real client, Python's imaplib,
-# and Dovecot taking turns with it on one Maildir: the UIDs and the
-# UIDVALIDITY one gives are the ones the other shows. Bounded in time.
+# `corral serve` with a real client, Python's imaplib (login, LIST, SELECT,
+# FETCH, STORE, EXPUNGE, APPEND), and Dovecot taking turns with it on one
+# Maildir: the UIDs, UIDVALIDITY, flags and keywords one gives are the ones
+# the other shows. Bounded in time.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-fetch.sh"
