@@ -386,7 +386,10 @@ class Session:
         if not uids:
             return
         sign = self.rnd.choice("+-")
-        flags = " ".join(self.rnd.sample(["\\Seen", "\\Flagged", "\\Answered"] + KEYWORDS, 2))
+        # A keyword of this client's own too: 24 in all, each folder's
+        # dovecot-keywords grows while other sessions store theirs.
+        flags = " ".join(self.rnd.sample(["\\Seen", "\\Flagged", "\\Answered", "$C%d" % self.cid]
+                                         + KEYWORDS, 2))
         item = "%sFLAGS%s (%s)" % (sign, self.rnd.choice(["", ".SILENT"]), flags)
         if self.rnd.random() < 0.5:
             self.command("UID STORE %s %s" % (",".join(map(str, uids)), item))
