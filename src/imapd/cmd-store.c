@@ -24,57 +24,98 @@ static const struct {
 } sys_flags[] = {
     {"\\Draft", 'D'}, {"\\Flagged", 'F'}, {"\\Answered", 'R'}, {"\\Seen", 'S'}, {"\\Deleted", 'T'}};
 
-int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], struct keywords *kw,
-                 const char *dir)
+/* The letter of flag f into want[]: 0; 1 for a keyword kw does not name
+ * (added to kw when add is set, else left out); -1 after a tagged answer
+ * for a flag that cannot be stored. */
+static int one_flag(struct session *s, const char *f, char want[128], struct keywords *kw, bool add,
+                    bool *added)
+{
+	bool new_kw = false;
+	int idx;
+
+	for (size_t k = 0; k < sizeof(sys_flags) / sizeof(sys_flags[0]); k++)
+		if (strcasecmp(f, sys_flags[k].flag) == 0) {
+			want[(int)sys_flags[k].letter] = 1;
+			return 0;
+		}
+	if (strcasecmp(f, "\\Recent") == 0)
+		return 0;
+	if (f[0] == '\\') {
+		tagged(s, "BAD", "the flag %.60s cannot be stored", f);
+		return -1;
+	}
+	idx = keywords_index(kw, f, add, &new_kw);
+	if (idx < 0 && add) {
+		tagged(s, "NO", "no room for the keyword %.60s: %d keywords at most", f,
+		       UIDLIST_KEYWORDS_MAX);
+		return -1;
+	}
+	if (idx >= 0)
+		want['a' + idx] = 1;
+	*added |= new_kw;
+	return idx < 0;
+}
+
+/* The letters of a flag list with kw as it is; 1 when a keyword is new. */
+static int list_letters(struct session *s, const struct imapd_arg *a, char want[128],
+                        struct keywords *kw, bool add, bool *added)
 {
 	const struct imapd_arg *v = a->kind == IMAPD_LIST ? a->sub : a;
 	size_t n = a->kind == IMAPD_LIST ? a->nsub : 1;
-	bool kw_added = false;
+	int rc = 0;
 
 	memset(want, 0, 128);
 	for (size_t i = 0; i < n; i++) {
-		char *f = arg_string(&v[i]);
-		bool known = false;
+		char *f = v[i].kind == IMAPD_ATOM ? arg_string(&v[i]) : NULL;
+		int r = f != NULL ? one_flag(s, f, want, kw, add, added) : -1;
 
-		if (f == NULL || v[i].kind != IMAPD_ATOM) {
-			free(f);
+		if (f == NULL)
 			tagged(s, "BAD", "a flag list was expected");
-			return -1;
-		}
-		for (size_t k = 0; k < sizeof(sys_flags) / sizeof(sys_flags[0]); k++)
-			if (strcasecmp(f, sys_flags[k].flag) == 0) {
-				want[(int)sys_flags[k].letter] = 1;
-				known = true;
-			}
-		if (!known && strcasecmp(f, "\\Recent") != 0) {
-			bool added = false;
-			int idx = f[0] == '\\' ? -1 : keywords_index(kw, f, true, &added);
-
-			if (idx < 0) {
-				tagged(s, f[0] == '\\' ? "BAD" : "NO", "%s %.60s cannot be stored",
-				       f[0] == '\\' ? "the flag" : "no room for the keyword", f);
-				free(f);
-				return -1;
-			}
-			want['a' + idx] = 1;
-			kw_added |= added;
-		}
 		free(f);
-	}
-	if (kw_added) {
-		char err[256];
-		int lock = uidlist_lock(dir, 10000, err, sizeof(err));
-
-		if (lock < 0 || keywords_write(dir, kw, err, sizeof(err)) < 0) {
-			log_err("%s: %s", s->peer, err);
-			if (lock >= 0)
-				uidlist_unlock(dir, lock);
-			tagged(s, "NO", "[SERVERBUG] cannot record a new keyword");
+		if (r < 0)
 			return -1;
-		}
-		uidlist_unlock(dir, lock);
+		rc |= r;
 	}
-	return 0;
+	return rc;
+}
+
+int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], struct keywords *kw,
+                 const char *dir)
+{
+	char err[256];
+	bool added = false;
+	struct keywords disk;
+	int lock, rc = list_letters(s, a, want, kw, false, &added);
+
+	if (rc <= 0)
+		return rc;
+	/* A new keyword: its letter is given under the lock, from
+	 * dovecot-keywords as it is now (another session may have added one
+	 * since kw was read), so that no two names share a letter. */
+	lock = uidlist_lock(dir, 10000, err, sizeof(err));
+	if (lock < 0 || keywords_read(dir, &disk, err, sizeof(err)) < 0) {
+		log_err("%s: %s", s->peer, err);
+		if (lock >= 0)
+			uidlist_unlock(dir, lock);
+		tagged(s, "NO", "[SERVERBUG] cannot record a new keyword");
+		return -1;
+	}
+	keywords_free(kw);
+	*kw = disk;
+	rc = list_letters(s, a, want, kw, true, &added);
+	if (rc >= 0 && added && keywords_write(dir, kw, err, sizeof(err)) < 0) {
+		log_err("%s: %s", s->peer, err);
+		tagged(s, "NO", "[SERVERBUG] cannot record a new keyword");
+		rc = -1;
+	}
+	uidlist_unlock(dir, lock);
+	if (rc < 0) {
+		/* Nothing was written: kw is dovecot-keywords again. */
+		keywords_free(kw);
+		if (keywords_read(dir, kw, err, sizeof(err)) < 0)
+			memset(kw, 0, sizeof(*kw));
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* The rename that gives m these flags; -1 with errno. */

@@ -408,7 +408,15 @@ static enum imapd_read line_end(struct imapd_reader *r)
 			r->finished = true;
 			return IMAPD_BAD;
 		}
-		if (n > r->lim.literal_max || r->dropping) {
+		if (n > r->lim.literal_max) {
+			/* LITERAL+ past the cap: its bytes are on the way, up to
+			 * 10^18 of them; skipping them would keep the session
+			 * reading for nothing, so the session ends instead. */
+			drop(r, "literal too big");
+			r->finished = true;
+			return IMAPD_TOOBIG;
+		}
+		if (r->dropping) {
 			drop(r, "literal too big");
 			r->skip_left = n;
 			return sync ? IMAPD_CONTINUE : IMAPD_NEED_MORE;
@@ -482,10 +490,18 @@ enum imapd_read imapd_read(struct imapd_reader *r, const char *data, size_t len,
 			buf_append(&r->cmd, data + i, keep);
 			drop(r, "line too long");
 		}
-		if (!r->dropping &&
-		    (memchr(data + i, '\0', seg) != NULL || buf_append(&r->cmd, data + i, seg) < 0))
-			drop(r, memchr(data + i, '\0', seg) != NULL ? "a NUL byte in a command"
-			                                            : "command too big");
+		if (!r->dropping && memchr(data + i, '\0', seg) != NULL) {
+			/* Keep the start of the command, for its tag: a client waits
+			 * for its own tag, "* BAD" leaves it hanging. */
+			size_t before =
+			    (size_t)((const char *)memchr(data + i, '\0', seg) - (data + i));
+
+			if (r->cmd.len == 0)
+				buf_append(&r->cmd, data + i, before < TAG_MAX ? before : TAG_MAX);
+			drop(r, "a NUL byte in a command");
+		}
+		if (!r->dropping && buf_append(&r->cmd, data + i, seg) < 0)
+			drop(r, "command too big");
 		r->line_len += seg;
 		i += seg;
 		if (nl == NULL)
@@ -497,7 +513,7 @@ enum imapd_read imapd_read(struct imapd_reader *r, const char *data, size_t len,
 		*used = i;
 		if (ev == IMAPD_COMMAND)
 			*cmd = &r->out;
-		if (ev == IMAPD_BAD) {
+		if (ev == IMAPD_BAD || ev == IMAPD_TOOBIG) {
 			*tag = r->tag[0] ? r->tag : "*";
 			snprintf(why, whylen, "%s", r->why);
 		}

@@ -14,7 +14,7 @@
  * lists, the number of arguments. Past one the command is read to its end
  * and dropped, and the caller answers BAD with the text given; a
  * synchronizing literal that is too big is refused before the client
- * sends it.
+ * sends it, a non-synchronizing one ends the connection (IMAPD_TOOBIG).
  *
  * Memory: a command and its arguments point into the reader's buffer and
  * stay valid until the next imapd_read() call. Strings are (pointer,
@@ -65,12 +65,15 @@ enum imapd_read {
 	IMAPD_CONTINUE,  /* a synchronizing literal: send "+ ..." and feed on */
 	IMAPD_BAD,       /* a command that cannot be read: answer "TAG BAD why"
 	                    (tag "*" when there was none); it was dropped whole */
+	IMAPD_TOOBIG,    /* a LITERAL+ literal past literal_max, its bytes on the
+	                    way: answer "TAG BAD [TOOBIG] why" and end the connection
+	                    (the reader cannot resynchronize cheaply) */
 };
 
 /*
  * Takes bytes from data[0..len) (*used says how many) and reports the
  * first event. Call again with the rest after IMAPD_COMMAND, IMAPD_CONTINUE
- * or IMAPD_BAD. For IMAPD_BAD, *tag and why describe the answer.
+ * or IMAPD_BAD. For IMAPD_BAD and IMAPD_TOOBIG, *tag and why describe the answer.
  */
 enum imapd_read imapd_read(struct imapd_reader *r, const char *data, size_t len, size_t *used,
                            const struct imapd_cmd **cmd, const char **tag, char *why,

@@ -277,6 +277,10 @@ static int feed(struct session *s, const char *in, size_t n)
 			s->state = S_LOGOUT;
 		} else if (ev == IMAPD_CONTINUE) {
 			reply(s, "+ go on");
+		} else if (ev == IMAPD_TOOBIG) {
+			reply(s, "%s BAD [TOOBIG] %s", tag, why);
+			reply(s, "* BYE the rest of that literal will not be read");
+			s->state = S_LOGOUT;
 		} else if (ev == IMAPD_BAD) {
 			reply(s, "%s BAD %s", tag, why);
 		} else if (ev == IMAPD_COMMAND) {
