@@ -152,6 +152,7 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 	struct buf code;
 	char err[256], *dest, *cur;
 	size_t failed = 0;
+	int lock;
 	uint32_t star =
 	    uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
 
@@ -169,9 +170,17 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 		seqset_free(&set);
 		return;
 	}
-	if (keywords_read(dest, &t.kw, err, sizeof(err)) < 0) {
+	/* The destination's keywords are read, extended and written under its
+	 * lock, so that two sessions cannot give one letter two names. */
+	if ((lock = uidlist_lock(dest, 10000, err, sizeof(err))) < 0 ||
+	    keywords_read(dest, &t.kw, err, sizeof(err)) < 0) {
 		log_err("%s: %s", s->peer, err);
-		memset(&t.kw, 0, sizeof(t.kw));
+		if (lock >= 0)
+			uidlist_unlock(dest, lock);
+		seqset_free(&set);
+		free(dest);
+		tagged(s, "NO", "[SERVERBUG] the destination folder cannot be locked");
+		return;
 	}
 	t.dest = dest;
 	t.bases = xcalloc(s->view.n + 1, sizeof(*t.bases));
@@ -184,14 +193,9 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 			failed += m->gone || transfer_one(s, &t, m) < 0;
 	}
 	seqset_free(&set);
-	if (t.kw_added) {
-		int lock = uidlist_lock(dest, 10000, err, sizeof(err));
-
-		if (lock < 0 || keywords_write(dest, &t.kw, err, sizeof(err)) < 0)
-			log_err("%s: %s", s->peer, err);
-		if (lock >= 0)
-			uidlist_unlock(dest, lock);
-	}
+	if (t.kw_added && keywords_write(dest, &t.kw, err, sizeof(err)) < 0)
+		log_err("%s: %s", s->peer, err);
+	uidlist_unlock(dest, lock);
 	/* The new names are durable before the client hears of them. */
 	cur = xasprintf("%s/cur", dest);
 	fs_fsync_dir(cur);
