@@ -14,9 +14,10 @@ then, still connected, the memory of the server's process serving this
 session: the child of PARENT_PID named COMM that appeared with this
 connection (VmRSS now, VmHWM its peak).
 
-Prints one line: "select headers bodies total rss_kb hwm_kb count digest",
-times in seconds; digest hashes every literal and RFC822.SIZE received, so
-that two servers' answers can be compared.
+Prints one line: "select headers bodies total rss_kb hwm_kb count digest
+cpu", times in seconds; digest hashes every literal and RFC822.SIZE
+received, so that two servers' answers can be compared; cpu is the user +
+system time of the session's process so far (login included).
 """
 import hashlib
 import os
@@ -35,6 +36,7 @@ class Conn:
     def __init__(self, port):
         self.s = socket.create_connection(("127.0.0.1", port))
         self.buf = b""
+        self.pos = 0  # what is read of buf: no copy of the rest per line
         self.tag = 0
         self.readline()  # greeting
 
@@ -42,13 +44,15 @@ class Conn:
         got = self.s.recv(1 << 20)
         if not got:
             raise SystemExit("the server closed the connection")
-        self.buf += got
+        self.buf = self.buf[self.pos:] + got
+        self.pos = 0
 
     def readline(self):
         while True:
-            i = self.buf.find(b"\r\n")
+            i = self.buf.find(b"\r\n", self.pos)
             if i >= 0:
-                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                line = self.buf[self.pos:i]
+                self.pos = i + 2
                 return line
             self.more()
 
@@ -73,14 +77,14 @@ class Conn:
         while True:
             line = self.readline()
             parts.append(line)
-            m = LIT.search(line)
+            m = LIT.search(line) if line.endswith(b"}") else None
             if m is None:
                 return b"".join(parts), lits
             n = int(m.group(1))
-            while len(self.buf) < n:
+            while len(self.buf) - self.pos < n:
                 self.more()
-            lits.append(self.buf[:n])
-            self.buf = self.buf[n:]
+            lits.append(self.buf[self.pos:self.pos + n])
+            self.pos += n
 
 
 def children(parent, comm):
@@ -98,6 +102,13 @@ def children(parent, comm):
         if ppid == parent and name == comm:
             out.add(int(d))
     return out
+
+
+def cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read()
+    fields = st[st.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory(pid):
@@ -147,9 +158,10 @@ def main():
     # The session's process: the one that came with this connection.
     pids = children(parent, comm) - before or children(parent, comm)
     rss = max((memory(p) for p in pids), default=(0, 0))
+    used = max((cpu(p) for p in pids), default=0)
     c.command("LOGOUT")
-    print("%.4f %.4f %.4f %.4f %d %d %d %s" % (t1 - t0, t2 - t1, t3 - t2, t3 - t0, rss[0], rss[1],
-                                              len(uids), digest.hexdigest()[:16]))
+    print("%.4f %.4f %.4f %.4f %d %d %d %s %.2f" % (t1 - t0, t2 - t1, t3 - t2, t3 - t0, rss[0], rss[1],
+                                                   len(uids), digest.hexdigest()[:16], used))
 
 
 main()

@@ -170,17 +170,18 @@ echo "imapd: open an INBOX (SELECT; UID FETCH 1:* UID FLAGS RFC822.SIZE INTERNAL
 echo "  BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID)]; $BODIES x BODY.PEEK[])"
 echo "best of $ROUNDS rounds, servers taking turns; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cold: no index (page cache warm); disk-cold: no index and caches dropped; warm: second open"
-printf '%-7s %-9s %-26s %-26s %8s  %-15s %-15s\n' messages case \
-	"corral s (sel/hdr/bodies)" "Dovecot s (sel/hdr/bodies)" "c/D" "corral RSS MB" "Dovecot RSS MB"
+printf '%-7s %-5s %-28s %-28s %6s  %-18s %-18s %s\n' messages case \
+	"corral s (sel/hdr/bodies)" "Dovecot s (sel/hdr/bodies)" "c/D" "corral RSS (peak)" \
+	"Dovecot RSS (peak)" "CPU s c/D"
 awk '{
-	# n case | c: sel hdr bod tot rss hwm cnt dig | d: sel hdr bod tot rss hwm cnt dig
-	printf "%-7s %-9s %6.3f (%.3f/%.3f/%.3f)  %6.3f (%.3f/%.3f/%.3f)  %8.2f  %5.1f (pk %5.1f) %5.1f (pk %5.1f)\n",
-		$1, $2, $6, $3, $4, $5, $14, $11, $12, $13, $6 / $14,
-		$7 / 1024, $8 / 1024, $15 / 1024, $16 / 1024
+	# n case | corral: sel hdr bod tot rss hwm count digest cpu | Dovecot: the same
+	printf "%-7s %-5s %6.3f (%.3f/%.3f/%.3f)   %6.3f (%.3f/%.3f/%.3f)   %6.2f  %5.1f MB (%5.1f)   %5.1f MB (%5.1f)   %.2f/%.2f\n",
+		$1, $2, $6, $3, $4, $5, $15, $12, $13, $14, $6 / $15,
+		$7 / 1024, $8 / 1024, $16 / 1024, $17 / 1024, $11, $20
 }' "$summary"
 # Both must have answered the same: as many messages, the same headers,
 # sizes and bodies.
-awk '$9 != $1 || $17 != $1 { printf "warning: %s %s: corral listed %s, Dovecot %s of %s messages\n", $1, $2, $9, $17, $1 }
-     $10 != $18 { printf "warning: %s %s: corral and Dovecot answered differently (%s vs %s)\n", $1, $2, $10, $18 }' "$summary" >&2
-awk '$2 == "cold" || $2 == "disk" { ok = ok && $6 <= $14 / 2 } $2 == "warm" { ok = ok && $6 <= $14 }
+awk '$9 != $1 || $18 != $1 { printf "warning: %s %s: corral listed %s, Dovecot %s of %s messages\n", $1, $2, $9, $18, $1 }
+     $10 != $19 { printf "warning: %s %s: corral and Dovecot answered differently (%s vs %s)\n", $1, $2, $10, $19 }' "$summary" >&2
+awk '$2 == "cold" || $2 == "disk" { ok = ok && $6 <= $15 / 2 } $2 == "warm" { ok = ok && $6 <= $15 }
      BEGIN { ok = 1 } END { print ok ? "target met: corral <= half of Dovecot cold, <= Dovecot warm" : "target NOT met: corral <= half of Dovecot cold, <= Dovecot warm" }' "$summary"
