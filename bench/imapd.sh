@@ -23,7 +23,9 @@
 # Each case runs ROUNDS times (default 3), the servers taking turns; the
 # best round counts. Memory is the RSS of the process serving the session
 # (corral's per-connection child, Dovecot's imap process), read while the
-# client is still connected after the 200 messages, with its peak (VmHWM).
+# client is still connected after the 200 messages, with its peak (VmHWM);
+# CPU is the user + system time of that process (login included): the
+# times also hold the Python client's own work, the same for both.
 #
 # usage: bench/imapd.sh [COUNT...]   (default: 5000 50000)
 # The generated Maildirs are kept in ${BENCH_CACHE:-/tmp/corral-bench-imapd}

@@ -399,6 +399,22 @@ static size_t parse_items(struct session *s, const struct imapd_arg *arg, struct
 	return n;
 }
 
+/* The first message at or after from whose UID is at least uid (UIDs ascend). */
+static size_t first_uid_at_least(const struct view *v, size_t from, uint32_t uid)
+{
+	size_t lo = from, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
 {
 	struct item *items;
@@ -423,14 +439,19 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 		seqset_free(&set);
 		goto out;
 	}
-	for (size_t i = 0; i < s->view.n; i++) {
-		if (!seqset_has(&set, uid ? s->view.msgs[i].uid : (uint32_t)(i + 1)))
-			continue;
-		failed += fetch_one(s, i + 1, items, nitems, uid) < 0;
-		/* Sent as it goes: the client reads while the rest is made, and a
-		 * listing of 50,000 messages is not held in memory. */
-		if (s->out.len >= FETCH_FLUSH && flush_out(s) < 0)
-			break;
+	/* The set's ranges are ascending: the answers come in sequence order. */
+	for (size_t r = 0, i = 0; r < set.n && i < s->view.n; r++) {
+		const struct seqset_range *rg = &set.r[r];
+
+		i = uid ? first_uid_at_least(&s->view, i, rg->lo)
+		        : (i > rg->lo - 1 ? i : rg->lo - 1);
+		for (; i < s->view.n && (uid ? s->view.msgs[i].uid : i + 1) <= rg->hi; i++) {
+			failed += fetch_one(s, i + 1, items, nitems, uid) < 0;
+			/* Sent as it goes: the client reads while the rest is made, and
+			 * a listing of 50,000 messages is not held in memory. */
+			if (s->out.len >= FETCH_FLUSH && flush_out(s) < 0)
+				break;
+		}
 	}
 	seqset_free(&set);
 	if (failed > 0)

@@ -295,10 +295,15 @@ void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *a
 {
 	size_t keep = 0;
 
+	/* Asked after every command: most of the time nothing is gone. */
+	while (keep < v->n && !v->msgs[keep].gone)
+		keep++;
+	if (keep == v->n)
+		return;
 	for (size_t i = v->n; i-- > 0;)
 		if (v->msgs[i].gone && said != NULL)
 			said(i + 1, arg);
-	for (size_t i = 0; i < v->n; i++) {
+	for (size_t i = keep; i < v->n; i++) {
 		if (v->msgs[i].gone) {
 			free(v->msgs[i].path);
 			continue;

@@ -43,6 +43,7 @@ struct mdindex {
 	size_t n, cap;
 	uint32_t *slots; /* open addressing: entry number + 1, 0 empty */
 	size_t nslots;
+	size_t stale; /* loaded and not in use */
 	bool changed;
 };
 
@@ -94,6 +95,11 @@ static uint64_t hash_name(const char *s, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	/* The table uses the low bits: mix the high ones in (names differ
+	 * mostly in their middle). */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	return h;
 }
 
@@ -184,6 +190,7 @@ static bool parse_ent(struct mdindex *ix, const char *map, size_t len, size_t *p
 	x = add_ent(ix, map + p, blen);
 	x->e = e;
 	x->loaded = true;
+	ix->stale++;
 	return true;
 }
 
@@ -233,6 +240,7 @@ static void forget_all(struct mdindex *ix)
 	free(ix->slots);
 	ix->ents = NULL;
 	ix->n = ix->cap = 0;
+	ix->stale = 0;
 	ix->nslots = 0;
 	ix->slots = NULL;
 	rehash(ix, 0);
@@ -268,13 +276,19 @@ struct mdindex *mdindex_load(const char *dir, const char *tag)
 	return ix;
 }
 
+static void use(struct mdindex *ix, struct ent *x)
+{
+	ix->stale -= x->loaded && !x->used;
+	x->used = true;
+}
+
 const struct mdindex_entry *mdindex_get(struct mdindex *ix, const char *base, size_t blen)
 {
 	uint32_t at = ix->slots[slot_of(ix, base, blen)];
 
 	if (at == 0)
 		return NULL;
-	ix->ents[at - 1].used = true;
+	use(ix, &ix->ents[at - 1]);
 	return &ix->ents[at - 1].e;
 }
 
@@ -293,7 +307,7 @@ void mdindex_put(struct mdindex *ix, const char *base, size_t blen, const struct
 	} else {
 		x = &ix->ents[at - 1];
 	}
-	x->used = true;
+	use(ix, x);
 	if (x->e.size != e->size || x->e.mtime != e->mtime || x->e.crlf_size != e->crlf_size) {
 		x->e.size = e->size;
 		x->e.mtime = e->mtime;
@@ -314,12 +328,7 @@ void mdindex_put(struct mdindex *ix, const char *base, size_t blen, const struct
 
 bool mdindex_dirty(const struct mdindex *ix)
 {
-	if (ix->changed)
-		return true;
-	for (size_t i = 0; i < ix->n; i++)
-		if (ix->ents[i].loaded && !ix->ents[i].used)
-			return true;
-	return false;
+	return ix->changed || ix->stale > 0;
 }
 
 static bool put(FILE *fp, struct sum *s, const void *p, size_t n)
@@ -382,6 +391,7 @@ int mdindex_save(struct mdindex *ix, const char *dir)
 		/* What was left out is no longer in the file. */
 		for (size_t i = 0; i < ix->n; i++)
 			ix->ents[i].loaded &= ix->ents[i].used;
+		ix->stale = 0;
 		ix->changed = false;
 	}
 	free(tmp);
