@@ -76,6 +76,7 @@ SRCS = \
 	src/store/maildir-upgrade.c \
 	src/store/maildir.c \
 	src/store/mbox.c \
+	src/store/mdindex.c \
 	src/store/statelock.c \
 	src/store/status.c \
 	src/store/subscriptions.c \
@@ -184,9 +185,10 @@ test-source-pop3_DEPS = source/source-pop3 source/source-common $(NET) $(UTIL)
 test-pop3-login_DEPS = $(NET) $(UTIL)
 test-imapd-parse_DEPS = imapd/parse $(UTIL)
 test-uidlist_DEPS = store/uidlist $(UTIL)
+test-mdindex_DEPS = store/mdindex $(UTIL)
 test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
 test-imapd-search_DEPS = imapd/search imapd/search-eval imapd/seqset imapd/parse $(MAIL) $(UTIL)
-test-imapd-view_DEPS = imapd/view store/uidlist mail/mutf7 $(UTIL)
+test-imapd-view_DEPS = imapd/view store/uidlist store/mdindex mail/mutf7 $(UTIL)
 test-imapd-fetch_DEPS = imapd/fetch-body imapd/fetch-header imapd/fetch-envelope $(MAIL) $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,38 +22,84 @@
 #define FETCH_MAX (256u * 1024 * 1024)
 
 #define FETCH_ITEMS_MAX 64
+/* The answers are sent when this much is waiting. */
+#define FETCH_FLUSH (256u * 1024)
 
 struct item {
 	enum { IT_UID, IT_FLAGS, IT_DATE, IT_SIZE, IT_BODY, IT_ENVELOPE, IT_STRUCTURE } kind;
 	bool extensible;          /* IT_STRUCTURE: BODYSTRUCTURE rather than BODY */
+	bool cached;              /* IT_BODY: answered from the index's header fields */
 	struct fetch_section sec; /* IT_BODY; sec.label is what the answer says */
 };
+
+/* Reads the file at path whole: at most max bytes, else NULL. */
+static char *read_raw(const char *path, uint64_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t cap, n = 0;
+	char *raw;
+	ssize_t r;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > max) {
+		close(fd);
+		return NULL;
+	}
+	cap = (size_t)st.st_size + 1;
+	raw = xmalloc(cap);
+	/* One read for the size stat() gave; more should the file have grown. */
+	while ((r = read(fd, raw + n, cap - n)) > 0) {
+		n += (size_t)r;
+		if (n < cap)
+			continue;
+		if (n > max)
+			break;
+		cap *= 2;
+		raw = xrealloc(raw, cap);
+	}
+	close(fd);
+	if (r < 0 || n > max) {
+		free(raw);
+		return NULL;
+	}
+	*len = n;
+	return raw;
+}
 
 /* The message with CRLF line ends, read whole; NULL on failure. */
 static char *read_crlf(const char *path, uint64_t max, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct buf b;
-	char chunk[65536], prev = '\0';
-	ssize_t n;
+	size_t n, bare = 0, out = 0, from = 0;
+	char *raw = read_raw(path, max, &n), *crlf;
 
-	if (fd < 0)
+	if (raw == NULL)
 		return NULL;
-	buf_init(&b, max * 2);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (chunk[i] == '\n' && prev != '\r')
-				buf_putc(&b, '\r');
-			buf_putc(&b, chunk[i]);
-			prev = chunk[i];
-		}
+	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++)
+		bare += p == raw || p[-1] != '\r';
+	if (bare == 0) {
+		raw[n] = '\0';
+		*len = n;
+		return raw;
 	}
-	close(fd);
-	if (n < 0) {
-		buf_free(&b);
-		return NULL;
+	crlf = xmalloc(n + bare + 1);
+	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++) {
+		size_t at = (size_t)(p - raw);
+
+		if (at > 0 && raw[at - 1] == '\r')
+			continue;
+		memcpy(crlf + out, raw + from, at - from);
+		out += at - from;
+		crlf[out++] = '\r';
+		from = at;
 	}
-	return buf_steal(&b, len);
+	memcpy(crlf + out, raw + from, n - from);
+	out += n - from;
+	crlf[out] = '\0';
+	free(raw);
+	*len = out;
+	return crlf;
 }
 
 void put_flags(struct session *s, const struct view_msg *m)
@@ -132,7 +179,10 @@ static bool parse_item(const struct imapd_arg *a, struct item *it)
 			return true;
 		}
 	it->kind = IT_BODY;
-	return fetch_section_parse(a->s, a->len, &it->sec) == 0;
+	if (fetch_section_parse(a->s, a->len, &it->sec) < 0)
+		return false;
+	it->cached = fetch_section_cached(&it->sec);
+	return true;
 }
 
 /* "ALL", "FAST", "FULL" -> their items; 0 when a is not a macro. */
@@ -155,6 +205,21 @@ static size_t parse_macro(const struct imapd_arg *a, struct item *items)
 	return 0;
 }
 
+/* Appends n bytes of p as a literal's content: NUL cannot be sent in a
+ * literal, it becomes 0x80 as Dovecot sends it. */
+static void put_literal_bytes(struct buf *out, const char *p, size_t n)
+{
+	const char *nul;
+
+	while (n > 0 && (nul = memchr(p, '\0', n)) != NULL) {
+		buf_append(out, p, (size_t)(nul - p));
+		buf_putc(out, (char)0x80);
+		n -= (size_t)(nul - p) + 1;
+		p = nul + 1;
+	}
+	buf_append(out, p, n);
+}
+
 static void put_body(struct session *s, const struct item *it, struct fetch_msg *fm)
 {
 	const struct fetch_section *sec = &it->sec;
@@ -163,9 +228,15 @@ static void put_body(struct session *s, const struct item *it, struct fetch_msg 
 	size_t n;
 
 	buf_init(&part, FETCH_MAX * 2);
-	fetch_section_get(fm, sec, &part);
-	p = part.data ? part.data : "";
-	n = part.len;
+	/* The whole message is sent from where it is, not copied first. */
+	if (sec->kind == FSEC_ALL && sec->nparts == 0) {
+		p = fm->data != NULL ? fm->data : "";
+		n = fm->len;
+	} else {
+		fetch_section_get(fm, sec, &part);
+		p = part.data ? part.data : "";
+		n = part.len;
+	}
 	if (sec->partial) {
 		size_t off = sec->off < n ? (size_t)sec->off : n;
 
@@ -178,41 +249,84 @@ static void put_body(struct session *s, const struct item *it, struct fetch_msg 
 	} else {
 		buf_printf(&s->out, "%s {%zu}\r\n", sec->label, n);
 	}
-	/* NUL cannot be sent in a literal: 0x80, as Dovecot sends */
-	for (size_t i = 0; i < n; i++)
-		buf_putc(&s->out, p[i] == '\0' ? (char)0x80 : p[i]);
+	put_literal_bytes(&s->out, p, n);
 	buf_free(&part);
+}
+
+/* What answering needs: the file (read whole), the index's header fields, the size. */
+struct needs {
+	bool file, fields, size, seen_now;
+};
+
+static void needs_of(const struct session *s, const struct view_msg *m, const struct item *items,
+                     size_t nitems, struct needs *nd)
+{
+	memset(nd, 0, sizeof(*nd));
+	for (size_t i = 0; i < nitems; i++) {
+		bool body = items[i].kind == IT_BODY;
+
+		nd->file |= items[i].kind >= IT_BODY && !(body && items[i].cached);
+		nd->fields |= body && items[i].cached;
+		nd->size |= items[i].kind == IT_SIZE;
+		nd->seen_now |=
+		    body && !items[i].sec.peek && !s->readonly && strchr(m->flags, 'S') == NULL;
+	}
+}
+
+/* m's file with CRLF line ends, and what the index learns from it: its
+ * RFC822.SIZE and the cached header fields. NULL when it cannot be read. */
+static char *read_msg(struct session *s, struct view_msg *m, size_t *len)
+{
+	char *data;
+	struct buf fields;
+
+	if (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, len)) == NULL)
+		return NULL;
+	m->crlf_size = *len;
+	buf_init(&fields, FETCH_MAX);
+	fetch_cache_fields(data, *len, &fields);
+	/* Fields too long for the index are not cached: they are read each time. */
+	view_msg_remember(&s->view, m,
+	                  fields.len > MDINDEX_HDR_MAX ? NULL
+	                  : fields.data                ? fields.data
+	                                               : "",
+	                  fields.len);
+	buf_free(&fields);
+	return data;
 }
 
 static int fetch_one(struct session *s, size_t seq, const struct item *items, size_t nitems,
                      bool uid)
 {
 	struct view_msg *m = &s->view.msgs[seq - 1];
-	struct fetch_msg fm;
+	struct fetch_msg fm, cache;
+	const char *fields = NULL;
 	char *data = NULL;
-	size_t len = 0;
-	bool body = false, sent_uid = false, seen_now = false, sent_flags = false;
+	size_t len = 0, flen = 0;
+	bool sent_uid = false, sent_flags = false;
+	struct needs nd;
 	uint64_t size = 0;
 
-	for (size_t i = 0; i < nitems; i++) {
-		body |= items[i].kind >= IT_BODY;
-		seen_now |= items[i].kind == IT_BODY && !items[i].sec.peek && !s->readonly &&
-		            strchr(m->flags, 'S') == NULL;
-	}
-	/* The body is read only when it is sent: RFC822.SIZE alone reads no file twice. */
-	if (body && (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, &len)) == NULL))
+	needs_of(s, m, items, nitems, &nd);
+	/* Header fields from the index, when it has them; else the file. */
+	if (nd.fields && !nd.file && (fields = view_msg_cached(&s->view, m, &flen)) == NULL)
+		nd.file = true;
+	/* A size neither the name nor the index knows is counted in the file. */
+	if (nd.size && !nd.file && m->crlf_size == 0)
+		nd.file = true;
+	if (nd.file && (data = read_msg(s, m, &len)) == NULL)
 		return -1; /* expunged by another writer, or too big */
-	for (size_t i = 0; i < nitems; i++)
-		if (items[i].kind == IT_SIZE && (body ? (size = len, 0) : view_msg_crlf_size(m, &size)) < 0)
-			return -1;
-	if (seen_now) {
+	if (nd.size && (nd.file ? (size = len, 0) : view_msg_crlf_size(m, &size)) < 0)
+		return -1;
+	if (nd.seen_now) {
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
 		char letters[sizeof(m->flags) + 2], want[128] = {['S'] = 1};
 
 		flags_apply(m->flags, want, '+', letters, sizeof(letters));
-		seen_now = view_set_flags(s, m, letters) == 0;
+		nd.seen_now = view_set_flags(s, m, letters) == 0;
 	}
 	fetch_msg_init(&fm, data, len);
+	fetch_msg_init(&cache, fields, flen);
 	buf_printf(&s->out, "* %zu FETCH (", seq);
 	for (size_t i = 0; i < nitems; i++) {
 		if (i > 0)
@@ -233,7 +347,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			buf_printf(&s->out, "RFC822.SIZE %llu", (unsigned long long)size);
 			break;
 		case IT_BODY:
-			put_body(s, &items[i], &fm);
+			put_body(s, &items[i], data == NULL && items[i].cached ? &cache : &fm);
 			break;
 		case IT_ENVELOPE:
 			buf_puts(&s->out, "ENVELOPE ");
@@ -245,7 +359,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			break;
 		}
 	}
-	if (seen_now && !sent_flags) {
+	if (nd.seen_now && !sent_flags) {
 		buf_putc(&s->out, ' ');
 		put_flags(s, m);
 	}
@@ -254,6 +368,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 		buf_printf(&s->out, " UID %u", m->uid);
 	buf_puts(&s->out, ")\r\n");
 	fetch_msg_free(&fm);
+	fetch_msg_free(&cache);
 	free(data);
 	return 0;
 }
@@ -284,6 +399,22 @@ static size_t parse_items(struct session *s, const struct imapd_arg *arg, struct
 	return n;
 }
 
+/* The first message at or after from whose UID is at least uid (UIDs ascend). */
+static size_t first_uid_at_least(const struct view *v, size_t from, uint32_t uid)
+{
+	size_t lo = from, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
 {
 	struct item *items;
@@ -308,14 +439,28 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 		seqset_free(&set);
 		goto out;
 	}
-	for (size_t i = 0; i < s->view.n; i++)
-		if (seqset_has(&set, uid ? s->view.msgs[i].uid : (uint32_t)(i + 1)))
+	/* The set's ranges are ascending: the answers come in sequence order. */
+	for (size_t r = 0, i = 0; r < set.n && i < s->view.n; r++) {
+		const struct seqset_range *rg = &set.r[r];
+
+		i = uid ? first_uid_at_least(&s->view, i, rg->lo)
+		        : (i > rg->lo - 1 ? i : rg->lo - 1);
+		for (; i < s->view.n && (uid ? s->view.msgs[i].uid : i + 1) <= rg->hi; i++) {
 			failed += fetch_one(s, i + 1, items, nitems, uid) < 0;
+			/* Sent as it goes: the client reads while the rest is made, and
+			 * a listing of 50,000 messages is not held in memory. */
+			if (s->out.len >= FETCH_FLUSH && flush_out(s) < 0)
+				break;
+		}
+	}
 	seqset_free(&set);
 	if (failed > 0)
 		tagged(s, "NO", "[EXPUNGEISSUED] %zu messages are gone", failed);
 	else
 		tagged(s, "OK", "%sFETCH completed", uid ? "UID " : "");
+	/* What the index learnt is written after the answer is on its way. */
+	if (s->view.ix != NULL && mdindex_dirty(s->view.ix) && flush_out(s) == 0)
+		view_save_index(&s->view);
 out:
 	free(items);
 }

@@ -479,6 +479,20 @@ void fetch_section_get(struct fetch_msg *fm, const struct fetch_section *sec, st
 		buf_append(out, fm->data, fm->len);
 		return;
 	}
+	/* The message's own header needs no MIME tree: a listing of thousands
+	 * of messages asks for nothing else. */
+	if (sec->nparts == 0 && (sec->kind == FSEC_FIELDS || sec->kind == FSEC_FIELDS_NOT ||
+	                         sec->kind == FSEC_HEADER)) {
+		m.idx = 0;
+		m.hs = 0;
+		m.he = fhdr_section_end(fm->data, 0, fm->len, NULL);
+		m.be = fm->len;
+		if (sec->kind == FSEC_HEADER)
+			put_range(out, fm, m.hs, m.he);
+		else
+			put_fields(fm, sec, &m, out);
+		return;
+	}
 	parse(fm);
 	if (!find_part(fm, sec, &v))
 		return;
@@ -502,6 +516,43 @@ void fetch_section_get(struct fetch_msg *fm, const struct fetch_section *sec, st
 		put_range(out, fm, m.he, m.be);
 	else
 		put_fields(fm, sec, &m, out);
+}
+
+/* The cache of header fields */
+
+static bool is_cached_name(const char *name, size_t n)
+{
+	const char *p = FETCH_CACHE_FIELDS;
+
+	while (*p != '\0') {
+		size_t k = strcspn(p, " ");
+
+		if (k == n && strncasecmp(p, name, n) == 0)
+			return true;
+		p += k;
+		p += *p == ' ';
+	}
+	return false;
+}
+
+bool fetch_section_cached(const struct fetch_section *sec)
+{
+	if (sec->kind != FSEC_FIELDS || sec->nparts != 0)
+		return false;
+	for (size_t i = 0; i < sec->nfields; i++)
+		if (!is_cached_name(sec->label + sec->field[i].off, sec->field[i].len))
+			return false;
+	return true;
+}
+
+void fetch_cache_fields(const char *data, size_t len, struct buf *out)
+{
+	size_t pos = 0;
+	struct fhdr h;
+
+	while (fhdr_next(data, &pos, len, &h))
+		if (is_cached_name(h.name, h.nlen))
+			buf_append(out, data + h.start, h.end - h.start);
 }
 
 /* BODYSTRUCTURE */

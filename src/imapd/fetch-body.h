@@ -73,6 +73,25 @@ struct fetch_msg {
 	struct fetch_part *part; /* per MIME part of msg, once parsed */
 };
 
+/*
+ * The header fields the folder index keeps per message (view.h), so that
+ * a client's listing (HEADER.FIELDS of these) reads no message file: what
+ * Thunderbird, K-9, Apple Mail, mutt and Evolution ask for, and ENVELOPE's.
+ * FETCH_CACHE_TAG names this set in the index: another set rebuilds it.
+ */
+#define FETCH_CACHE_FIELDS                                                                         \
+	"From To Cc Bcc Subject Date Message-ID In-Reply-To References Reply-To Sender "           \
+	"Content-Type Priority X-Priority Importance Newsgroups List-Id"
+#define FETCH_CACHE_TAG "header fields 1: " FETCH_CACHE_FIELDS
+
+/* Whether sec is HEADER.FIELDS of the whole message naming only cached
+ * fields: answered the same from fetch_cache_fields()'s block as from
+ * the message. */
+bool fetch_section_cached(const struct fetch_section *sec);
+/* Appends the cached fields of the message data[0..len) (CRLF line ends):
+ * its header's lines of those fields, in order, with their folds. */
+void fetch_cache_fields(const char *data, size_t len, struct buf *out);
+
 void fetch_msg_init(struct fetch_msg *fm, const char *data, size_t len);
 void fetch_msg_free(struct fetch_msg *fm);
 

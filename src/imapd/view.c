@@ -1,6 +1,7 @@
 #include "imapd/view.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imapd/fetch-body.h"
 #include "mail/mutf7.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -130,11 +132,48 @@ static void take_new(const struct view *v, struct view_msg *m)
 		m->gone = true;
 }
 
+/* The value of a ",S=" or ",W=" field of a name (field ",S="), 0 without one. */
+static uint64_t name_size(const char *name, const char *field)
+{
+	const char *f = strstr(name, field);
+	const char *colon = strchr(name, ':');
+
+	return f != NULL && (colon == NULL || f < colon) ? strtoull(f + 3, NULL, 10) : 0;
+}
+
+/* m's size and date from the index; false when it has no entry that
+ * agrees with the name's ",S=" (a stale entry is ignored). */
+static bool from_index(struct view *v, struct view_msg *m, const char *base)
+{
+	const struct mdindex_entry *e = mdindex_get(v->ix, base, strlen(base));
+	uint64_t s = name_size(base, ",S=");
+
+	if (e == NULL || (s != 0 && e->size != s))
+		return false;
+	m->size = e->size;
+	m->internal = (time_t)e->mtime;
+	m->crlf_size = e->crlf_size;
+	return true;
+}
+
+/* m's size and date from its file, kept in the index. */
+static int stat_msg(struct view *v, struct view_msg *m, const char *base)
+{
+	struct stat st;
+
+	if (stat(m->path, &st) < 0)
+		return -1;
+	m->size = (uint64_t)st.st_size;
+	m->internal = st.st_mtime;
+	m->crlf_size = name_size(base, ",W=");
+	view_msg_remember(v, m, NULL, 0);
+	return 0;
+}
+
 /* A message the view did not have: appended, unless its file is gone. */
 static void add_msg(struct view *v, const struct uidlist_rec *r, size_t *cap)
 {
 	struct view_msg *m;
-	struct stat st;
 
 	if (r->name == NULL)
 		return; /* being renamed: the next sync has it */
@@ -146,12 +185,10 @@ static void add_msg(struct view *v, const struct uidlist_rec *r, size_t *cap)
 	flags_from_name(m, r->name);
 	if (in_new(m->path))
 		take_new(v, m);
-	if (m->gone || stat(m->path, &st) < 0) {
+	if (m->gone || (!from_index(v, m, r->base) && stat_msg(v, m, r->base) < 0)) {
 		free(m->path);
 		return;
 	}
-	m->size = (uint64_t)st.st_size;
-	m->internal = st.st_mtime;
 	v->n++;
 }
 
@@ -236,7 +273,10 @@ int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t e
 		free(path);
 	}
 	v->msgs = xcalloc(1, sizeof(*v->msgs));
+	v->ix = mdindex_load(dir, FETCH_CACHE_TAG);
 	if (view_sync(v, err, errlen) < 0) {
+		mdindex_free(v->ix);
+		v->ix = NULL;
 		view_close(v);
 		return -1;
 	}
@@ -260,10 +300,15 @@ void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *a
 {
 	size_t keep = 0;
 
+	/* Asked after every command: most of the time nothing is gone. */
+	while (keep < v->n && !v->msgs[keep].gone)
+		keep++;
+	if (keep == v->n)
+		return;
 	for (size_t i = v->n; i-- > 0;)
 		if (v->msgs[i].gone && said != NULL)
 			said(i + 1, arg);
-	for (size_t i = 0; i < v->n; i++) {
+	for (size_t i = keep; i < v->n; i++) {
 		if (v->msgs[i].gone) {
 			free(v->msgs[i].path);
 			continue;
@@ -273,8 +318,50 @@ void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *a
 	v->n = keep;
 }
 
+/* m's base name: its file name up to ':'. */
+static const char *msg_base(const struct view_msg *m, size_t *len)
+{
+	const char *slash = strrchr(m->path, '/'), *base = slash != NULL ? slash + 1 : m->path;
+
+	*len = strcspn(base, ":");
+	return base;
+}
+
+const char *view_msg_cached(struct view *v, const struct view_msg *m, size_t *len)
+{
+	size_t blen;
+	const char *base = msg_base(m, &blen);
+	const struct mdindex_entry *e = v->ix != NULL ? mdindex_get(v->ix, base, blen) : NULL;
+
+	*len = e != NULL && e->hdr != NULL ? e->hdr_len : 0;
+	return e != NULL ? e->hdr : NULL;
+}
+
+void view_msg_remember(struct view *v, const struct view_msg *m, const char *hdr, size_t len)
+{
+	size_t blen;
+	const char *base = msg_base(m, &blen);
+	struct mdindex_entry e = {.size = m->size,
+	                          .mtime = (int64_t)m->internal,
+	                          .crlf_size = m->crlf_size,
+	                          .hdr = hdr,
+	                          .hdr_len = len};
+
+	if (v->ix != NULL)
+		mdindex_put(v->ix, base, blen, &e);
+}
+
+void view_save_index(struct view *v)
+{
+	if (v->ix != NULL && mdindex_dirty(v->ix) && mdindex_save(v->ix, v->dir) < 0)
+		log_warn("%s/%s: %s", v->dir, MDINDEX_NAME, strerror(errno));
+}
+
 void view_close(struct view *v)
 {
+	if (v->dir != NULL)
+		view_save_index(v);
+	mdindex_free(v->ix);
 	for (size_t i = 0; i < v->n; i++)
 		free(v->msgs[i].path);
 	free(v->msgs);

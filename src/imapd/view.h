@@ -1,8 +1,11 @@
 /*
  * A selected folder as the IMAP server sees it: the messages of one
  * Maildir++ folder in UID order (store/uidlist.h, Dovecot's UIDs), with
- * their flags from the file names, their sizes and dates from stat(), and
- * the keywords of dovecot-keywords. Opening reads no message file.
+ * their flags from the file names, their sizes and dates from the folder's
+ * index (store/mdindex.h) or else stat(), and the keywords of
+ * dovecot-keywords. Opening reads no message file. The index also keeps
+ * some header fields of each message (fetch-body.h FETCH_CACHE_FIELDS),
+ * once a FETCH has read it.
  *
  * Memory: a view owns everything in it; view_close() frees it.
  */
@@ -14,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "store/mdindex.h"
 #include "store/uidlist.h"
 
 struct view_msg {
@@ -36,6 +40,7 @@ struct view {
 	struct keywords kw;
 	bool rw;   /* the session may change the folder (SELECT, not EXAMINE) */
 	int watch; /* inotify on new/ and cur/, or -1 */
+	struct mdindex *ix;
 };
 
 /*
@@ -57,7 +62,19 @@ enum {
 
 /* Opens the folder at dir (which must exist) with VIEW_* bits. 0, or -1 with err. */
 int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t errlen);
+/* Saves the index when it changed (view_save_index), frees everything. */
 void view_close(struct view *v);
+
+/* The header fields the index keeps for m, CRLF line ends (*len bytes;
+ * no empty line after them), or NULL when it has none. Valid until the
+ * next view_msg_remember() of m or view_close(). */
+const char *view_msg_cached(struct view *v, const struct view_msg *m, size_t *len);
+/* Tells the index what a FETCH learnt of m: its size, date and crlf_size
+ * (when known), and the cached header fields (hdr NULL: unchanged). */
+void view_msg_remember(struct view *v, const struct view_msg *m, const char *hdr, size_t len);
+/* Writes the index if it changed; a failure is logged, nothing else (it
+ * is rebuilt next time). */
+void view_save_index(struct view *v);
 
 /* Whether another writer (or this session) touched the folder since the
  * last call; cheap (the inotify queue is drained, no directory is read). */
