@@ -256,6 +256,7 @@ static void put_body(struct session *s, const struct item *it, struct fetch_msg 
 /* What answering needs: the file (read whole), the index's header fields, the size. */
 struct needs {
 	bool file, fields, size, seen_now;
+	bool whole; /* the file is needed beyond its header */
 };
 
 static void needs_of(const struct session *s, const struct view_msg *m, const struct item *items,
@@ -265,7 +266,13 @@ static void needs_of(const struct session *s, const struct view_msg *m, const st
 	for (size_t i = 0; i < nitems; i++) {
 		bool body = items[i].kind == IT_BODY;
 
-		nd->file |= items[i].kind >= IT_BODY && !(body && items[i].cached);
+		bool file = items[i].kind >= IT_BODY && !(body && items[i].cached);
+		bool head = body && items[i].sec.nparts == 0 &&
+		            (items[i].sec.kind == FSEC_HEADER || items[i].sec.kind == FSEC_FIELDS ||
+		             items[i].sec.kind == FSEC_FIELDS_NOT);
+
+		nd->file |= file;
+		nd->whole |= file && !head;
 		nd->fields |= body && items[i].cached;
 		nd->size |= items[i].kind == IT_SIZE;
 		nd->seen_now |=
@@ -273,16 +280,58 @@ static void needs_of(const struct session *s, const struct view_msg *m, const st
 	}
 }
 
-/* m's file with CRLF line ends, and what the index learns from it: its
- * RFC822.SIZE and the cached header fields. NULL when it cannot be read. */
-static char *read_msg(struct session *s, struct view_msg *m, size_t *len)
+/* The header of the file at path with CRLF line ends (up to and with its
+ * blank line): a client opening a folder asks for header fields only, and
+ * most of a message is its body. NULL when the header is not within the
+ * first HEAD_MAX bytes (the whole file is read then). */
+#define HEAD_MAX (256u * 1024)
+static char *read_head(const char *path, size_t *len)
 {
-	char *data;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *raw = xmalloc(HEAD_MAX + 1), *end = NULL, *crlf;
+	size_t n = 0, out = 0;
+	ssize_t r = 0;
+
+	while (fd >= 0 && end == NULL && n < HEAD_MAX &&
+	       (r = read(fd, raw + n, n == 0 ? 4096 : HEAD_MAX - n)) > 0) {
+		n += (size_t)r;
+		raw[n] = '\0';
+		end = strstr(raw, "\n\n");
+		if (end == NULL && (end = strstr(raw, "\n\r\n")) != NULL)
+			end++;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (end == NULL) {
+		free(raw);
+		return NULL;
+	}
+	n = (size_t)(end - raw) + 2;
+	crlf = xmalloc(2 * n + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+			crlf[out++] = '\r';
+		crlf[out++] = raw[i];
+	}
+	crlf[out] = '\0';
+	free(raw);
+	*len = out;
+	return crlf;
+}
+
+/* m's file with CRLF line ends (only its header when head), and what the
+ * index learns from it: its RFC822.SIZE and the cached header fields.
+ * NULL when it cannot be read. */
+static char *read_msg(struct session *s, struct view_msg *m, bool head, size_t *len)
+{
+	char *data = head ? read_head(m->path, len) : NULL;
 	struct buf fields;
 
-	if (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, len)) == NULL)
-		return NULL;
-	m->crlf_size = *len;
+	if (data == NULL) {
+		if (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, len)) == NULL)
+			return NULL;
+		m->crlf_size = *len;
+	}
 	buf_init(&fields, FETCH_MAX);
 	fetch_cache_fields(data, *len, &fields);
 	/* Fields too long for the index are not cached: they are read each time. */
@@ -306,6 +355,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	bool sent_uid = false, sent_flags = false;
 	struct needs nd;
 	uint64_t size = 0;
+	const char *w;
 
 	needs_of(s, m, items, nitems, &nd);
 	/* Header fields from the index, when it has them; else the file. */
@@ -314,9 +364,15 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	/* A size neither the name nor the index knows is counted in the file. */
 	if (nd.size && !nd.file && m->crlf_size == 0)
 		nd.file = true;
-	if (nd.file && (data = read_msg(s, m, &len)) == NULL)
+	/* The size from the name or the index: the file is then read only as
+	 * far as the header when nothing else of it is asked for. */
+	if (nd.size && m->crlf_size == 0 && !nd.whole && (w = strstr(m->path, ",W=")) != NULL)
+		m->crlf_size = strtoull(w + 3, NULL, 10);
+	if (nd.file &&
+	    (data = read_msg(s, m, !nd.whole && (!nd.size || m->crlf_size > 0), &len)) == NULL)
 		return -1; /* expunged by another writer, or too big */
-	if (nd.size && (nd.file ? (size = len, 0) : view_msg_crlf_size(m, &size)) < 0)
+	if (nd.size &&
+	    (m->crlf_size > 0 ? (size = m->crlf_size, 0) : view_msg_crlf_size(m, &size)) < 0)
 		return -1;
 	if (nd.seen_now) {
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
