@@ -185,5 +185,9 @@ awk '{
 # sizes and bodies.
 awk '$9 != $1 || $18 != $1 { printf "warning: %s %s: corral listed %s, Dovecot %s of %s messages\n", $1, $2, $9, $18, $1 }
      $10 != $19 { printf "warning: %s %s: corral and Dovecot answered differently (%s vs %s)\n", $1, $2, $10, $19 }' "$summary" >&2
-awk '$2 == "cold" || $2 == "disk" { ok = ok && $6 <= $15 / 2 } $2 == "warm" { ok = ok && $6 <= $15 }
-     BEGIN { ok = 1 } END { print ok ? "target met: corral <= half of Dovecot cold, <= Dovecot warm" : "target NOT met: corral <= half of Dovecot cold, <= Dovecot warm" }' "$summary"
+# The issue's target is on "cold" (no index) and "warm"; the disk-cold case
+# (page cache dropped too) is measured and printed, but not part of it.
+awk '$2 == "cold" { ok = ok && $6 <= $15 / 2 } $2 == "warm" { ok = ok && $6 <= $15 }
+     $2 == "disk" { d = d sprintf(" %s: %.2f", $1, $6 / $15) }
+     BEGIN { ok = 1 } END { print ok ? "target met: corral <= half of Dovecot cold, <= Dovecot warm" : "target NOT met: corral <= half of Dovecot cold, <= Dovecot warm"
+                            if (d != "") print "disk-cold (caches dropped), corral/Dovecot:" d }' "$summary"

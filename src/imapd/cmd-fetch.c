@@ -32,8 +32,8 @@ struct item {
 	struct fetch_section sec; /* IT_BODY; sec.label is what the answer says */
 };
 
-/* Reads the file at path whole: at most max bytes, else NULL. */
-static char *read_raw(const char *path, uint64_t max, size_t *len)
+/* Reads the file at path whole: at most max bytes, else NULL; *st is its fstat(). */
+static char *read_raw(const char *path, uint64_t max, size_t *len, struct stat *stp)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -47,6 +47,7 @@ static char *read_raw(const char *path, uint64_t max, size_t *len)
 		close(fd);
 		return NULL;
 	}
+	*stp = st;
 	cap = (size_t)st.st_size + 1;
 	raw = xmalloc(cap);
 	/* One read for the size stat() gave; more should the file have grown. */
@@ -69,10 +70,10 @@ static char *read_raw(const char *path, uint64_t max, size_t *len)
 }
 
 /* The message with CRLF line ends, read whole; NULL on failure. */
-static char *read_crlf(const char *path, uint64_t max, size_t *len)
+static char *read_crlf(const char *path, uint64_t max, size_t *len, struct stat *st)
 {
 	size_t n, bare = 0, out = 0, from = 0;
-	char *raw = read_raw(path, max, &n), *crlf;
+	char *raw = read_raw(path, max, &n, st), *crlf;
 
 	if (raw == NULL)
 		return NULL;
@@ -255,7 +256,7 @@ static void put_body(struct session *s, const struct item *it, struct fetch_msg 
 
 /* What answering needs: the file (read whole), the index's header fields, the size. */
 struct needs {
-	bool file, fields, size, seen_now;
+	bool file, fields, size, seen_now, date;
 	bool whole; /* the file is needed beyond its header */
 };
 
@@ -275,6 +276,7 @@ static void needs_of(const struct session *s, const struct view_msg *m, const st
 		nd->whole |= file && !head;
 		nd->fields |= body && items[i].cached;
 		nd->size |= items[i].kind == IT_SIZE;
+		nd->date |= items[i].kind == IT_DATE;
 		nd->seen_now |=
 		    body && !items[i].sec.peek && !s->readonly && strchr(m->flags, 'S') == NULL;
 	}
@@ -285,37 +287,81 @@ static void needs_of(const struct session *s, const struct view_msg *m, const st
  * most of a message is its body. NULL when the header is not within the
  * first HEAD_MAX bytes (the whole file is read then). */
 #define HEAD_MAX (256u * 1024)
-static char *read_head(const char *path, size_t *len)
+/* raw[0..n) with CRLF line ends, in a new string; *len its length. */
+static char *to_crlf(const char *raw, size_t n, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *raw = xmalloc(HEAD_MAX + 1), *end = NULL, *crlf;
-	size_t n = 0, out = 0;
-	ssize_t r = 0;
+	char *crlf = xmalloc(2 * n + 1);
+	size_t out = 0;
 
-	while (fd >= 0 && end == NULL && n < HEAD_MAX &&
-	       (r = read(fd, raw + n, n == 0 ? 4096 : HEAD_MAX - n)) > 0) {
-		n += (size_t)r;
-		raw[n] = '\0';
-		end = strstr(raw, "\n\n");
-		if (end == NULL && (end = strstr(raw, "\n\r\n")) != NULL)
-			end++;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (end == NULL) {
-		free(raw);
-		return NULL;
-	}
-	n = (size_t)(end - raw) + 2;
-	crlf = xmalloc(2 * n + 1);
 	for (size_t i = 0; i < n; i++) {
 		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
 			crlf[out++] = '\r';
 		crlf[out++] = raw[i];
 	}
 	crlf[out] = '\0';
-	free(raw);
 	*len = out;
+	return crlf;
+}
+
+/* Where the header of raw[0..n) ends, after its blank line; 0 when there is none. */
+static size_t head_end(const char *raw, size_t n)
+{
+	/* No header at all: the message begins with its blank line. */
+	if (n > 0 && raw[0] == '\n')
+		return 1;
+	if (n > 1 && raw[0] == '\r' && raw[1] == '\n')
+		return 2;
+	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++) {
+		size_t at = (size_t)(p - raw) + 1;
+
+		if (at < n && raw[at] == '\n')
+			return at + 1;
+		if (at + 1 < n && raw[at] == '\r' && raw[at + 1] == '\n')
+			return at + 2;
+	}
+	return 0;
+}
+
+static char *read_head(const char *path, size_t *len, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *raw = xmalloc(HEAD_MAX + 1), *crlf = NULL;
+	size_t n = 0, end = 0;
+	ssize_t r = 0;
+
+	if (fd >= 0 && fstat(fd, st) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	while (fd >= 0 && end == 0 && n < HEAD_MAX &&
+	       (r = read(fd, raw + n, n == 0 ? 4096 : HEAD_MAX - n)) > 0) {
+		n += (size_t)r;
+		end = head_end(raw, n);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (end > 0)
+		crlf = to_crlf(raw, end, len);
+	free(raw);
+	return crlf;
+}
+
+/* The header with CRLF line ends of a file read whole (its RFC822.SIZE
+ * counted on the way); NULL when it cannot be read or has no header end. */
+static char *read_head_counting(const char *path, size_t *len, struct stat *st, uint64_t *crlf_size)
+{
+	size_t n, end, bare = 0;
+	char *raw = read_raw(path, FETCH_MAX, &n, st), *crlf = NULL;
+
+	if (raw == NULL)
+		return NULL;
+	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++)
+		bare += p == raw || p[-1] != '\r';
+	if ((end = head_end(raw, n)) > 0) {
+		crlf = to_crlf(raw, end, len);
+		*crlf_size = n + bare;
+	}
+	free(raw);
 	return crlf;
 }
 
@@ -324,14 +370,23 @@ static char *read_head(const char *path, size_t *len)
  * NULL when it cannot be read. */
 static char *read_msg(struct session *s, struct view_msg *m, bool head, size_t *len)
 {
-	char *data = head ? read_head(m->path, len) : NULL;
+	struct stat st;
+	uint64_t size = 0;
+	char *data = !head              ? NULL
+	             : m->crlf_size > 0 ? read_head(m->path, len, &st)
+	                                : read_head_counting(m->path, len, &st, &size);
 	struct buf fields;
 
+	if (size > 0)
+		m->crlf_size = size;
+
 	if (data == NULL) {
-		if (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, len)) == NULL)
+		if (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, len, &st)) == NULL)
 			return NULL;
 		m->crlf_size = *len;
 	}
+	/* Its size and date come with the read when the folder's open left them. */
+	view_msg_statted(&s->view, m, &st);
 	buf_init(&fields, FETCH_MAX);
 	fetch_cache_fields(data, *len, &fields);
 	/* Fields too long for the index are not cached: they are read each time. */
@@ -368,12 +423,18 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	 * far as the header when nothing else of it is asked for. */
 	if (nd.size && m->crlf_size == 0 && !nd.whole && (w = strstr(m->path, ",W=")) != NULL)
 		m->crlf_size = strtoull(w + 3, NULL, 10);
-	if (nd.file &&
-	    (data = read_msg(s, m, !nd.whole && (!nd.size || m->crlf_size > 0), &len)) == NULL)
+	if (nd.file && (data = read_msg(s, m, !nd.whole, &len)) == NULL)
 		return -1; /* expunged by another writer, or too big */
 	if (nd.size &&
-	    (m->crlf_size > 0 ? (size = m->crlf_size, 0) : view_msg_crlf_size(m, &size)) < 0)
+	    (m->crlf_size > 0 ? (size = m->crlf_size, 0) : view_msg_crlf_size(m, &size)) < 0) {
+		free(data);
 		return -1;
+	}
+	/* INTERNALDATE of a message the folder's open did not stat, nor the read. */
+	if (nd.date && view_msg_stat(&s->view, m) < 0) {
+		free(data);
+		return -1;
+	}
 	if (nd.seen_now) {
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
 		char letters[sizeof(m->flags) + 2], want[128] = {['S'] = 1};

@@ -74,7 +74,12 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 	ids = xcalloc(s->view.n ? s->view.n : 1, sizeof(*ids));
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *vm = &s->view.msgs[i];
-		struct search_msg m = {
+		struct search_msg m;
+
+		/* Its date (INTERNALDATE) when the folder's open did not stat it
+		 * (a file gone meanwhile keeps what the view knew). */
+		view_msg_stat(&s->view, vm);
+		m = (struct search_msg){
 		    .seq = (uint32_t)(i + 1),
 		    .uid = vm->uid,
 		    .flags = vm->flags,

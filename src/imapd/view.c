@@ -39,7 +39,8 @@ char *view_folder_dir(const char *root, const char *name)
 		utf8 = n == 0 || strchr(level, '.') != NULL ? NULL : mutf7_decode(level);
 		/* Nor what decodes to them ("&Li4-" is ".."), nor "~" first (a home
 		 * directory to shells and to other servers' clients). */
-		if (utf8 != NULL && (strpbrk(utf8, "./") != NULL || (p == name && utf8[0] == '~'))) {
+		if (utf8 != NULL &&
+		    (strpbrk(utf8, "./") != NULL || (p == name && utf8[0] == '~'))) {
 			free(utf8);
 			utf8 = NULL;
 		}
@@ -157,16 +158,31 @@ static bool from_index(struct view *v, struct view_msg *m, const char *base)
 }
 
 /* m's size and date from its file, kept in the index. */
-static int stat_msg(struct view *v, struct view_msg *m, const char *base)
+static const char *msg_base(const struct view_msg *m, size_t *len);
+
+void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st)
+{
+	size_t blen;
+
+	if (!m->unstatted)
+		return;
+	m->size = (uint64_t)st->st_size;
+	m->internal = st->st_mtime;
+	if (m->crlf_size == 0)
+		m->crlf_size = name_size(msg_base(m, &blen), ",W=");
+	m->unstatted = false;
+	view_msg_remember(v, m, NULL, 0);
+}
+
+int view_msg_stat(struct view *v, struct view_msg *m)
 {
 	struct stat st;
 
-	if (stat(m->path, &st) < 0)
+	if (!m->unstatted)
+		return 0;
+	if (stat(m->path, &st) < 0 && (view_locate(v, m) < 0 || stat(m->path, &st) < 0))
 		return -1;
-	m->size = (uint64_t)st.st_size;
-	m->internal = st.st_mtime;
-	m->crlf_size = name_size(base, ",W=");
-	view_msg_remember(v, m, NULL, 0);
+	view_msg_statted(v, m, &st);
 	return 0;
 }
 
@@ -185,9 +201,14 @@ static void add_msg(struct view *v, const struct uidlist_rec *r, size_t *cap)
 	flags_from_name(m, r->name);
 	if (in_new(m->path))
 		take_new(v, m);
-	if (m->gone || (!from_index(v, m, r->base) && stat_msg(v, m, r->base) < 0)) {
+	if (m->gone) {
 		free(m->path);
 		return;
+	}
+	if (!from_index(v, m, r->base)) {
+		m->unstatted = true;
+		m->size = name_size(r->base, ",S=");
+		m->crlf_size = name_size(r->base, ",W=");
 	}
 	v->n++;
 }
@@ -347,7 +368,8 @@ void view_msg_remember(struct view *v, const struct view_msg *m, const char *hdr
 	                          .hdr = hdr,
 	                          .hdr_len = len};
 
-	if (v->ix != NULL)
+	/* Not before its size and date are known. */
+	if (v->ix != NULL && !m->unstatted)
 		mdindex_put(v->ix, base, blen, &e);
 }
 

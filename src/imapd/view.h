@@ -29,6 +29,7 @@ struct view_msg {
 	time_t internal;    /* the file's mtime */
 	bool recent;        /* this session took it from new/ (or, read-only, it is there) */
 	bool gone;          /* another writer removed it; the session has not said so yet */
+	bool unstatted;     /* size and internal not known yet: view_msg_stat() */
 	bool changed;       /* another writer changed its flags; not said yet */
 };
 
@@ -101,6 +102,17 @@ void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *a
  * 0, or -1 when the file cannot be read (*out is then 0).
  */
 int view_msg_crlf_size(struct view_msg *m, uint64_t *out);
+
+/*
+ * A message the index did not know is not stat()ed when the folder opens
+ * (a cold open of a large folder would pay a path lookup per message):
+ * its size and date come with the first look at its file. view_msg_stat()
+ * stats it by path when they are needed first; view_msg_statted() takes
+ * them from the fstat() of a file that was opened anyway. -1: it is gone.
+ */
+struct stat;
+int view_msg_stat(struct view *v, struct view_msg *m);
+void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st);
 
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
 int view_locate(const struct view *v, struct view_msg *m);
