@@ -32,10 +32,10 @@ struct item {
 	struct fetch_section sec; /* IT_BODY; sec.label is what the answer says */
 };
 
-/* Reads the file at path whole: at most max bytes, else NULL; *st is its fstat(). */
-static char *read_raw(const char *path, uint64_t max, size_t *len, struct stat *stp)
+/* Reads the open file fd whole (and closes it): at most max bytes, else
+ * NULL; *st is its fstat(). */
+static char *read_raw(int fd, uint64_t max, size_t *len, struct stat *stp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	size_t cap, n = 0;
 	char *raw;
@@ -70,10 +70,10 @@ static char *read_raw(const char *path, uint64_t max, size_t *len, struct stat *
 }
 
 /* The message with CRLF line ends, read whole; NULL on failure. */
-static char *read_crlf(const char *path, uint64_t max, size_t *len, struct stat *st)
+static char *read_crlf(int fd, uint64_t max, size_t *len, struct stat *st)
 {
 	size_t n, bare = 0, out = 0, from = 0;
-	char *raw = read_raw(path, max, &n, st), *crlf;
+	char *raw = read_raw(fd, max, &n, st), *crlf;
 
 	if (raw == NULL)
 		return NULL;
@@ -322,9 +322,8 @@ static size_t head_end(const char *raw, size_t n)
 	return 0;
 }
 
-static char *read_head(const char *path, size_t *len, struct stat *st)
+static char *read_head(int fd, size_t *len, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *raw = xmalloc(HEAD_MAX + 1), *crlf = NULL;
 	size_t n = 0, end = 0;
 	ssize_t r = 0;
@@ -348,10 +347,10 @@ static char *read_head(const char *path, size_t *len, struct stat *st)
 
 /* The header with CRLF line ends of a file read whole (its RFC822.SIZE
  * counted on the way); NULL when it cannot be read or has no header end. */
-static char *read_head_counting(const char *path, size_t *len, struct stat *st, uint64_t *crlf_size)
+static char *read_head_counting(int fd, size_t *len, struct stat *st, uint64_t *crlf_size)
 {
 	size_t n, end, bare = 0;
-	char *raw = read_raw(path, FETCH_MAX, &n, st), *crlf = NULL;
+	char *raw = read_raw(fd, FETCH_MAX, &n, st), *crlf = NULL;
 
 	if (raw == NULL)
 		return NULL;
@@ -372,16 +371,18 @@ static char *read_msg(struct session *s, struct view_msg *m, bool head, size_t *
 {
 	struct stat st;
 	uint64_t size = 0;
-	char *data = !head              ? NULL
-	             : m->crlf_size > 0 ? read_head(m->path, len, &st)
-	                                : read_head_counting(m->path, len, &st, &size);
+	char *data = !head ? NULL
+	             : m->crlf_size > 0
+	                 ? read_head(view_msg_open(&s->view, m), len, &st)
+	                 : read_head_counting(view_msg_open(&s->view, m), len, &st, &size);
 	struct buf fields;
 
 	if (size > 0)
 		m->crlf_size = size;
 
 	if (data == NULL) {
-		if (m->size > FETCH_MAX || (data = read_crlf(m->path, FETCH_MAX, len, &st)) == NULL)
+		if (m->size > FETCH_MAX ||
+		    (data = read_crlf(view_msg_open(&s->view, m), FETCH_MAX, len, &st)) == NULL)
 			return NULL;
 		m->crlf_size = *len;
 	}

@@ -174,13 +174,38 @@ void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st)
 	view_msg_remember(v, m, NULL, 0);
 }
 
+/* m's path relative to the folder's directory, or NULL. */
+static const char *rel_path(const struct view *v, const struct view_msg *m)
+{
+	size_t n = strlen(v->dir);
+
+	return v->dirfd >= 0 && strncmp(m->path, v->dir, n) == 0 && m->path[n] == '/'
+	           ? m->path + n + 1
+	           : NULL;
+}
+
+int view_msg_open(const struct view *v, const struct view_msg *m)
+{
+	const char *rel = rel_path(v, m);
+
+	return rel != NULL ? openat(v->dirfd, rel, O_RDONLY | O_CLOEXEC)
+	                   : open(m->path, O_RDONLY | O_CLOEXEC);
+}
+
+static int stat_rel(const struct view *v, const struct view_msg *m, struct stat *st)
+{
+	const char *rel = rel_path(v, m);
+
+	return rel != NULL ? fstatat(v->dirfd, rel, st, 0) : stat(m->path, st);
+}
+
 int view_msg_stat(struct view *v, struct view_msg *m)
 {
 	struct stat st;
 
 	if (!m->unstatted)
 		return 0;
-	if (stat(m->path, &st) < 0 && (view_locate(v, m) < 0 || stat(m->path, &st) < 0))
+	if (stat_rel(v, m, &st) < 0 && (view_locate(v, m) < 0 || stat_rel(v, m, &st) < 0))
 		return -1;
 	view_msg_statted(v, m, &st);
 	return 0;
@@ -279,6 +304,7 @@ int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t e
 
 	memset(v, 0, sizeof(*v));
 	v->dir = xstrdup(dir);
+	v->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	v->rw = how & VIEW_RW;
 	/* Watched before the first reading, so that no change falls between. */
 	v->watch = how & VIEW_WATCH ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
@@ -391,8 +417,11 @@ void view_close(struct view *v)
 	keywords_free(&v->kw);
 	if (v->watch >= 0)
 		close(v->watch);
+	if (v->dirfd >= 0)
+		close(v->dirfd);
 	memset(v, 0, sizeof(*v));
 	v->watch = -1;
+	v->dirfd = -1;
 }
 
 int view_msg_crlf_size(struct view_msg *m, uint64_t *out)

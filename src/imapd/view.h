@@ -41,6 +41,7 @@ struct view {
 	struct keywords kw;
 	bool rw;   /* the session may change the folder (SELECT, not EXAMINE) */
 	int watch; /* inotify on new/ and cur/, or -1 */
+	int dirfd; /* the folder's directory (O_PATH), or -1: files open relative to it */
 	struct mdindex *ix;
 };
 
@@ -112,6 +113,9 @@ int view_msg_crlf_size(struct view_msg *m, uint64_t *out);
  */
 struct stat;
 int view_msg_stat(struct view *v, struct view_msg *m);
+/* Opens m's file for reading (relative to the folder: no long path walk
+ * per message); -1 with errno. */
+int view_msg_open(const struct view *v, const struct view_msg *m);
 void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st);
 
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
