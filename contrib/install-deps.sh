@@ -15,7 +15,9 @@ build="gcc make pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libyaml-dev
 # (python3 writes mailboxes and plays clients and proxies), setsid, mount.
 servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util-linux mount passwd"
 # The SMTP relay of the tests and the clients they drive.
-clients="python3-aiosmtpd curl neomutt tmux isync"
+# isync (mbsync) logs in with SASL PLAIN through the Cyrus plugins of
+# libsasl2-modules (without them it offers only EXTERNAL).
+clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;

@@ -4,7 +4,9 @@
 # IDLE hears it); the server holds no remote password; killed, it is
 # started again; SIGHUP restarts it with the new config; SIGTERM stops
 # both. With listen: [] only systemd's sockets serve (socket activation,
-# here through systemd-socket-activate). Bounded in time.
+# here through a few lines of Python doing what systemd does: bind, then
+# exec corral with the socket as fd 3, LISTEN_FDS=1, LISTEN_PID, and
+# LISTEN_FDNAMES). Bounded in time.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-fetch.sh"
@@ -14,7 +16,6 @@ DPID=
 APID=
 trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; [ -n "$APID" ] && kill "$APID" 2>/dev/null; pkill -9 -f "$T/config" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
 need_py socket
-need systemd-socket-activate
 dovecot_setup >/dev/null
 dovecot_start
 export HOME=$T/home XDG_STATE_HOME=$T/xstate
@@ -147,10 +148,21 @@ rc=$?
 check "corral serve with listen: [] and no sockets from systemd: an error (rc $rc)" \
 	sh -c "[ $rc -ne 0 ] && grep -q 'socket activation only' '$T/serve2.err'"
 port2=$(free_port)
-systemd-socket-activate -l "127.0.0.1:$port2" "$CORRAL" -c "$T/config2.yml" serve \
-	>"$T/act.out" 2>"$T/act.log" </dev/null &
+# The socket is bound and listening before corral runs, as systemd's is.
+python3 - "$port2" "$CORRAL" -c "$T/config2.yml" serve >"$T/act.out" 2>"$T/act.log" </dev/null <<'PY' &
+import os, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+print("bound", flush=True)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="imap")
+os.execv(sys.argv[2], sys.argv[2:])
+PY
 APID=$!
-wait_until 10 grep -q "Listening on" "$T/act.log"
+wait_until 10 grep -q "^bound" "$T/act.out"
 activated() { imap "$port2" me sesame 'print(m.select("INBOX")[1][0].decode())' | grep -qx 4; }
 check "socket activation: a client connects, logs in and sees the messages" wait_until 10 activated
 kill "$APID" 2>/dev/null
