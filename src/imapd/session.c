@@ -95,6 +95,9 @@ int flush_out(struct session *s)
 	int r = s->out.len > 0 ? conn_write(s, s->out.data, s->out.len) : 0;
 
 	buf_reset(&s->out);
+	/* A tagged line sent is sent: nothing may be put before it any more
+	 * (UID FETCH sends its answer before it writes the folder's index). */
+	s->tagged_at = SIZE_MAX;
 	return r;
 }
 

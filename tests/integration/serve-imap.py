@@ -291,6 +291,31 @@ report("* 2 EXPUNGE" in u, "the expunge is told at NOOP", u)
 u, t = b.cmd("UID FETCH 1:* (UID)")
 report(len([l for l in u if "FETCH" in l]) == n, "the views agree after the expunge", u)
 
+# An answer to UID FETCH that fills the output buffer goes out before its
+# tagged line, and the folder's index is written after it: another
+# session's expunge must not slip in behind that tagged line, where the
+# client reads it as part of its next command (here a FETCH). Seen once in
+# test-serve-load.sh.
+big = "1800000250.M1P1.big"
+with open(os.path.join(inbox, "tmp", big), "w") as f:
+    f.write("From: x@example.org\nSubject: big\nMessage-ID: <big@t>\n\n" +
+            ("0123456789" * 7 + "\n") * 4500)
+os.rename(os.path.join(inbox, "tmp", big), os.path.join(inbox, "new", big))
+b.cmd("NOOP")
+u, t = b.cmd("UID SEARCH SUBJECT big")
+big_uid = u[0].split()[-1]
+a.cmd("NOOP")
+a.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+a.cmd("EXPUNGE")
+u, t = b.cmd("UID FETCH %s (BODY.PEEK[])" % big_uid)
+u2, t2 = b.cmd("FETCH 1 (FLAGS)")
+report(not any("EXPUNGE" in l for l in u2),
+       "no EXPUNGE behind a long UID FETCH's tagged line (it lands in the next FETCH)",
+       [l[:60] for l in u + [t] + u2])
+u3, t3 = b.cmd("NOOP")
+report(sum("EXPUNGE" in l for l in u + u2 + u3) == 1,
+       "the expunge is told once, at the UID FETCH or the next NOOP", [l[:60] for l in u + u2 + u3])
+
 # IDLE: changes arrive as they happen
 b.n += 1
 b.send("t%d IDLE\r\n" % b.n)
