@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "imapd/session-int.h"
+#include "store/maildir.h"
 #include "store/uidlist.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -53,18 +54,18 @@ static int write_message(const char *dir, const char *data, size_t len, const ch
 	char host[64] = "corral", *tmp, *final;
 	FILE *fp;
 	int fd, rc = -1;
-	size_t lf_len = 0, lines = 0;
+	size_t lf_len = 0;
+	struct md_vsize vsize = MD_VSIZE_INIT;
 
 	gettimeofday(&tv, NULL);
 	gethostname(host, sizeof(host) - 1);
 	host[strcspn(host, "/:")] = '\0';
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len; i++)
 		lf_len += !(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n');
-		lines += data[i] == '\n' && (i == 0 || data[i - 1] != '\r');
-	}
+	md_vsize_feed(&vsize, data, len);
 	/* ,S= the size on disk (LF line ends), ,W= the size with CRLF: RFC822.SIZE. */
 	*base = xasprintf("%lld.M%ldP%ld.%s,S=%zu,W=%zu", (long long)tv.tv_sec, (long)tv.tv_usec,
-	                  (long)getpid(), host, lf_len, len + lines);
+	                  (long)getpid(), host, lf_len, md_vsize_value(&vsize));
 	tmp = xasprintf("%s/tmp/%s", dir, *base);
 	final = xasprintf("%s/cur/%s:2,%s", dir, *base, letters);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

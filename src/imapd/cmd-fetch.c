@@ -16,6 +16,7 @@
 #include "imapd/fetch-body.h"
 #include "imapd/seqset.h"
 #include "imapd/session-int.h"
+#include "store/maildir.h"
 #include "util/log.h"
 
 /* Messages bigger than this are not served yet (they would be read whole). */
@@ -69,22 +70,16 @@ static char *read_raw(int fd, uint64_t max, size_t *len, struct stat *stp)
 	return raw;
 }
 
-/* The message with CRLF line ends, read whole; NULL on failure. */
-static char *read_crlf(int fd, uint64_t max, size_t *len, struct stat *st)
+/* raw[0..n) with CRLF line ends, in a new NUL-terminated string of
+ * *len bytes: copied in runs between the bare LFs. */
+static char *to_crlf(const char *raw, size_t n, size_t *len)
 {
-	size_t n, bare = 0, out = 0, from = 0;
-	char *raw = read_raw(fd, max, &n, st), *crlf;
+	struct md_vsize v = MD_VSIZE_INIT;
+	size_t out = 0, from = 0;
+	char *crlf;
 
-	if (raw == NULL)
-		return NULL;
-	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++)
-		bare += p == raw || p[-1] != '\r';
-	if (bare == 0) {
-		raw[n] = '\0';
-		*len = n;
-		return raw;
-	}
-	crlf = xmalloc(n + bare + 1);
+	md_vsize_feed(&v, raw, n);
+	crlf = xmalloc(md_vsize_value(&v) + 1);
 	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++) {
 		size_t at = (size_t)(p - raw);
 
@@ -98,8 +93,20 @@ static char *read_crlf(int fd, uint64_t max, size_t *len, struct stat *st)
 	memcpy(crlf + out, raw + from, n - from);
 	out += n - from;
 	crlf[out] = '\0';
-	free(raw);
 	*len = out;
+	return crlf;
+}
+
+/* The message with CRLF line ends, read whole; NULL on failure. */
+static char *read_crlf(int fd, uint64_t max, size_t *len, struct stat *st)
+{
+	size_t n;
+	char *raw = read_raw(fd, max, &n, st), *crlf;
+
+	if (raw == NULL)
+		return NULL;
+	crlf = to_crlf(raw, n, len);
+	free(raw);
 	return crlf;
 }
 
@@ -287,22 +294,6 @@ static void needs_of(const struct session *s, const struct view_msg *m, const st
  * most of a message is its body. NULL when the header is not within the
  * first HEAD_MAX bytes (the whole file is read then). */
 #define HEAD_MAX (256u * 1024)
-/* raw[0..n) with CRLF line ends, in a new string; *len its length. */
-static char *to_crlf(const char *raw, size_t n, size_t *len)
-{
-	char *crlf = xmalloc(2 * n + 1);
-	size_t out = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
-			crlf[out++] = '\r';
-		crlf[out++] = raw[i];
-	}
-	crlf[out] = '\0';
-	*len = out;
-	return crlf;
-}
-
 /* Where the header of raw[0..n) ends, after its blank line; 0 when there is none. */
 static size_t head_end(const char *raw, size_t n)
 {
@@ -349,16 +340,16 @@ static char *read_head(int fd, size_t *len, struct stat *st)
  * counted on the way); NULL when it cannot be read or has no header end. */
 static char *read_head_counting(int fd, size_t *len, struct stat *st, uint64_t *crlf_size)
 {
-	size_t n, end, bare = 0;
+	struct md_vsize v = MD_VSIZE_INIT;
+	size_t n, end;
 	char *raw = read_raw(fd, FETCH_MAX, &n, st), *crlf = NULL;
 
 	if (raw == NULL)
 		return NULL;
-	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++)
-		bare += p == raw || p[-1] != '\r';
 	if ((end = head_end(raw, n)) > 0) {
 		crlf = to_crlf(raw, end, len);
-		*crlf_size = n + bare;
+		md_vsize_feed(&v, raw, n);
+		*crlf_size = md_vsize_value(&v);
 	}
 	free(raw);
 	return crlf;

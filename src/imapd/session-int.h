@@ -133,8 +133,7 @@ cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;
 cmd_fn imap_cmd_login, imap_cmd_authenticate, imap_cmd_starttls;
 cmd_fn imap_cmd_list, imap_cmd_lsub, imap_cmd_create, imap_cmd_delete, imap_cmd_rename,
     imap_cmd_subscribe, imap_cmd_unsubscribe, imap_cmd_namespace, imap_cmd_enable;
-cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close,
-    imap_cmd_unselect;
+cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_status, imap_cmd_close, imap_cmd_unselect;
 cmd_fn imap_cmd_fetch, imap_cmd_uid, imap_cmd_search, imap_cmd_store, imap_cmd_expunge;
 cmd_fn imap_cmd_append;
 cmd_fn imap_cmd_copy, imap_cmd_move, imap_cmd_idle;

@@ -13,6 +13,7 @@
 
 #include "imapd/fetch-body.h"
 #include "mail/mutf7.h"
+#include "store/maildir.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -427,8 +428,8 @@ void view_close(struct view *v)
 int view_msg_crlf_size(struct view_msg *m, uint64_t *out)
 {
 	const char *w = strstr(m->path, ",W=");
-	char chunk[65536], prev = '\0';
-	uint64_t size = 0;
+	struct md_vsize v = MD_VSIZE_INIT;
+	char chunk[65536];
 	ssize_t n;
 	int fd;
 
@@ -440,12 +441,9 @@ int view_msg_crlf_size(struct view_msg *m, uint64_t *out)
 	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		for (ssize_t i = 0; i < n; i++) {
-			size += 1 + (chunk[i] == '\n' && prev != '\r');
-			prev = chunk[i];
-		}
+		md_vsize_feed(&v, chunk, (size_t)n);
 	close(fd);
-	m->crlf_size = n == 0 ? size : 0;
-	*out = size;
+	m->crlf_size = n == 0 ? md_vsize_value(&v) : 0;
+	*out = m->crlf_size;
 	return n == 0 ? 0 : -1;
 }

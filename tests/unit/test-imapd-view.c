@@ -31,8 +31,8 @@ static const struct {
 static const char *const refused[] = {
     "..",    "../etc",   "/etc/passwd", "Work/",     "Work//x",     "",     "a.b", ".hidden",
     "&AC8-", "&AC4ALg-", "Entw&APw",    "x/../../y", "caf\xc3\xa9", "a\tb", "&-&", "&2D0-",
-    "%",     "*",        "Work/*",
-    "~peter", /* a home directory to shells and to other servers: refused, as Dovecot does */
+    "%",     "*",        "Work/*",      "~peter", /* a home directory to shells and to other
+                                                     servers: refused, as Dovecot does */
 };
 
 static void names_map_into_the_maildir(void **state)
