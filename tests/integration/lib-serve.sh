@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # lib-serve.sh: `corral serve` on a throwaway Maildir, for the scripts that
-# drive real clients against it (test-serve-curl.sh, -mbsync.sh, -neomutt.sh).
-# Sourcing it also sources lib.sh, makes $CORRAL absolute, calls mktest and
-# sets HOME and XDG_STATE_HOME below $T (no client reads the user's files);
-# $T is removed on exit unless KEEP is set.
+# drive real clients against it (test-serve-curl.sh, -mbsync.sh, -neomutt.sh)
+# or compare it with Dovecot (test-serve-fetch.sh, -search.sh, -imap.sh).
+# Sourcing it also sources lib.sh and makes $CORRAL absolute; unless $T is
+# set already (lib-fetch.sh's mktest), it calls mktest and sets HOME and
+# XDG_STATE_HOME below $T (no client reads the user's files); $T is then
+# removed on exit unless KEEP is set.
 #
 #   serve_maildir DIR [FOLDER]
 #                  Makes the Maildir++ folder (INBOX = DIR; "A/B" is
@@ -30,11 +32,15 @@ _serve_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 case $CORRAL in /*) ;; *) CORRAL=$PWD/$CORRAL ;; esac
 SERVE_PID=
 SERVE_PORT=
-mktest
-# KEEP=1 keeps $T, to look at after a failure.
-trap 'serve_stop; if [ -n "${KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi' EXIT
-export HOME=$T/home XDG_STATE_HOME=$T/xstate XDG_CONFIG_HOME=$T/home/.config
-mkdir -p "$HOME"
+# A script that made $T already (lib-fetch.sh's, with Dovecot) keeps its
+# own directory and trap, which call serve_stop; otherwise this is its setup.
+if [ -z "${T:-}" ]; then
+	mktest
+	# KEEP=1 keeps $T, to look at after a failure.
+	trap 'serve_stop; if [ -n "${KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi' EXIT
+	export HOME=$T/home XDG_STATE_HOME=$T/xstate XDG_CONFIG_HOME=$T/home/.config
+	mkdir -p "$HOME"
+fi
 need /usr/bin/python3 timeout
 
 freeport() {

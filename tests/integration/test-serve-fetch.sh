@@ -12,9 +12,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-fetch.sh"
 mktest
+. "$here/lib-serve.sh"
 fetch_fast_python
-SPID=
-trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
+trap 'serve_stop; dovecot_cleanup; rm -rf "$T"' EXIT
 need_py imaplib
 dovecot_setup >/dev/null
 dovecot_start
@@ -38,21 +38,8 @@ put "$M" "$data"/fetch/*.eml
 put "$C" "$data"/msg/*.eml
 [ "$(ls "$M/new" | wc -l)" -ge 10 ] || setup_fail "the test messages are missing"
 
-hash=$(printf 'sesame\n' | "$CORRAL" passwd)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$T/config.yml" <<EOF
-maildir: $M
-state: $T/state
-server:
-  listen: [127.0.0.1:$port]
-  users:
-    me: {password_hash: "$hash"}
-EOF
-chmod 600 "$T/config.yml"
-"$CORRAL" -c "$T/config.yml" serve >"$T/serve.out" 2>"$T/serve.log" </dev/null &
-SPID=$!
-wait_until 10 grep -q "listening on 127.0.0.1:$port" "$T/serve.log" ||
-	setup_fail "corral serve does not listen: $(tail -3 "$T/serve.log")"
+serve_start "$M"
+port=$SERVE_PORT
 
 # Dovecot is asked first: it gives the UIDs (dovecot-uidlist), corral reads them.
 timeout 300 python3 - "$DOVECOT_IMAP_PORT" "$DOVECOT_PASS_alice" "$port" "$M" >"$T/cmp.out" 2>&1 <<'PY'
@@ -175,9 +162,6 @@ check "BODY[1] sets \\Seen" got '^body-flags .*\\Seen'
 check "a partial HEADER.FIELDS echoes the section and the origin" \
 	got "^fields-partial 1 \(BODY\[HEADER.FIELDS \(FROM TO\)\]<0> \{10\} b'From: \"Ann'"
 
-kill "$SPID"
-wait_until 5 sh -c "! kill -0 $SPID 2>/dev/null"
-SPID=
-check "corral serve's log has no sanitizer report" \
-	sh -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/serve.log'"
+serve_stop
+serve_sanitizer_check
 finish

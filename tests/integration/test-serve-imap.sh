@@ -9,9 +9,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-fetch.sh"
 mktest
+. "$here/lib-serve.sh"
 fetch_fast_python
-SPID=
-trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
+trap 'serve_stop; dovecot_cleanup; rm -rf "$T"' EXIT
 need_py socket
 dovecot_setup >/dev/null
 dovecot_start
@@ -20,20 +20,8 @@ mkdir -p "$HOME"
 
 M=$(dovecot_maildir alice)
 dovecot_add_messages alice INBOX 5 >/dev/null || setup_fail "messages for alice"
-hash=$(printf 'sesame\n' | "$CORRAL" passwd)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$T/config.yml" <<YAML
-maildir: $M
-state: $T/state
-server:
-  listen: [127.0.0.1:$port]
-  users:
-    me: {password_hash: "$hash"}
-YAML
-chmod 600 "$T/config.yml"
-"$CORRAL" -c "$T/config.yml" serve >"$T/serve.out" 2>"$T/serve.log" </dev/null &
-SPID=$!
-wait_until 10 grep -q "listening on 127.0.0.1:$port" "$T/serve.log" || setup_fail "corral serve did not listen"
+serve_start "$M"
+port=$SERVE_PORT
 
 timeout 120 python3 "$here/serve-imap.py" "$port" me sesame "$M" >"$T/py.out" 2>&1
 rc=$?
@@ -71,9 +59,6 @@ check "Dovecot reads corral's subscriptions" sh -c "echo \"\$1\" | grep -q \"^ls
 check "Dovecot gives the moved messages the UIDs of corral's COPYUID (1 2)" \
 	sh -c "echo \"\$1\" | grep -q '^old-uids 1 2\$'" _ "$dv"
 
-kill "$SPID"
-wait_until 5 sh -c "! kill -0 $SPID 2>/dev/null"
-SPID=
-check "corral serve's log has no sanitizer report" \
-	sh -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/serve.log'"
+serve_stop
+serve_sanitizer_check
 finish

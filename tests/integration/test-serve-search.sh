@@ -10,9 +10,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-fetch.sh"
 mktest
+. "$here/lib-serve.sh"
 fetch_fast_python
-SPID=
-trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; dovecot_cleanup; rm -rf "$T"' EXIT
+trap 'serve_stop; dovecot_cleanup; rm -rf "$T"' EXIT
 need_py imaplib
 need timeout
 dovecot_setup >/dev/null
@@ -85,21 +85,8 @@ with open(os.path.join(M, "dovecot-keywords"), "w") as f:
 PY
 chown -R "$(stat -c %u:%g "$M")" "$M"
 
-hash=$(printf 'sesame\n' | "$CORRAL" passwd)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$T/config.yml" <<EOF
-maildir: $M
-state: $T/state
-server:
-  listen: [127.0.0.1:$port]
-  users:
-    me: {password_hash: "$hash"}
-EOF
-chmod 600 "$T/config.yml"
-"$CORRAL" -c "$T/config.yml" serve >"$T/serve.out" 2>"$T/serve.log" </dev/null &
-SPID=$!
-wait_until 10 grep -q "listening on 127.0.0.1:$port" "$T/serve.log" ||
-	setup_fail "corral serve did not start: $(tail -3 "$T/serve.log")"
+serve_start "$M"
+port=$SERVE_PORT
 
 # One line per search: "<command> => <status> <answer>". Each search is a
 # Python tuple: UID or not, the arguments, and a literal sent last (or None).
@@ -211,9 +198,6 @@ check "NEW: recent and unseen" gr "NEW => 9 10"
 check "OLD: not recent" gr "OLD => 1 2 3 4 5 6 7 8 11 12"
 check "NOT RECENT SEEN" gr "NOT RECENT SEEN => 1 2 7 11 12"
 
-kill "$SPID"
-wait_until 5 sh -c "! kill -0 $SPID 2>/dev/null"
-SPID=
-check "corral serve's log has no sanitizer report" \
-	sh -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/serve.log'"
+serve_stop
+serve_sanitizer_check
 finish
