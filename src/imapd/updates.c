@@ -34,22 +34,24 @@ void session_sync(struct session *s, bool force)
 {
 	char err[256];
 	size_t recent = 0;
+	int rc;
 
 	if (s->state != S_SELECTED)
 		return;
-	if (view_dirty(&s->view) || force) {
-		int rc = view_sync(&s->view, err, sizeof(err));
-
-		if (rc < 0)
-			log_warn("%s: %s", s->peer, err);
-		if (rc == 1) {
-			/* RFC 3501 2.3.1.1: the client must drop what it cached. */
-			log_info("%s: the UIDVALIDITY of %s changed: ending the session", s->peer,
-			         s->view.dir);
-			reply(s, "* BYE the folder's UIDVALIDITY changed: select it again");
-			s->state = S_LOGOUT;
-			return;
-		}
+	/* Flags change and messages come only in a sync: without one there is
+	 * nothing to tell (and no walk over a large folder per command). */
+	if (!view_dirty(&s->view) && !force)
+		return;
+	rc = view_sync(&s->view, err, sizeof(err));
+	if (rc < 0)
+		log_warn("%s: %s", s->peer, err);
+	if (rc == 1) {
+		/* RFC 3501 2.3.1.1: the client must drop what it cached. */
+		log_info("%s: the UIDVALIDITY of %s changed: ending the session", s->peer,
+		         s->view.dir);
+		reply(s, "* BYE the folder's UIDVALIDITY changed: select it again");
+		s->state = S_LOGOUT;
+		return;
 	}
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *m = &s->view.msgs[i];
