@@ -53,6 +53,8 @@ int md_upgrade_levels(struct maildir *md, const char *dir, const char *legacy, c
                       size_t errlen);
 
 /* "what ROOT/REL: reason", mapped to a temporary or permanent failure. */
+/* fsync() of the directory rel under dirfd; RES_OK, or a failure in err. */
+int md_fsync_dir_at(int dirfd, const char *rel, const struct maildir *md, char *err, size_t errlen);
 int md_fail_errno(const struct maildir *md, int e, const char *what, const char *rel, char *err,
                   size_t errlen);
 

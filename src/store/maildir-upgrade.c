@@ -33,21 +33,6 @@
 /* Files an emptied old folder may still hold that carry no message. */
 static const char *const md_meta[] = {"maildirfolder", "dovecot-uidlist", "dovecot-keywords"};
 
-static int fsync_at(struct maildir *md, const char *rel, char *err, size_t errlen)
-{
-	int fd = openat(md->root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e;
-
-	if (fd < 0)
-		return md_fail_errno(md, errno, "cannot open", rel, err, errlen);
-	if (fsync(fd) < 0) {
-		e = errno;
-		close(fd);
-		return md_fail_errno(md, e, "cannot fsync", rel, err, errlen);
-	}
-	close(fd);
-	return RES_OK;
-}
-
 /*
  * Never replaces an existing name: RENAME_NOREPLACE, or on a file system
  * without it a plain rename, which for a directory only replaces an empty
@@ -170,8 +155,9 @@ static int move_sub(struct maildir *md, const char *dir, const char *legacy, con
 	/* The new home first: a crash before the second fsync at worst shows the move undone. */
 	snprintf(to, sizeof(to), "%s/%s", dir, sub);
 	snprintf(from, sizeof(from), "%s/%s", legacy, sub);
-	if (r == RES_OK && *moved > 0 && (r = fsync_at(md, to, err, errlen)) == RES_OK)
-		r = fsync_at(md, from, err, errlen);
+	if (r == RES_OK && *moved > 0 &&
+	    (r = md_fsync_dir_at(md->root_fd, to, md, err, errlen)) == RES_OK)
+		r = md_fsync_dir_at(md->root_fd, from, md, err, errlen);
 	return r;
 }
 
@@ -192,7 +178,7 @@ static void remove_legacy(struct maildir *md, const char *legacy)
 		unlinkat(md->root_fd, rel, 0);
 	}
 	if (unlinkat(md->root_fd, legacy, AT_REMOVEDIR) == 0 || errno == ENOENT) {
-		fsync_at(md, ".", NULL, 0);
+		md_fsync_dir_at(md->root_fd, ".", md, NULL, 0);
 		return;
 	}
 kept:
@@ -240,7 +226,7 @@ int md_upgrade_dir(struct maildir *md, const char *dir, const char *legacy, char
 	if (rename_noreplace(md, legacy, dir, true) == 0) {
 		log_info("renamed the folder %s to %s (modified UTF-7, as Dovecot names it)",
 		         legacy, dir);
-		return fsync_at(md, ".", err, errlen);
+		return md_fsync_dir_at(md->root_fd, ".", md, err, errlen);
 	}
 	if (errno == ENOENT)
 		return RES_OK;

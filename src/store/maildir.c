@@ -142,8 +142,7 @@ static void md_unique(struct maildir *md, char *out, size_t outlen, const char *
 
 /* ---- directories ---- */
 
-static int fsync_dir_at(int dirfd, const char *rel, const struct maildir *md, char *err,
-                        size_t errlen)
+int md_fsync_dir_at(int dirfd, const char *rel, const struct maildir *md, char *err, size_t errlen)
 {
 	int fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int e;
@@ -222,9 +221,9 @@ static int make_maildir(struct maildir *md, const char *dir, char *err, size_t e
 		r = touch_at(md, rel, &made_sub, err, errlen);
 	}
 	if (r == RES_OK && made_sub)
-		r = fsync_dir_at(md->root_fd, *dir != '\0' ? dir : ".", md, err, errlen);
+		r = md_fsync_dir_at(md->root_fd, *dir != '\0' ? dir : ".", md, err, errlen);
 	if (r == RES_OK && made_dir)
-		r = fsync_dir_at(md->root_fd, ".", md, err, errlen);
+		r = md_fsync_dir_at(md->root_fd, ".", md, err, errlen);
 	return r;
 }
 
@@ -656,7 +655,7 @@ static int sync_dirs(struct md_batch *b, char *err, size_t errlen)
 			continue;
 		done[ndone++] = dest;
 		snprintf(rel, sizeof(rel), "%.*s", (int)(n - 1), dest);
-		r = fsync_dir_at(b->md->root_fd, rel, b->md, err, errlen);
+		r = md_fsync_dir_at(b->md->root_fd, rel, b->md, err, errlen);
 	}
 	free(done);
 	return r;
