@@ -29,9 +29,10 @@ struct command {
 
 static const struct command commands[] = {
     {"fetch", cmd_fetch, "fetch [ACCOUNT...]       one pass over the accounts, then exit"},
-    {"run", cmd_run, "run [--syslog]           daemon: poll and IDLE every account until stopped"},
+    {"run", cmd_run,
+     "run [--syslog]           daemon: poll and IDLE every account, and the IMAP server"},
     {"serve", cmd_serve,
-     "serve                    the IMAP server on the Maildir (work in progress)"},
+     "serve [--syslog]         the IMAP server on the Maildir (run starts it with server:)"},
     {"deliver", cmd_deliver,
      "deliver [-a ACCOUNT]     MDA mode: one message on stdin -> rules -> delivery"},
     {"test", cmd_test,
