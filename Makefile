@@ -67,6 +67,7 @@ SRCS = \
 	src/rules/rules-cond.c \
 	src/rules/rules-eval.c \
 	src/rules/rules-explain.c \
+	src/rules/rules-lint.c \
 	src/rules/rules.c \
 	src/store/dedupe.c \
 	src/store/journal-state.c \
@@ -171,7 +172,7 @@ test-message_DEPS = $(MAIL) $(UTIL)
 test-maildir_DEPS = store/maildir store/maildir-name store/maildir-tmp store/maildir-upgrade \
 	mail/flags mail/folder mail/mutf7 $(UTIL)
 test-pipe_DEPS    = out/pipe util/spawn $(UTIL)
-test-rules_DEPS   = rules/rules rules/rules-cond rules/rules-eval rules/rules-explain mail/sniff \
+test-rules_DEPS   = rules/rules rules/rules-cond rules/rules-eval rules/rules-explain rules/rules-lint mail/sniff \
 	mail/folder util/yamlu $(MAIL) $(UTIL)
 test-sniff_DEPS   = mail/sniff $(MAIL) $(UTIL)
 test-dedupe_DEPS  = store/dedupe $(UTIL)

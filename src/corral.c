@@ -109,6 +109,16 @@ static int take_common_option(struct cli *cli, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* `corral ... deliver`: a mistake in the MTA's command line must not bounce
+ * the message (64 is a hard bounce to Postfix), so it is a 75 too. */
+static bool mda_mode(char **rest, int nrest)
+{
+	for (int i = 0; i < nrest; i++)
+		if (strcmp(rest[i], "deliver") == 0)
+			return true;
+	return false;
+}
+
 /* The test knobs: read here once, handed down in struct cli. */
 static void read_knobs(struct cli *cli)
 {
@@ -163,6 +173,12 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	cmd = find_command(rest[0]);
+	if (cmd == NULL && rest[0][0] == '-') {
+		fprintf(stderr, "corral: unknown option '%s' (try corral --help)\n", rest[0]);
+		rc = mda_mode(rest, nrest) ? EX_TEMPFAIL : EX_USAGE;
+		free(rest);
+		return rc;
+	}
 	if (cmd == NULL) {
 		fprintf(stderr, "corral: unknown command '%s' (try corral --help)\n", rest[0]);
 		free(rest);
@@ -173,11 +189,16 @@ int main(int argc, char **argv)
 	return rc;
 }
 
+char *cli_config_path(const struct cli *cli)
+{
+	return cli->config_path ? xstrdup(cli->config_path) : config_default_path();
+}
+
 struct config *cli_load_config(const struct cli *cli)
 {
 	struct diag d;
 	struct config *c;
-	char *path = cli->config_path ? xstrdup(cli->config_path) : config_default_path();
+	char *path = cli_config_path(cli);
 
 	diag_init(&d);
 	c = config_load(path, &d);
@@ -191,7 +212,20 @@ struct config *cli_load_config(const struct cli *cli)
 	return c;
 }
 
-struct rules *cli_load_rules(const struct config *cfg, const struct account *acct)
+void cli_diag_summary(const struct diag *d, char *why, size_t whylen)
+{
+	if (why == NULL || whylen == 0)
+		return;
+	if (d->n == 0)
+		snprintf(why, whylen, "has errors");
+	else if (d->n == 1)
+		snprintf(why, whylen, "%s", d->msgs[0]);
+	else
+		snprintf(why, whylen, "%s (and %zu more)", d->msgs[0], d->n - 1);
+}
+
+struct rules *cli_load_rules(const struct config *cfg, const struct account *acct, char *why,
+                             size_t whylen)
 {
 	const struct strlist *files =
 	    acct != NULL && acct->rules.n > 0 ? &acct->rules : &cfg->rules;
@@ -201,6 +235,21 @@ struct rules *cli_load_rules(const struct config *cfg, const struct account *acc
 	diag_init(&d);
 	r = rules_load(files->v, files->n, &d);
 	diag_print(&d, stderr);
+	if (r == NULL)
+		cli_diag_summary(&d, why, whylen);
 	diag_free(&d);
+	return r;
+}
+
+struct rules *cli_inbox_rules(void)
+{
+	struct diag d;
+	struct rules *r;
+
+	diag_init(&d);
+	r = rules_load(NULL, 0, &d);
+	diag_free(&d);
+	if (r == NULL)
+		fatal("out of memory");
 	return r;
 }

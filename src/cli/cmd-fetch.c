@@ -138,6 +138,7 @@ static int run_workers(const struct cli *cli, const struct config *cfg, struct w
 {
 	const struct worker_params wp = {.cfg = cfg,
 	                                 .load_rules = cli_load_rules,
+	                                 .inbox_rules = cli_inbox_rules,
 	                                 .dry_run = cli->dry_run,
 	                                 .dry_run_line = child_dry_run_line,
 	                                 .fault = cli->fault,

@@ -515,6 +515,11 @@ static int open_folder(struct refile *rf, const struct config *cfg)
 	struct pipeline_params pp = {.cfg = cfg, .rules = rf->r};
 	char err[512];
 
+	/* Opening the Maildir makes it when missing: a dry run must not. */
+	if (rf->dry_run && !mdir_is_folder(cfg->maildir)) {
+		log_err("no Maildir at %s: nothing to refile", cfg->maildir);
+		return EX_USAGE;
+	}
 	if (pipeline_open(&rf->pl, &pp, err, sizeof(err)) != RES_OK) {
 		log_err("%s", err);
 		return EX_TEMPFAIL;

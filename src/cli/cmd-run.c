@@ -18,11 +18,24 @@
 #include "rules/rules.h"
 #include "util/log.h"
 
+/* What load() is handed: after the first load, broken rules keep the old ones. */
+struct run_ctx {
+	const struct cli *cli;
+	bool started;
+};
+
+/*
+ * At the start, an account whose rules do not compile is fetched into INBOX
+ * unsorted and its status says why: mail left on the server for days with
+ * no sign is worse than unsorted mail (corral(1)). On a reload (SIGHUP)
+ * broken rules are refused and the running ones kept.
+ */
 static struct daemon_conf *load(void *ctx)
 {
-	const struct cli *cli = ctx;
+	struct run_ctx *rc = ctx;
 	struct daemon_conf *dc;
-	struct config *cfg = cli_load_config(cli);
+	struct config *cfg = cli_load_config(rc->cli);
+	char why[400];
 	bool ok = true;
 
 	if (cfg == NULL)
@@ -30,8 +43,16 @@ static struct daemon_conf *load(void *ctx)
 	dc = xcalloc(1, sizeof(*dc));
 	dc->cfg = cfg;
 	dc->rules = xcalloc(cfg->naccounts ? cfg->naccounts : 1, sizeof(*dc->rules));
-	for (size_t i = 0; i < cfg->naccounts; i++)
-		ok &= (dc->rules[i] = cli_load_rules(cfg, &cfg->accounts[i])) != NULL;
+	dc->rules_problem = xcalloc(cfg->naccounts ? cfg->naccounts : 1, sizeof(char *));
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		dc->rules[i] = cli_load_rules(cfg, &cfg->accounts[i], why, sizeof(why));
+		if (dc->rules[i] == NULL && !rc->started) {
+			dc->rules[i] = cli_inbox_rules();
+			dc->rules_problem[i] = xstrdup(why);
+		}
+		ok &= dc->rules[i] != NULL;
+	}
+	rc->started = true;
 	if (!ok) {
 		daemon_conf_free(dc);
 		return NULL;
@@ -41,8 +62,9 @@ static struct daemon_conf *load(void *ctx)
 
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
+	struct run_ctx ctx = {.cli = cli};
 	struct daemon_params p = {.load = load,
-	                          .ctx = cli,
+	                          .ctx = &ctx,
 	                          .fault = cli->fault,
 	                          .retry_delay_s = cli->retry_delay_s,
 	                          .idle_check_s = cli->idle_check_s};
@@ -70,7 +92,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	/* The daemon says what it does: info lines by default, -q for errors only. */
 	if (cli->verbosity == 0)
 		log_set_verbosity(1);
-	if ((dc = load(cli)) == NULL)
+	if ((dc = load(&ctx)) == NULL)
 		return EX_CONFIG;
 	if ((lock = cli_lock_state(dc->cfg, "run")) < 0) {
 		daemon_conf_free(dc);

@@ -75,6 +75,26 @@ static void show(const struct config *cfg, const struct account *a, time_t now)
 	       (unsigned long long)st.fetched_last, (unsigned long long)st.fetched_total);
 }
 
+/* `corral deliver`'s problems, when it had any (store/status.h). */
+static void show_deliver(const struct config *cfg, time_t now)
+{
+	struct account_status st;
+	char err[64], ok[64];
+
+	status_read(cfg->state_dir, NULL, &st);
+	if (st.last_run == 0)
+		return;
+	when(st.last_error_time, now, err, sizeof(err));
+	when(st.last_success, now, ok, sizeof(ok));
+	printf("deliver (MDA, corral deliver)\n");
+	if (st.last_exit != 0)
+		printf("  problem:       %s (%s)\n", st.last_error, err);
+	else
+		printf("  last problem:  %s (%s), since recovered %s\n", st.last_error, err, ok);
+	printf("  delivered:     %llu with a problem or just after one\n",
+	       (unsigned long long)st.fetched_total);
+}
+
 static void json_string(const char *s)
 {
 	putchar('"');
@@ -156,6 +176,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	}
 	if (json && rc == 0)
 		printf("\n]\n");
+	else if (rc == 0 && nnames == 0)
+		show_deliver(cfg, now);
 	config_free(cfg);
 	return rc;
 }

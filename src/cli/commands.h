@@ -14,6 +14,7 @@
 struct config;
 struct account;
 struct rules;
+struct diag;
 
 /* What the common options said; handed to every command. */
 struct cli {
@@ -31,6 +32,10 @@ struct cli {
 	unsigned idle_check_s;
 };
 
+/* The config file's path: -c FILE, else the default (NULL when there is
+ * none); the caller frees it. */
+char *cli_config_path(const struct cli *cli);
+
 /*
  * Loads the config named by cli (or the default path). On any problem it
  * prints every diagnostic to stderr and returns NULL: the command then
@@ -41,9 +46,19 @@ struct config *cli_load_config(const struct cli *cli);
 /*
  * Compiles the rules an account uses (its own `rules:`, else the config's);
  * a NULL account means the config's. On any problem it prints every
- * diagnostic to stderr and returns NULL: the command returns EX_CONFIG.
+ * diagnostic to stderr, puts the first (with how many more) into why
+ * (when not NULL) and returns NULL.
  */
-struct rules *cli_load_rules(const struct config *cfg, const struct account *acct);
+struct rules *cli_load_rules(const struct config *cfg, const struct account *acct, char *why,
+                             size_t whylen);
+/* The first diagnostic of d and how many more, for a status line. */
+void cli_diag_summary(const struct diag *d, char *why, size_t whylen);
+/*
+ * The rule set without rules: every message to INBOX. What deliver, fetch
+ * and run sort with while the user's rules are broken (a local mistake
+ * must not bounce mail nor leave it on the server unseen; corral(1)).
+ */
+struct rules *cli_inbox_rules(void);
 
 /*
  * Takes the state directory's lock (store/statelock.h) for `what`; when

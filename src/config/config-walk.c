@@ -192,8 +192,10 @@ static int collect(struct loader *L, yaml_node_t *map, const char *path, const s
 
 		if (k && strcmp(k, "<<") == 0)
 			merged = ydoc_node(L->y, p->value);
-		else if (i == ntab)
+		else if (i == ntab && !L->lenient)
 			ydoc_unknown_key(L->y, L->d, key, path, names);
+		else if (i == ntab)
+			continue;
 		else
 			vals[i] = ydoc_node(L->y, p->value);
 	}

@@ -22,6 +22,7 @@ struct loader {
 	struct diag *d;
 	struct config *c;
 	bool has_password; /* a plain `password:` key appears somewhere */
+	bool lenient;      /* unknown keys are skipped silently (config_load_fallback) */
 };
 
 enum kind {

@@ -301,11 +301,13 @@ char *config_default_path(void)
 	return NULL;
 }
 
+static void strlist_free(struct strlist *l);
+
 struct config *config_load(const char *path, struct diag *d)
 {
 	struct config *c;
 	struct ydoc y;
-	struct loader L = {&y, d, NULL, false};
+	struct loader L = {&y, d, NULL, false, false};
 	yaml_node_t *v[MAXKEYS];
 	size_t before = d->n;
 	struct stat st;
@@ -329,6 +331,35 @@ struct config *config_load(const char *path, struct diag *d)
 		config_free(c);
 		return NULL;
 	}
+	return c;
+}
+
+struct config *config_load_fallback(const char *path)
+{
+	_Static_assert(T_MAILDIR < T_RULES && T_STATE < T_RULES, "the fallback's keys come first");
+
+	struct config *c;
+	struct diag d;
+	struct ydoc y;
+	struct loader L = {&y, &d, NULL, false, true};
+	yaml_node_t *v[MAXKEYS] = {NULL};
+
+	if (path == NULL)
+		return NULL;
+	diag_init(&d);
+	c = L.c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	c->dir = dir_of(path);
+	/* maildir, state and rules are the first keys of the table: only they are read. */
+	if (ydoc_load(&y, path, &d) == 0 &&
+	    cfg_walk(&L, ydoc_root(&y), NULL, top_keys, T_RULES + 1, c, v) == 0)
+		top_defaults(&L, v);
+	ydoc_free(&y);
+	if (d.n > 0 || c->maildir == NULL || c->state_dir == NULL) {
+		config_free(c);
+		c = NULL;
+	}
+	diag_free(&d);
 	return c;
 }
 

@@ -140,6 +140,15 @@ char *config_default_path(void);
  */
 struct config *config_load(const char *path, struct diag *d);
 void config_free(struct config *c);
+/*
+ * What `corral deliver` falls back on when config_load() refused path (and
+ * `corral check` to find the rules all the same): the same file read for
+ * `maildir:`, `state:` and `rules:` alone (with their defaults), every other
+ * key skipped: no accounts, no relay, no dedupe. NULL when even those cannot
+ * be had (no file, not YAML, a bad value of one of them): then there is no
+ * Maildir to deliver into.
+ */
+struct config *config_load_fallback(const char *path);
 /* Wipes and forgets the remote accounts' and the relay's passwords and
  * token commands: what `corral serve` does first, so that the process that
  * reads local clients' input holds no remote credentials. */

@@ -15,13 +15,21 @@
 #include "core/pipeline.h"
 #include "util/log.h"
 
-/* Records one action's result; a permanent failure files the message into corral-failed. */
-static void act_result(struct run *r, struct item *it, struct act *a, bool *to_failed)
+/* Records one action's result; a permanent failure files the message into
+ * corral-failed, a local mistake (no relay) into INBOX when nothing else keeps it. */
+static void act_result(struct run *r, struct item *it, struct act *a, bool *to_failed,
+                       bool *to_inbox)
 {
 	const char *what = a->a.kind == JOURNAL_FORWARD ? "forward to" : "pipe";
 	enum journal_outcome oc = JOURNAL_DONE;
 
-	if (a->a.outcome == RES_PERM) {
+	if (a->a.outcome == RES_CONFIG) {
+		oc = JOURNAL_FAILED;
+		*to_inbox = !it->filed;
+		log_err("%s: %s %s: %s %s is not possible (%s): the message is %s", r->acct->name,
+		        r->folder, it->id, what, a->a.name, a->a.why,
+		        it->filed ? "kept where the rules file it" : "filed into INBOX");
+	} else if (a->a.outcome == RES_PERM) {
 		oc = JOURNAL_FAILED;
 		*to_failed = true;
 		log_warn("%s: %s %s: %s %s refused for good (%s): filed into %s", r->acct->name,
@@ -47,9 +55,9 @@ static int run_item(struct run *r, struct item *it, int fd)
 	                              .fd = fd,
 	                              .size = it->size};
 	struct pipeline_action *acts[PIPELINE_TARGETS_MAX];
-	const char *failed = PIPELINE_FAILED_FOLDER;
+	const char *failed = PIPELINE_FAILED_FOLDER, *inbox = "INBOX";
 	const unsigned no_flags = 0;
-	bool to_failed = false;
+	bool to_failed = false, to_inbox = false;
 	char *name = NULL;
 	size_t n = 0;
 
@@ -60,11 +68,12 @@ static int run_item(struct run *r, struct item *it, int fd)
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < it->nacts; i++)
 			if ((it->acts[i].a.kind == JOURNAL_FORWARD) == (pass == 0))
-				act_result(r, it, &it->acts[i], &to_failed);
+				act_result(r, it, &it->acts[i], &to_failed, &to_inbox);
 	if (it->incomplete)
 		r->st->deferred++;
-	if (to_failed && pipeline_file(&r->pl, it->tmp, it->size, it->vsize, &failed, &no_flags, 1,
-	                               &name, r->err, sizeof(r->err)) != RES_OK)
+	if ((to_failed || to_inbox) &&
+	    pipeline_file(&r->pl, it->tmp, it->size, it->vsize, to_failed ? &failed : &inbox,
+	                  &no_flags, 1, &name, r->err, sizeof(r->err)) != RES_OK)
 		return fetch_fail(r, RES_TEMP, "%s", r->err);
 	free(name);
 	return 0;

@@ -33,6 +33,7 @@ struct item {
 	struct act *acts;  /* forwards and pipes to run before the commit */
 	size_t nacts;
 	bool planned;    /* an intent is buffered: deliveries are in the Maildir batch */
+	bool filed;      /* the plan has a Maildir copy (besides forwards and pipes) */
 	bool skipped;    /* seen without delivery (duplicate, discard) */
 	bool incomplete; /* a forward or pipe failed temporarily: not done, kept on the server */
 };

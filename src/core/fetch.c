@@ -123,6 +123,9 @@ static int plan_targets(struct run *r, struct item *it, const struct pipeline_pl
 		free(names[i]);
 	if (res == 0)
 		it->planned = true;
+	/* A partial plan without folders may have had them: an INBOX copy more
+	 * is better than a message that no folder keeps. */
+	it->filed = pl->nfolders > 0;
 	return res;
 }
 
@@ -633,12 +636,14 @@ static int open_state(struct run *r)
 	                             .rules = r->p->rules,
 	                             .dedupe = true,
 	                             .fault = r->p->fault,
-	                             .clean_tmp = !r->p->dry_run};
+	                             .clean_tmp = !r->p->dry_run,
+	                             .dry_run = r->p->dry_run};
 	enum res_kind jr;
 
 	if (pipeline_open(&r->pl, &pp, r->err, sizeof(r->err)) != RES_OK)
 		return fetch_fail(r, RES_TEMP, "%s", r->err);
-	r->j = journal_open(r->p->cfg->state_dir, r->acct->name, &jr, r->err, sizeof(r->err));
+	r->j = (r->p->dry_run ? journal_open_readonly : journal_open)(
+	    r->p->cfg->state_dir, r->acct->name, &jr, r->err, sizeof(r->err));
 	if (r->j == NULL)
 		return fetch_fail(r, jr == RES_CONFIG ? RES_CONFIG : RES_TEMP, "%s", r->err);
 	return r->p->dry_run ? 0 : recover(r);

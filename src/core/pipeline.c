@@ -18,18 +18,19 @@
 #include "util/log.h"
 #include "util/str.h"
 
-static enum res_kind open_dedupe(struct pipeline *pl, char *err, size_t errlen)
+static enum res_kind open_dedupe(struct pipeline *pl, bool dry_run, char *err, size_t errlen)
 {
 	const struct config *cfg = pl->cfg;
 	char why[256];
 	char *path;
 
-	if (fs_mkdir_p(cfg->state_dir, 0700) < 0) {
+	if (!dry_run && fs_mkdir_p(cfg->state_dir, 0700) < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", cfg->state_dir, strerror(errno));
 		return RES_TEMP;
 	}
 	path = xasprintf("%s/dedupe", cfg->state_dir);
-	pl->dd = dedupe_open(path, cfg->dedupe_s, why, sizeof(why));
+	pl->dd = dry_run ? dedupe_open_readonly(path, cfg->dedupe_s, why, sizeof(why))
+	                 : dedupe_open(path, cfg->dedupe_s, why, sizeof(why));
 	free(path);
 	if (pl->dd == NULL) {
 		snprintf(err, errlen, "dedupe store: %s", why);
@@ -44,6 +45,8 @@ enum res_kind pipeline_open(struct pipeline *pl, const struct pipeline_params *p
 	memset(pl, 0, sizeof(*pl));
 	pl->cfg = p->cfg;
 	pl->rules = p->rules;
+	if (p->dry_run)
+		return p->dedupe && p->cfg->dedupe_s > 0 ? open_dedupe(pl, true, err, errlen) : RES_OK;
 	pl->md = maildir_open(p->cfg->maildir, err, errlen);
 	if (pl->md == NULL)
 		return RES_TEMP;
@@ -53,7 +56,7 @@ enum res_kind pipeline_open(struct pipeline *pl, const struct pipeline_params *p
 	if (p->fault != NULL && strcmp(p->fault, "mid-link") == 0)
 		md_batch_crash_mid_link(pl->b);
 	if (p->dedupe && p->cfg->dedupe_s > 0)
-		return open_dedupe(pl, err, errlen);
+		return open_dedupe(pl, false, err, errlen);
 	return RES_OK;
 }
 
@@ -160,10 +163,11 @@ void pipeline_msg_free(struct pipeline_msg *pm)
 
 /* ---- forwards and pipes ---- */
 
-static void refuse_all(struct pipeline_action **acts, size_t n, const char *why)
+static void refuse_all(struct pipeline_action **acts, size_t n, enum res_kind kind,
+                       const char *why)
 {
 	for (size_t i = 0; i < n; i++) {
-		acts[i]->outcome = RES_PERM;
+		acts[i]->outcome = kind;
 		snprintf(acts[i]->why, sizeof(acts[i]->why), "%.*s", (int)sizeof(acts[i]->why) - 1,
 		         why);
 	}
@@ -181,9 +185,10 @@ static void run_forwards(struct pipeline *pl, const struct pipeline_source *src,
 	char *from, *received;
 
 	if (!pl->cfg->smtp.present)
-		return refuse_all(acts, n, "no smtp relay is configured (smtp: in the config)");
+		return refuse_all(acts, n, RES_CONFIG,
+		                  "no smtp relay is configured (smtp: in the config)");
 	if (pl->smtp == NULL && (pl->smtp = smtp_open(&pl->cfg->smtp, err, sizeof(err))) == NULL)
-		return refuse_all(acts, n, err);
+		return refuse_all(acts, n, RES_PERM, err);
 	for (size_t i = 0; i < n; i++)
 		rcpts[i] = acts[i]->name;
 	from =

@@ -56,6 +56,10 @@ struct pipeline_params {
 	bool dedupe;       /* use the dedupe store when the config sets `dedupe:` */
 	const char *fault; /* crash tests: "mid-link" crashes in the middle of a commit */
 	bool clean_tmp;    /* first remove what earlier runs left in tmp/ (maildir_clean_tmp) */
+	/* --dry-run: no Maildir is opened or made (md and b stay NULL), the
+	 * dedupe store is only read; read and decide work, nothing else may be
+	 * called. */
+	bool dry_run;
 };
 
 /* One run's pipeline. Fields are read-only for callers. */
@@ -72,7 +76,11 @@ struct pipeline {
 struct pipeline_action {
 	enum journal_action kind; /* JOURNAL_FORWARD or JOURNAL_PIPE */
 	char *name;               /* the address, or the command line (argv_join); owned */
-	enum res_kind outcome;    /* after pipeline_actions(): RES_OK, RES_TEMP or RES_PERM */
+	/* After pipeline_actions(): RES_OK, RES_TEMP, RES_PERM, or RES_CONFIG for
+	 * a forward when no relay is configured: a local mistake, after which
+	 * the message is kept as if the forward were not there (INBOX when
+	 * nothing else files it), never in corral-failed. */
+	enum res_kind outcome;
 	char why[256];            /* what the relay or the command said when not RES_OK */
 };
 
@@ -131,7 +139,7 @@ struct pipeline_source {
 };
 
 /* Runs acts[0..n): the forwards in one SMTP transaction, then each pipe.
- * Each gets its outcome; a relay that is not configured refuses for good. */
+ * Each gets its outcome. */
 void pipeline_actions(struct pipeline *pl, const struct pipeline_source *src,
                       struct pipeline_action **acts, size_t n);
 

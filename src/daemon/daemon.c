@@ -242,6 +242,7 @@ static void start_fetch(struct daemon *d, struct slot *s)
 {
 	struct worker_params wp = {.cfg = d->dc->cfg,
 	                           .rules = d->dc->rules[s->idx],
+	                           .rules_problem = d->dc->rules_problem[s->idx],
 	                           .fault = d->p->fault,
 	                           .retry_delay_s = d->p->retry_delay_s};
 
@@ -642,9 +643,12 @@ void daemon_conf_free(struct daemon_conf *dc)
 {
 	if (dc == NULL)
 		return;
-	for (size_t i = 0; i < dc->cfg->naccounts; i++)
+	for (size_t i = 0; i < dc->cfg->naccounts; i++) {
 		rules_free(dc->rules[i]);
+		free(dc->rules_problem[i]);
+	}
 	free(dc->rules);
+	free(dc->rules_problem);
 	config_free(dc->cfg);
 	free(dc);
 }

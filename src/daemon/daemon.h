@@ -34,6 +34,10 @@ struct rules;
 struct daemon_conf {
 	struct config *cfg;
 	struct rules **rules; /* cfg->naccounts entries */
+	/* cfg->naccounts entries, NULL for rules that compiled: at the start of
+	 * `run`, broken rules are replaced by the INBOX-only set and their first
+	 * error kept here for the status (worker_params.rules_problem). */
+	char **rules_problem;
 };
 
 struct daemon_params {

@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "rules/rules.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -48,6 +49,39 @@ static void child_progress(void *ctx, const struct fetch_stats *st)
 	}
 }
 
+/*
+ * Broken rules do not stop the fetch: the mail is filed into INBOX unsorted
+ * (`corral refile INBOX` sorts it once they are fixed) and the account's
+ * exit status is EX_CONFIG, whose error the status file shows.
+ */
+static enum res_kind run_fetch(const struct worker_params *wp, const struct account *a,
+                               struct fetch_params *p, struct fetch_stats *st, int *rc)
+{
+	char why[400] = "";
+	const char *problem = wp->rules_problem;
+	struct rules *own = NULL;
+	enum res_kind kind;
+
+	p->rules = wp->rules;
+	if (p->rules == NULL && (p->rules = own = wp->load_rules(wp->cfg, a, why, sizeof(why))) == NULL) {
+		p->rules = own = wp->inbox_rules();
+		problem = why;
+	}
+	if (problem != NULL)
+		log_err("%s: the rules have errors (%s): new mail is filed into INBOX unsorted until "
+		        "they are fixed",
+		        a->name, problem);
+	kind = fetch_account(p, st);
+	*rc = res_exit_code(kind);
+	if (problem != NULL && kind == RES_OK) {
+		snprintf(st->error, sizeof(st->error),
+		         "the rules have errors (%s): mail filed into INBOX unsorted", problem);
+		*rc = EX_CONFIG;
+	}
+	rules_free(own);
+	return kind;
+}
+
 static void run_child(const struct worker_params *wp, const struct account *a, int fd)
 {
 	struct child_ctx cc = {.fd = fd};
@@ -63,23 +97,17 @@ static void run_child(const struct worker_params *wp, const struct account *a, i
 	struct sigaction sa = {.sa_handler = on_stop};
 	struct fetch_stats st;
 	enum res_kind kind;
+	int rc;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	p.rules = wp->rules != NULL ? wp->rules : wp->load_rules(wp->cfg, a);
-	if (p.rules == NULL) {
-		memset(&st, 0, sizeof(st));
-		snprintf(st.error, sizeof(st.error), "the rules have errors (see above)");
-		kind = RES_CONFIG;
-	} else {
-		kind = fetch_account(&p, &st);
-	}
-	send_report(fd, 1, res_exit_code(kind), kind, &st);
+	kind = run_fetch(wp, a, &p, &st, &rc);
+	send_report(fd, 1, rc, kind, &st);
 	fflush(NULL); /* what the caller's dry_run_line printed */
-	_exit(res_exit_code(kind));
+	_exit(rc);
 }
 
 int worker_start(struct worker *w, const struct worker_params *p)

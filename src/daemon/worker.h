@@ -33,9 +33,17 @@ struct worker_report {
 struct worker_params {
 	const struct config *cfg;
 	/* The account's compiled rules; NULL: the child compiles them with
-	 * load_rules (which prints its diagnostics), as `corral fetch` does. */
+	 * load_rules (which prints its diagnostics and fills why), as `corral
+	 * fetch` does. */
 	struct rules *rules;
-	struct rules *(*load_rules)(const struct config *cfg, const struct account *acct);
+	struct rules *(*load_rules)(const struct config *cfg, const struct account *acct, char *why,
+	                            size_t whylen);
+	/* Rules that would not compile: the child sorts with inbox_rules()
+	 * instead (every message to INBOX), and a fetch that otherwise worked
+	 * ends with EX_CONFIG and rules_problem as its error, so that the
+	 * status shows it. Set by `run` for rules it replaced at its start. */
+	const char *rules_problem;
+	struct rules *(*inbox_rules)(void);
 	bool dry_run;
 	void (*dry_run_line)(void *ctx, const char *account, const char *folder, const char *id,
 	                     const char *what);

@@ -275,6 +275,14 @@ static bool pat_match(const struct pattern *p, const char *s, size_t n, regmatch
 	return false;
 }
 
+bool pattern_matches(const struct pattern *p, const char *s, size_t n)
+{
+	regmatch_t pm[RULES_NGROUPS];
+	size_t at, atlen;
+
+	return pat_match(p, s, n, pm, &at, &atlen);
+}
+
 static bool eval_leaf(struct ectx *e, const struct cond *c)
 {
 	struct vlist *vl = values(e, c);

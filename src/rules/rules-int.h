@@ -73,13 +73,22 @@ struct folder_tmpl {
 	bool keep; /* `keep`: INBOX */
 };
 
+/* Where an action was written, for the checks made once the config is known
+ * (rules-lint.c): a forward needs a relay, a pipe a program. */
+struct act_pos {
+	int line, col;
+	char *path; /* "then[1].forward", owned */
+};
+
 struct actions {
 	struct folder_tmpl *folders;
 	size_t nfolders;
 	unsigned flags; /* MAIL_FLAG_* */
 	char **forwards;
+	struct act_pos *forward_pos; /* one per forward */
 	size_t nforwards;
 	char ***pipes; /* each NULL-terminated */
+	struct act_pos *pipe_pos; /* one per pipe */
 	size_t npipes;
 	bool discard;
 };
@@ -115,6 +124,8 @@ struct rcc {
 	int in_not;
 };
 
+/* The label of a rule in messages: rule #N "name" (index 1-based; name may be NULL). */
+void rules_label(char *out, size_t n, int index, const char *name);
 /* Reports "FILE:LINE:COL: rule #N "name": path: message" at n. */
 void rcc_error(struct rcc *c, const yaml_node_t *n, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -138,6 +149,9 @@ struct cond *cond_compile(struct rcc *c, yaml_node_t *n, const char *path);
 /* True when c matches every message: used to find unreachable rules. */
 bool cond_always(const struct cond *c);
 void cond_free(struct cond *c);
+
+/* rules-eval.c: whether pattern p matches the whole value s (len n). */
+bool pattern_matches(const struct pattern *p, const char *s, size_t n);
 
 /* rules-explain.c: recording, called by rules-eval.c only when tracing. */
 void trace_clear(struct rules_trace *t);

@@ -294,6 +294,11 @@ static bool address_ok(const char *s)
 	return true;
 }
 
+static struct act_pos act_pos_at(const yaml_node_t *n, const char *path)
+{
+	return (struct act_pos){.line = ydoc_line(n), .col = ydoc_col(n), .path = xstrdup(path)};
+}
+
 static int one_forward(struct rcc *c, yaml_node_t *n, const char *path, struct actions *a)
 {
 	const char *s = n && !ydoc_is_null(n) ? ydoc_scalar(n) : NULL;
@@ -305,6 +310,8 @@ static int one_forward(struct rcc *c, yaml_node_t *n, const char *path, struct a
 		                 "expected one address such as me@example.com, got '%s'", s),
 		       -1;
 	a->forwards = xrealloc(a->forwards, (a->nforwards + 1) * sizeof(char *));
+	a->forward_pos = xrealloc(a->forward_pos, (a->nforwards + 1) * sizeof(*a->forward_pos));
+	a->forward_pos[a->nforwards] = act_pos_at(n, path);
 	a->forwards[a->nforwards++] = xstrdup(s);
 	return 0;
 }
@@ -345,6 +352,8 @@ static int compile_pipe(struct rcc *c, yaml_node_t *n, const char *path, struct 
 		return -1;
 	}
 	a->pipes = xrealloc(a->pipes, (a->npipes + 1) * sizeof(char **));
+	a->pipe_pos = xrealloc(a->pipe_pos, (a->npipes + 1) * sizeof(*a->pipe_pos));
+	a->pipe_pos[a->npipes] = act_pos_at(n, path);
 	a->pipes[a->npipes++] = argv;
 	return 0;
 }
@@ -476,22 +485,28 @@ static void actions_free(struct actions *a)
 	for (size_t i = 0; i < a->nfolders; i++)
 		free(a->folders[i].text);
 	free(a->folders);
-	for (size_t i = 0; i < a->nforwards; i++)
+	for (size_t i = 0; i < a->nforwards; i++) {
 		free(a->forwards[i]);
+		free(a->forward_pos[i].path);
+	}
 	free(a->forwards);
-	for (size_t i = 0; i < a->npipes; i++)
+	free(a->forward_pos);
+	for (size_t i = 0; i < a->npipes; i++) {
 		argv_free(a->pipes[i]);
+		free(a->pipe_pos[i].path);
+	}
 	free(a->pipes);
+	free(a->pipe_pos);
 }
 
 /* ---- rules ---------------------------------------------------------------- */
 
-static void set_label(struct rcc *c, int index, const char *name)
+void rules_label(char *out, size_t n, int index, const char *name)
 {
 	if (name)
-		snprintf(c->label, sizeof(c->label), "rule #%d \"%.100s\"", index, name);
+		snprintf(out, n, "rule #%d \"%.100s\"", index, name);
 	else
-		snprintf(c->label, sizeof(c->label), "rule #%d", index);
+		snprintf(out, n, "rule #%d", index);
 }
 
 static const struct rkv *find_pair(const struct rkv *kv, size_t n, const char *key)
@@ -596,14 +611,14 @@ static void compile_rule(struct loader *l, struct ydoc *y, const char *file, yam
 	const char *name;
 	struct rule *ru;
 
-	set_label(&c, index, NULL);
+	rules_label(c.label, sizeof(c.label), index, NULL);
 	if (n == NULL || n->type != YAML_MAPPING_NODE) {
 		rcc_error(&c, n, "", "expected a rule (a mapping with if: and then:), got %s",
 		          ydoc_kind(n));
 		return;
 	}
 	name = rule_name(&c, n);
-	set_label(&c, index, name);
+	rules_label(c.label, sizeof(c.label), index, name);
 	check_reachable(l, &c, n);
 	ru = rule_slot(l->r);
 	ru->name = name ? xstrdup(name) : NULL;

@@ -41,6 +41,24 @@ struct rules *rules_load(char *const *files, size_t nfiles, struct diag *d);
 struct rules *rules_load_string(const char *name, const char *text, size_t len, struct diag *d);
 void rules_free(struct rules *r);
 
+/* What the config offers the rules' actions, for rules_lint(). */
+struct rules_env {
+	const char *config;          /* the config file's name; NULL: no config is known, so
+	                              * only the pipes are checked */
+	bool relay;                  /* an smtp relay is configured: forwards can work */
+	const char *const *accounts; /* the names of the config's accounts */
+	size_t naccounts;
+	const char *path; /* where pipe programs are looked up; NULL: $PATH */
+};
+
+/*
+ * What compiling alone cannot know: reports into d, at each action or
+ * condition's FILE:LINE:COL, a forward when no relay is configured, a pipe
+ * whose program is not found or not executable, and an `account:` pattern
+ * that matches none of the config's accounts. Returns how many it reported.
+ */
+size_t rules_lint(const struct rules *r, const struct rules_env *env, struct diag *d);
+
 /* What the rules know about one rule, for logs and `corral test`. */
 struct rule_info {
 	const char *name; /* the rule's name:, or NULL */

@@ -38,6 +38,7 @@ struct dedupe {
 	size_t records; /* in the file, stale ones included */
 	struct buf pending;
 	size_t npending;
+	bool readonly; /* dedupe_open_readonly(): nothing is ever written */
 };
 
 /* What a load found. */
@@ -350,8 +351,7 @@ struct dedupe *dedupe_open(const char *path, uint64_t window_s, char *err, size_
 	return dedupe_open_at(path, window_s, 0, err, errlen);
 }
 
-struct dedupe *dedupe_open_at(const char *path, uint64_t window_s, time_t now, char *err,
-                              size_t errlen)
+static struct dedupe *dedupe_new(const char *path, uint64_t window_s, time_t now)
 {
 	struct dedupe *d = xcalloc(1, sizeof(*d));
 
@@ -360,6 +360,34 @@ struct dedupe *dedupe_open_at(const char *path, uint64_t window_s, time_t now, c
 	d->window = window_s > WINDOW_MAX ? WINDOW_MAX : window_s;
 	buf_init(&d->pending, PENDING_MAX);
 	clear_set(d);
+	return d;
+}
+
+struct dedupe *dedupe_open_readonly(const char *path, uint64_t window_s, char *err,
+                                    size_t errlen)
+{
+	struct dedupe *d = dedupe_new(path, window_s, 0);
+	struct load_stats st;
+
+	d->readonly = true;
+	d->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (d->fd < 0 && errno == ENOENT)
+		return d; /* nothing delivered yet: nothing seen */
+	/* A shared lock: no writer is halfway through a rewrite while it is read. */
+	if (d->fd < 0 || flock(d->fd, LOCK_SH) < 0 || load(d, &st) < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		dedupe_close(d, NULL, 0);
+		return NULL;
+	}
+	flock(d->fd, LOCK_UN);
+	return d;
+}
+
+struct dedupe *dedupe_open_at(const char *path, uint64_t window_s, time_t now, char *err,
+                              size_t errlen)
+{
+	struct dedupe *d = dedupe_new(path, window_s, now);
+
 	d->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (d->fd < 0 || lock_current(d) < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -454,7 +482,7 @@ int dedupe_close(struct dedupe *d, char *err, size_t errlen)
 		err = local;
 		errlen = sizeof(local);
 	}
-	if (d->fd >= 0)
+	if (d->fd >= 0 && !d->readonly)
 		rc = dedupe_sync(d, err, errlen);
 	if (d->fd >= 0)
 		close(d->fd);

@@ -63,6 +63,7 @@ struct journal {
 	struct buf out; /* records not yet written */
 	uint64_t nrec;  /* records in the file and the buffer */
 	bool failed;
+	bool readonly; /* journal_open_readonly(): records are applied, never written */
 };
 
 /* Building records: check jr_room() first, then the puts cannot fail. */

@@ -192,6 +192,8 @@ static int check_header(struct journal *j, const unsigned char *data, size_t len
 	header(h);
 	if (len < HDR_LEN && memcmp(data, h, len) == 0) {
 		/* Empty or a header cut short: only ever a file made by hand; start afresh. */
+		if (j->readonly)
+			return RES_OK;
 		if (ftruncate(j->fd, 0) < 0 || write_all(j->fd, h, sizeof(h)) < 0 ||
 		    fdatasync(j->fd) < 0)
 			return fail(err, errlen, errno_result(errno), "%s: %s", j->path,
@@ -223,7 +225,7 @@ static int replay(struct journal *j, const unsigned char *data, size_t len, char
 	if (off < len) {
 		log_warn("%s: dropping %zu bytes of torn or damaged records at byte %zu", j->path,
 		         len - off, off);
-		if (ftruncate(j->fd, (off_t)off) < 0 || fdatasync(j->fd) < 0)
+		if (!j->readonly && (ftruncate(j->fd, (off_t)off) < 0 || fdatasync(j->fd) < 0))
 			return fail(err, errlen, errno_result(errno), "%s: truncate: %s", j->path,
 			            strerror(errno));
 	}
@@ -249,6 +251,45 @@ static int load(struct journal *j, char *err, size_t errlen)
 static bool compact_due(const struct journal *j)
 {
 	return j->nrec > 2 * jr_live_records(j) + COMPACT_SLACK;
+}
+
+/* A dry run reads the journal as it is, without the lock (it changes
+ * nothing), creating nothing: a missing file is an empty journal. */
+static int open_readonly(struct journal *j, char *err, size_t errlen)
+{
+	j->readonly = true;
+	j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	if (j->fd < 0 && errno == ENOENT)
+		return RES_OK;
+	if (j->fd < 0)
+		return fail(err, errlen, errno_result(errno), "%s: %s", j->path, strerror(errno));
+	return load(j, err, errlen);
+}
+
+struct journal *journal_open_readonly(const char *state_dir, const char *account,
+                                      enum res_kind *res, char *err, size_t errlen)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	char *base = journal_account_base(account);
+	int rc;
+
+	j->fd = j->lock_fd = -1;
+	buf_init(&j->out, FILE_MAX);
+	j->dir = xasprintf("%s/accounts", state_dir);
+	if (!base) {
+		rc = fail(err, errlen, RES_CONFIG, "bad account name '%s'", account);
+	} else {
+		j->path = xasprintf("%s/%s.journal", j->dir, base);
+		rc = open_readonly(j, err, errlen);
+	}
+	free(base);
+	if (res)
+		*res = (enum res_kind)rc;
+	if (rc != RES_OK) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
 }
 
 struct journal *journal_open(const char *state_dir, const char *account, enum res_kind *res,
@@ -293,7 +334,8 @@ void journal_close(struct journal *j)
 
 	if (!j)
 		return;
-	if (j->fd >= 0 && !j->failed && j->out.len && journal_sync(j, err, sizeof(err)) != RES_OK)
+	if (j->fd >= 0 && !j->failed && !j->readonly && j->out.len &&
+	    journal_sync(j, err, sizeof(err)) != RES_OK)
 		log_warn("%s", err);
 	for (size_t i = 0; i < j->nfolders; i++)
 		jr_folder_free(j->folders[i]);
@@ -322,6 +364,8 @@ int journal_sync(struct journal *j, char *err, size_t errlen)
 
 	if (j->failed)
 		return fail(err, errlen, RES_TEMP, "%s: failed earlier, reopen it", j->path);
+	if (j->readonly)
+		buf_reset(&j->out);
 	if (j->out.len == 0)
 		return RES_OK;
 	if (write_all(j->fd, j->out.data, j->out.len) < 0 || fdatasync(j->fd) < 0) {
@@ -341,6 +385,8 @@ int journal_compact(struct journal *j, char *err, size_t errlen)
 	unsigned char h[HDR_LEN];
 	int fd;
 
+	if (j->readonly)
+		return RES_OK;
 	if (j->failed)
 		return fail(err, errlen, RES_TEMP, "%s: failed earlier, reopen it", j->path);
 	/* The live state is at most the records replayed and buffered, so it fits. */

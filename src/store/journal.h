@@ -105,6 +105,10 @@ char *journal_account_base(const char *account);
  * with *res and err set on failure; RES_BUSY when another process holds
  * the lock.
  */
+/* For a dry run: the journal as it is, not locked, nothing created; records
+ * added are applied in memory and never written. A missing file is empty. */
+struct journal *journal_open_readonly(const char *state_dir, const char *account,
+                                      enum res_kind *res, char *err, size_t errlen);
 struct journal *journal_open(const char *state_dir, const char *account, enum res_kind *res,
                              char *err, size_t errlen);
 /* Writes and syncs what is buffered (best effort), unlocks, frees. NULL is allowed. */

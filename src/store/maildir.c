@@ -700,6 +700,8 @@ int md_batch_commit(struct md_batch *b, char *err, size_t errlen)
 
 void md_batch_abort(struct md_batch *b)
 {
+	if (b == NULL) /* a dry run has no batch */
+		return;
 	batch_clear(b);
 }
 

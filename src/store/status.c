@@ -13,7 +13,11 @@
 
 static char *status_path(const char *state_dir, const char *account, const char *suffix)
 {
-	char *base = journal_account_base(account);
+	char *base;
+
+	if (account == NULL)
+		return xasprintf("%s/deliver%s", state_dir, suffix);
+	base = journal_account_base(account);
 	char *p = xasprintf("%s/accounts/%s%s", state_dir, base ? base : "_", suffix);
 
 	free(base);
@@ -77,7 +81,7 @@ static void put_line(struct buf *b, const char *key, const char *text)
 
 int status_write(const char *state_dir, const char *account, const struct account_status *st)
 {
-	char *dir = xasprintf("%s/accounts", state_dir);
+	char *dir = account ? xasprintf("%s/accounts", state_dir) : xstrdup(state_dir);
 	char *path = status_path(state_dir, account, ".status");
 	struct buf b;
 	int rc = -1;

@@ -5,6 +5,13 @@
  * process can read it at any time. One writer at a time: the process that
  * holds the state directory's lock (statelock.h).
  *
+ * `corral deliver` has a status of its own, STATE/deliver.status (the
+ * calls below with a NULL account): it is written when a delivery had a
+ * problem (broken rules or config: the message went to INBOX unsorted) and
+ * by the next delivery after one, so that `corral status` shows it. Many
+ * deliveries may run at once: the last rename wins, which is all a report
+ * needs.
+ *
  * Memory: everything is in the caller's struct; no allocation survives.
  */
 #ifndef CORRAL_STATUS_H

@@ -13,7 +13,8 @@
 #                  Writes a config (mode 0600): maildir, state, the top-level
 #                  LINEs, then "accounts:" and the account blocks from stdin.
 #   corral_run SECS ARGS...
-#                  Runs $CORRAL ARGS under `timeout SECS`; stdout in $T/out,
+#                  Runs $CORRAL ARGS under `timeout SECS` (stdin from the file
+#                  $CORRAL_STDIN, else /dev/null); stdout in $T/out,
 #                  stderr in $T/err, exit status in RC (124: it hung). Any
 #                  sanitizer report is copied to $T/sanitizer.log.
 #   track_add EXPECTED USER FOLDER N [SIZE]
@@ -98,7 +99,7 @@ corral_run() { # SECS ARGS...
 	local secs=$1
 	shift
 	RC=0
-	timeout -k 5 "$secs" "$CORRAL" "$@" >"$T/out" 2>"$T/err" </dev/null || RC=$?
+	timeout -k 5 "$secs" "$CORRAL" "$@" >"$T/out" 2>"$T/err" <"${CORRAL_STDIN:-/dev/null}" || RC=$?
 	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/err"; then
 		{
 			echo "== corral $*"
