@@ -14,10 +14,12 @@ build="gcc make pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libyaml-dev
 # The test Dovecot (IMAP + POP3) and its certificates, the scripts' helpers
 # (python3 writes mailboxes and plays clients and proxies), setsid, mount.
 servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util-linux mount passwd"
-# The SMTP relay of the tests and the clients they drive.
+# The SMTP relay of the tests and the clients they drive. Postfix is the MTA
+# in front of `corral deliver` in test-deliver-postfix.sh, which starts its
+# own instance on 127.0.0.1 (installed unconfigured: no system MTA runs).
 # isync (mbsync) logs in with SASL PLAIN through the Cyrus plugins of
 # libsasl2-modules (without them it offers only EXTERNAL).
-clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules"
+clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;
@@ -47,6 +49,8 @@ export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 chmod 755 /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+# Postfix asks how to configure the machine's mail: not at all.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -43,7 +43,8 @@ static const struct command commands[] = {
     {"passwd", cmd_passwd,
      "passwd                   read a password, print a hash for the IMAP server"},
     {"init", cmd_init, "init [--provider NAME]   write a first config and rule file"},
-    {"check", cmd_check, "check                    validate config and rules"},
+    {"check", cmd_check,
+     "check [--rules FILE...]  validate config and rules, every problem at once"},
 };
 
 static void usage(FILE *fp)

@@ -127,8 +127,9 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "--rules") == 0)
 		return check_rule_files(cli, argv + 2, argc - 2);
 	if (argc > 1) {
-		fprintf(stderr, "usage: corral check            the config and every rule file it names\n"
-		                "       corral check --rules FILE...   rule files alone\n");
+		fprintf(stderr,
+		        "usage: corral check            the config and every rule file it names\n"
+		        "       corral check --rules FILE...   rule files alone\n");
 		return EX_USAGE;
 	}
 	return check_config(cli);

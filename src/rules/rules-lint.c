@@ -71,15 +71,9 @@ static void lint_account(struct lint *l, const struct cond *c)
 	buf_init(&names, 4096);
 	for (size_t i = 0; i < env->naccounts && names.len < 200; i++)
 		buf_printf(&names, "%s%s", i ? ", " : "", env->accounts[i]);
-	if (env->naccounts == 0)
-		lint_error(l, c->line, c->col, "account",
-		           "'%s' matches no account: %s has none (corral deliver -a NAME gives "
-		           "the name of an account of the config)",
-		           c->pat.text, env->config);
-	else
-		lint_error(l, c->line, c->col, "account",
-		           "'%s' matches no account of %s (its accounts: %s)", c->pat.text,
-		           env->config, names.data);
+	lint_error(l, c->line, c->col, "account",
+	           "'%s' matches no account of %s (its accounts: %s)", c->pat.text, env->config,
+	           names.data);
 	buf_free(&names);
 }
 
@@ -87,7 +81,8 @@ static void lint_cond(struct lint *l, const struct cond *c)
 {
 	if (c == NULL)
 		return;
-	if (c->kind == COND_ACCOUNT && l->env->config != NULL)
+	/* A config without accounts is for `deliver -a NAME` alone: any name. */
+	if (c->kind == COND_ACCOUNT && l->env->config != NULL && l->env->naccounts > 0)
 		lint_account(l, c);
 	for (size_t i = 0; i < c->nkids; i++)
 		lint_cond(l, &c->kids[i]);

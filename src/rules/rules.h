@@ -55,7 +55,9 @@ struct rules_env {
  * What compiling alone cannot know: reports into d, at each action or
  * condition's FILE:LINE:COL, a forward when no relay is configured, a pipe
  * whose program is not found or not executable, and an `account:` pattern
- * that matches none of the config's accounts. Returns how many it reported.
+ * that matches none of the config's accounts (when it has any: a config
+ * without accounts serves `deliver -a NAME`, whose NAME is free). Returns
+ * how many it reported.
  */
 size_t rules_lint(const struct rules *r, const struct rules_env *env, struct diag *d);
 

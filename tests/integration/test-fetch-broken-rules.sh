@@ -66,5 +66,17 @@ check "run stops on SIGTERM with exit 0" test $? -eq 0
 DPID=
 check "nothing lost: INBOX 6 + Sorted 2" test "$(inbox)" -eq 6 -a "$(sorted)" -eq 2
 
+# ---- a forward with no relay: the fetched message is kept once, in INBOX ----
+M2=$T/M2
+printf -- '- if: {subject: "*"}\n  then: {forward: me@phone.example}\n' >"$T/fwd.yml"
+fetch_account acct2 carol imap implicit "$DOVECOT_IMAPS_PORT" true |
+	fetch_config "$T/fwd-config.yml" "$M2" "$T/state2" "rules: $T/fwd.yml"
+dovecot_add_messages carol INBOX 2 >/dev/null
+corral_run 60 -c "$T/fwd-config.yml" fetch
+check "fetch with a forward and no relay: exit 0" test "$RC" -eq 0
+check "fetch with a forward and no relay: both messages in INBOX, no corral-failed" \
+	test "$(find "$M2/new" -type f | wc -l)" -eq 2 -a ! -d "$M2/.corral-failed"
+check "fetch with a forward and no relay: the log says why" grep -q "no smtp relay is configured" "$T/err"
+
 sanitizer_check
 finish

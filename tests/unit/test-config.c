@@ -359,6 +359,48 @@ static void missing_file_is_reported_without_position(void **state)
 	free(want);
 }
 
+/* deliver's fallback: maildir, state and rules of a file config_load refuses. */
+static const struct {
+	const char *name, *text;
+	bool usable;
+	const char *maildir; /* relative to HOME when not absolute; NULL: not checked */
+} fallback_cases[] = {
+    {"unknown_key_elsewhere", "maildir: /m\nstate: /s\nbogus: 1\n", true, "/m"},
+    {"broken_account", "maildir: /m\naccounts:\n  a: {port: x}\n", true, "/m"},
+    {"no_maildir_key_means_the_default", "colour: red\n", true, "Maildir"},
+    {"maildir_of_the_wrong_type", "maildir: [a]\n", false, NULL},
+    {"not_yaml", "maildir: [\n", false, NULL},
+    {"not_a_mapping", "- a\n", false, NULL},
+};
+
+static void fallback_reads_maildir_state_and_rules_alone(void **state)
+{
+	struct fixture *fx = *state;
+
+	for (size_t i = 0; i < sizeof(fallback_cases) / sizeof(fallback_cases[0]); i++) {
+		char *dir = fresh_dir(fx),
+		     *path = write_file(dir, "config.yml", fallback_cases[i].text, 0600);
+		struct config *c = config_load_fallback(path);
+		const char *want = fallback_cases[i].maildir;
+		char *full = want && want[0] != '/' ? xasprintf("%s/%s", fx->dir, want) : NULL;
+
+		if ((c != NULL) != fallback_cases[i].usable)
+			fail_msg("%s: usable %d, expected %d", fallback_cases[i].name, c != NULL,
+			         fallback_cases[i].usable);
+		if (c != NULL && want != NULL && strcmp(c->maildir, full ? full : want) != 0)
+			fail_msg("%s: maildir %s, expected %s", fallback_cases[i].name, c->maildir,
+			         full ? full : want);
+		if (c != NULL)
+			assert_int_equal(c->naccounts, 0);
+		config_free(c);
+		free(full);
+		free(path);
+		free(dir);
+	}
+	assert_null(config_load_fallback(NULL));
+	assert_null(config_load_fallback("/nonexistent/corral/config.yml"));
+}
+
 static void minimal_account_gets_every_default(void **state)
 {
 	struct fixture *fx = *state;
@@ -928,6 +970,7 @@ int main(void)
 	    cmocka_unit_test_setup(each_error_is_reported_with_position_and_key_path, test_setup),
 	    cmocka_unit_test_setup(every_problem_is_reported_in_file_order, test_setup),
 	    cmocka_unit_test_setup(missing_file_is_reported_without_position, test_setup),
+	    cmocka_unit_test_setup(fallback_reads_maildir_state_and_rules_alone, test_setup),
 	    cmocka_unit_test_setup(minimal_account_gets_every_default, test_setup),
 	    cmocka_unit_test_setup(default_port_follows_protocol_and_tls, test_setup),
 	    cmocka_unit_test_setup(every_value_is_parsed, test_setup),

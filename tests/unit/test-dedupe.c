@@ -100,6 +100,32 @@ static void added_id_is_seen_at_once_and_after_reopen(void **state)
 	close_ok(d);
 }
 
+/* A dry run reads the store and writes nothing, not even a missing file. */
+static void readonly_store_reads_and_never_writes(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	struct dedupe *d = dedupe_open_readonly(f->path, MONTH, err, sizeof(err));
+	struct stat st;
+	off_t size;
+
+	assert_non_null(d);
+	assert_false(dedupe_seen(d, "<a@example.com>"));
+	dedupe_add(d, "<a@example.com>");
+	close_ok(d);
+	assert_int_equal(stat(f->path, &st), -1);
+	d = open_at(f->path, 0);
+	dedupe_add(d, "<a@example.com>");
+	close_ok(d);
+	size = file_size(f->path);
+	d = dedupe_open_readonly(f->path, MONTH, err, sizeof(err));
+	assert_non_null(d);
+	assert_true(dedupe_seen(d, "<a@example.com>"));
+	dedupe_add(d, "<b@example.com>");
+	close_ok(d);
+	assert_int_equal(file_size(f->path), size);
+}
+
 static void comparison_ignores_brackets_space_and_domain_case(void **state)
 {
 	struct fixture *f = *state;
@@ -290,6 +316,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(added_id_is_seen_at_once_and_after_reopen, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(readonly_store_reads_and_never_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(comparison_ignores_brackets_space_and_domain_case,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(message_without_id_is_never_a_duplicate, setup,

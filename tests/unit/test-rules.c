@@ -692,6 +692,47 @@ static void every_error_is_reported(void **state)
 	diag_free(&d);
 }
 
+/* ---- what cannot work in a config (rules_lint) ----------------------------- */
+
+static const char lint_rules[] =
+    "- name: fwd\n  if: {from: a}\n  then: {forward: me@x.example}\n"
+    "- name: pipe\n  then: {pipe: [no-such-program-corral]}\n  continue: true\n"
+    "- name: abs\n  then: {pipe: /nonexistent/tool}\n  continue: true\n"
+    "- name: acct\n  if: {not: {account: 'ho*'}}\n  then: keep\n"
+    "- name: fine\n  if: {account: work}\n  then: {pipe: [cat]}\n";
+
+static void lint_reports_what_cannot_work_at_its_position(void **state)
+{
+	const char *const accounts[] = {"work"};
+	struct rules_env env = {.config = "config.yml", .accounts = accounts, .naccounts = 1};
+	struct rules *r = load(lint_rules);
+	struct diag d;
+
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(rules_lint(r, &env, &d), 4);
+	assert_string_equal(d.msgs[0], "rules.yml:3:19: rule #1 \"fwd\": then.forward: forward to "
+	                               "me@x.example needs the smtp relay, and config.yml has no "
+	                               "smtp: section");
+	assert_non_null(strstr(d.msgs[1], "rules.yml:5:16: rule #2 \"pipe\": then.pipe: program "
+	                                  "'no-such-program-corral' is not found in PATH"));
+	assert_non_null(strstr(d.msgs[2], "rules.yml:8:16: rule #3 \"abs\": then.pipe: program "
+	                                  "'/nonexistent/tool' does not exist"));
+	assert_non_null(strstr(d.msgs[3], "rules.yml:11:23: rule #4 \"acct\": account: 'ho*' "
+	                                  "matches no account of config.yml (its accounts: work)"));
+	diag_free(&d);
+	/* With a relay, and without a config (only the pipes are known). */
+	env.relay = true;
+	diag_init(&d);
+	assert_int_equal(rules_lint(r, &env, &d), 3);
+	diag_free(&d);
+	env = (struct rules_env){0};
+	diag_init(&d);
+	assert_int_equal(rules_lint(r, &env, &d), 2);
+	diag_free(&d);
+	rules_free(r);
+}
+
 /* ---- files, forms, anchors ------------------------------------------------ */
 
 static char *write_temp(const char *text)
@@ -940,6 +981,7 @@ int main(void)
 	    cmocka_unit_test(long_capture_is_cut),
 	    cmocka_unit_test(compile_errors_are_positioned),
 	    cmocka_unit_test(every_error_is_reported),
+	    cmocka_unit_test(lint_reports_what_cannot_work_at_its_position),
 	    cmocka_unit_test(files_are_one_list_in_order),
 	    cmocka_unit_test(catch_all_in_first_file_makes_second_unreachable),
 	    cmocka_unit_test(missing_file_is_reported),
