@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/maildir.h"
@@ -733,6 +734,45 @@ static void forked_writer_takes_its_own_lock(void **state)
 	assert_int_not_equal(access(child, F_OK), 0);
 	assert_int_equal(access(mine, F_OK), 0);
 	free(lock), free(k1), free(k2), free(mine);
+	md_batch_free(b);
+}
+
+/* A writer's lock file stays young (no 36-hour cleaner removes it); one
+ * removed by another program is replaced by a new lock before the next file. */
+static void writer_lock_is_touched_and_replaced_when_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *first, *second, *third, *k1, *k3, *lock;
+	struct timeval old[2];
+	struct maildir *other;
+	struct stat st;
+	int fd;
+
+	assert_int_equal(md_tmp_create(b, &first, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	k1 = key_of(first);
+	lock = lock_path(f, k1);
+	gettimeofday(&old[0], NULL);
+	old[0].tv_sec -= 2 * 3600;
+	old[1] = old[0];
+	assert_int_equal(utimes(lock, old), 0);
+	assert_int_equal(md_tmp_create(b, &second, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	assert_int_equal(stat(lock, &st), 0);
+	assert_true(time(NULL) - st.st_mtime < 3600);
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(md_tmp_create(b, &third, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	k3 = key_of(third);
+	assert_string_not_equal(k1, k3);
+	/* The files named with the lost lock are a cleaner's now; the new one is kept. */
+	other = maildir_open(f->root, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(maildir_clean_tmp(other), 2);
+	maildir_close(other);
+	assert_int_equal(access(third, F_OK), 0);
+	free(first), free(second), free(third), free(k1), free(k3), free(lock);
 	md_batch_free(b);
 }
 
@@ -1628,6 +1668,7 @@ int main(void)
 	    T(clean_tmp_judges_a_keyed_name_by_its_lock_alone),
 	    T(clean_tmp_keeps_what_a_live_writer_holds),
 	    T(forked_writer_takes_its_own_lock),
+	    T(writer_lock_is_touched_and_replaced_when_removed),
 	    T(close_removes_the_writer_lock),
 	    T(folder_is_created_with_maildirfolder_and_parents),
 	    cmocka_unit_test(folder_names_are_sanitised),
