@@ -525,29 +525,6 @@ static bool holds_lock_file(pid_t pid)
 	return found;
 }
 
-/* Waits (up to 5 s) until pid runs the program comm and holds no lock file:
- * between its fork and its exec a child still shares its parent's. */
-static void wait_exec(pid_t pid, const char *comm)
-{
-	char *p = xasprintf("/proc/%ld/comm", (long)pid), buf[64];
-
-	for (int i = 0; i < 500; i++) {
-		FILE *fp = fopen(p, "r");
-		bool there = fp != NULL && fgets(buf, sizeof(buf), fp) != NULL &&
-		             strncmp(buf, comm, strlen(comm)) == 0 && buf[strlen(comm)] == '\n';
-
-		if (fp != NULL)
-			fclose(fp);
-		if (there && !holds_lock_file(pid)) {
-			free(p);
-			return;
-		}
-		usleep(10000);
-	}
-	fail_msg("process %ld does not run %s, or holds a lock file after its exec", (long)pid,
-	         comm);
-}
-
 /*
  * In a child: a writer makes a tmp file (through the parent's batch when
  * inherited is not NULL, else through a handle of its own), sends its path
@@ -557,11 +534,13 @@ static void wait_exec(pid_t pid, const char *comm)
 static pid_t killed_writer(const struct fixture *f, struct md_batch *inherited, bool spawn_sleep,
                            char *tmp, size_t tmplen, pid_t *spawned)
 {
-	int out[2];
+	int out[2], ready[2];
 	pid_t pid;
 	FILE *fp;
+	char c;
 
 	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(ready), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -576,9 +555,11 @@ static pid_t killed_writer(const struct fixture *f, struct md_batch *inherited, 
 
 		if (b == NULL || md_tmp_create(b, &path, &fd, err, sizeof(err)) != RES_OK)
 			_exit(1);
-		/* A program it runs (a pipe action) outlives it: exec drops the lock. */
+		/* A program it runs (a pipe action) outlives it: exec drops the lock.
+		 * It says so once it runs (the exec is over: the lock is let go). */
 		if (spawn_sleep && (sp = fork()) == 0) {
-			execlp("sleep", "sleep", "30", (char *)NULL);
+			dup2(ready[1], 3);
+			execlp("sh", "sh", "-c", "printf x >&3; exec sleep 30", (char *)NULL);
 			_exit(127);
 		}
 		/* Closing an inherited handle never removes the parent's lock file. */
@@ -588,11 +569,15 @@ static pid_t killed_writer(const struct fixture *f, struct md_batch *inherited, 
 		kill(getpid(), SIGKILL);
 	}
 	close(out[1]);
+	close(ready[1]);
 	fp = fdopen(out[0], "r");
 	assert_non_null(fp);
 	assert_int_equal(fscanf(fp, "%d %4095s", spawned, tmp), 2);
 	assert_true(strlen(tmp) < tmplen);
 	fclose(fp);
+	if (spawn_sleep)
+		assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
 	return pid;
 }
 
@@ -627,7 +612,7 @@ static void clean_tmp_ignores_a_program_the_dead_writer_started(void **state)
 
 	waitpid(pid, NULL, 0);
 	assert_true(sp > 0);
-	wait_exec(sp, "sleep");
+	assert_false(holds_lock_file(sp));
 	assert_int_equal(maildir_clean_tmp(f->md), 1);
 	assert_int_not_equal(access(tmp, F_OK), 0);
 	kill(sp, SIGKILL);
