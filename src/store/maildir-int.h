@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct maildir;
 
@@ -16,6 +17,8 @@ struct maildir;
 #define MD_HOST_MAX 96
 /* A relative path under the root: folder dir + "/cur/" + name + info. */
 #define MD_REL_MAX (NAME_MAX * 2 + 16)
+/* Hex digits of a writer's lock key (maildir-tmp.c): 64 random bits. */
+#define MD_KEY_LEN 16
 
 struct maildir {
 	char *root; /* as given, without trailing slashes */
@@ -25,7 +28,26 @@ struct maildir {
 	/* Folder dirs known to exist (and upgraded), so the hot path never stats them again. */
 	char **known;
 	size_t nknown, capknown;
+	/* The writer lock (maildir-tmp.c): tmp/.corral-LKEY.HOST, flocked from the
+	 * first tmp file until maildir_close(); -1 before, or when it could not be
+	 * made. lock_pid is the process that made it: a forked child makes its own. */
+	int lock_fd;
+	pid_t lock_pid;
+	char lock_key[MD_KEY_LEN + 1];
+	bool lock_warned; /* "cannot lock" said once per handle */
 };
+
+/*
+ * The key of the writer lock this process holds for md, taking it first
+ * when needed (and touching it, so that no 36-hour tmp/ cleaner takes it for
+ * a leftover); every tmp file name carries it ("...QseqLKEY.HOST"). "" when
+ * no lock could be made: the names then carry no key, and only a writer
+ * proven gone (or 36 hours) lets a cleaner remove them.
+ */
+const char *md_writer_key(struct maildir *md);
+/* Lets go of the writer lock (maildir_close): the lock file is removed by
+ * the process that made it, never by a forked child that inherited it. */
+void md_writer_release(struct maildir *md);
 
 /*
  * The directory older corrals made for folder: each level sanitised as

@@ -128,16 +128,18 @@ static void host_escape(char *out, size_t outlen)
 }
 
 /*
- * "SECS.MusecPpidQseq.HOST" + suffix. getpid() each time: a forked child
- * inherits seq, so its pid is what keeps its names apart.
+ * "SECS.MusecPpidQseq[Lkey].HOST" + suffix: a tmp file names its writer's
+ * lock key (maildir-tmp.c), a delivered file none. getpid() each time: a
+ * forked child inherits seq, so its pid is what keeps its names apart.
  */
-static void md_unique(struct maildir *md, char *out, size_t outlen, const char *suffix)
+static void md_unique(struct maildir *md, char *out, size_t outlen, const char *key,
+                      const char *suffix)
 {
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
-	snprintf(out, outlen, "%lld.M%ldP%ldQ%lu.%s%s", (long long)tv.tv_sec, (long)tv.tv_usec,
-	         (long)getpid(), ++md->seq, md->host, suffix);
+	snprintf(out, outlen, "%lld.M%ldP%ldQ%lu%s%s.%s%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	         (long)getpid(), ++md->seq, *key != '\0' ? "L" : "", key, md->host, suffix);
 }
 
 /* ---- directories ---- */
@@ -342,6 +344,7 @@ struct maildir *maildir_open(const char *root, char *err, size_t errlen)
 	for (n = strlen(md->root); n > 1 && md->root[n - 1] == '/'; n--)
 		md->root[n - 1] = '\0';
 	md->root_fd = fd;
+	md->lock_fd = -1;
 	host_escape(md->host, sizeof(md->host));
 	if (make_maildir(md, "", err, errlen) != RES_OK ||
 	    check_writable(md, err, errlen) != RES_OK) {
@@ -362,6 +365,7 @@ void maildir_close(struct maildir *md)
 {
 	if (md == NULL)
 		return;
+	md_writer_release(md);
 	close(md->root_fd);
 	for (size_t i = 0; i < md->nknown; i++)
 		free(md->known[i]);
@@ -417,15 +421,18 @@ int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t er
 {
 	struct maildir *md = b->md;
 	char rel[MD_REL_MAX];
+	const char *key;
 	int f = -1;
 
 	if (b->ntmps >= MD_BATCH_MAX)
 		return fail(err, errlen, RES_TEMP, "maildir batch is full (%d files)",
 		            MD_BATCH_MAX);
+	/* The lock first: a cleaner finds it held as soon as the file exists. */
+	key = md_writer_key(md);
 	/* O_EXCL: a clash (another handle, same microsecond) just takes the next Q. */
 	for (int tries = 0; f < 0 && tries < 8; tries++) {
 		memcpy(rel, "tmp/", 4);
-		md_unique(md, rel + 4, sizeof(rel) - 4, "");
+		md_unique(md, rel + 4, sizeof(rel) - 4, key, "");
 		f = openat(md->root_fd, rel, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (f < 0 && errno != EEXIST)
 			return md_fail_errno(md, errno, "cannot create", rel, err, errlen);
@@ -522,7 +529,7 @@ int md_batch_add_file(struct md_batch *b, const char *folder, const char *tmp_pa
 
 	/* Dovecot's order: ",S=" then ",W=", before the ":2," info. */
 	snprintf(size_s, sizeof(size_s), ",S=%zu,W=%zu", size, vsize);
-	md_unique(b->md, base, sizeof(base), size_s);
+	md_unique(b->md, base, sizeof(base), "", size_s);
 	r = schedule(b, folder, tmp_path, false, base, flags, err, errlen);
 	if (r == RES_OK && name != NULL)
 		*name = xstrdup(base);

@@ -33,9 +33,13 @@ const char *maildir_host(const struct maildir *md);
 /*
  * Removes what earlier runs left in the root's tmp/ (a kill -9 in the
  * middle of a batch leaves its streamed files there): files named by corral
- * on this host whose process is gone, and any file older than 36 hours (the
- * Maildir convention). A file whose writer may still be running is kept.
- * Returns how many were removed.
+ * on this host whose writer is gone, and any file older than 36 hours (the
+ * Maildir convention). A writer holds an flock on tmp/.corral-LKEY.HOST from
+ * its first tmp file until maildir_close(), and its tmp files carry KEY in
+ * their names: a file whose lock file is missing or not held is stale (and
+ * the lock file goes too), one whose lock is held is kept; no pid decides
+ * (maildir-tmp.c says why this is safe). Returns how many files (not
+ * counting lock files) were removed.
  */
 size_t maildir_clean_tmp(struct maildir *md);
 
@@ -89,8 +93,9 @@ struct md_batch *md_batch_new(struct maildir *md);
 /*
  * Creates a file in the root's tmp/ for the caller to fill (the fetcher
  * streams a message into it; the descriptor is open for reading too, so the
- * caller can map it to sort the message). *path gets its path. Returns RES_OK or a
- * failure with err set.
+ * caller can map it to sort the message). *path gets its path. The first one
+ * takes the handle's writer lock (maildir_clean_tmp), held until
+ * maildir_close(). Returns RES_OK or a failure with err set.
  */
 int md_tmp_create(struct md_batch *b, char **path, int *fd, char *err, size_t errlen);
 /* Removes one file made by md_tmp_create() that no delivery uses yet (a

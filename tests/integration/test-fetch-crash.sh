@@ -2,12 +2,18 @@
 # kill -9 `corral fetch` (the parent and its per-account children) at random
 # moments while it fetches 2000-message mailboxes from Dovecot, R times, then
 # let one run finish: every message must be in the Maildir exactly once
-# (by Message-ID), and the keep: false mailboxes empty (DESIGN.md 4.1, 4.2).
+# (by Message-ID), the keep: false mailboxes empty (DESIGN.md 4.1, 4.2), and
+# no file of the killed runs left in tmp/.
 # After every kill, no message may be missing from both the server and the
 # Maildir. Three accounts run at once: IMAPS keep: true, IMAP STARTTLS keep:
 # false, and POP3S whose keep alternates run by run (true, false, ...). A
 # rule files every message whose number ends in 5 into two folders (Copies
 # and INBOX), so that a kill can fall between the two links of one message.
+# Then, deterministically: a run killed while its pids stay zombies (their
+# parent, a subreaper, never reaps them) and a tmp file named with the pid of
+# a live unrelated process (a reused pid) are both cleaned by the next run;
+# and a fetch that cleans while a `corral deliver` is in the middle of a
+# message keeps that delivery's file, which then arrives intact.
 #   RUNS=12 (kills), SEED=... (for $RANDOM: the delays) can be set.
 set -euo pipefail
 
@@ -29,8 +35,10 @@ need setsid python3
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/corral-fetch-crash.XXXXXX")
 PGID=
+HELPERS=()
 cleanup() {
 	if [ -n "$PGID" ]; then kill -9 -- "-$PGID" 2>/dev/null || true; fi
+	if [ ${#HELPERS[@]} -gt 0 ]; then kill -9 "${HELPERS[@]}" 2>/dev/null || true; fi
 	dovecot_cleanup
 	rm -rf "$T"
 }
@@ -135,6 +143,81 @@ else
 	not_ok "most runs were killed mid-fetch ($killed of $runs)" "the fetch is too fast for the delays"
 fi
 
+# ---- a killed run whose pids zombies keep: its parent never reaps ----
+# The parent is a child subreaper, so the killed run's per-account processes
+# become its children too when their own parent dies, and stay zombies:
+# kill(pid, 0) says they live, which once kept their files in tmp/ forever.
+cat >"$T/noreap.py" <<'PY'
+import ctypes, os, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)
+    os.dup2(os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+    os.execv(sys.argv[3], sys.argv[3:])
+print(pid, flush=True)
+while True:
+    time.sleep(3600)  # never wait()
+PY
+# proc_state PID: its state letter (Z for a zombie), empty when there is no such process.
+proc_state() { sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true; }
+# pid_of NAME: the writer's pid in a tmp file name ("SECS.MusecPpidQ...").
+pid_of() { sed -n 's/^[0-9]*\.M[0-9]*P\([0-9]*\)Q.*/\1/p' <<<"${1##*/}"; }
+tmp_files "$maildir" >"$T/tmp.before"
+write_config true
+python3 "$T/noreap.py" "$T/out.zombie" "$T/err.zombie" "$CORRAL" -v -c "$T/config.yml" fetch \
+	>"$T/noreap.pid" &
+HELPERS+=($!)
+for ((i = 0; i < 100; i++)); do
+	[ -s "$T/noreap.pid" ] && break
+	sleep 0.05
+done
+zpg=$(cat "$T/noreap.pid")
+PGID=$zpg
+zfiles=()
+# Stopped once its streamed files are in tmp/, so that the kill leaves them there.
+for ((i = 0; i < 1500 && ${#zfiles[@]} == 0; i++)); do
+	sleep 0.02
+	[ -n "$(tmp_files "$maildir" | comm -13 "$T/tmp.before" -)" ] || continue
+	kill -STOP -- "-$zpg" 2>/dev/null || break
+	mapfile -t zfiles < <(tmp_files "$maildir" | comm -13 "$T/tmp.before" - | grep 'Q[0-9]*L' || true)
+	[ ${#zfiles[@]} -gt 0 ] || kill -CONT -- "-$zpg" 2>/dev/null || true
+done
+kill -9 -- "-$zpg" 2>/dev/null || true
+PGID=
+zpids=()
+for f in "${zfiles[@]}"; do zpids+=("$(pid_of "$f")"); done
+mapfile -t zpids < <(printf '%s\n' "${zpids[@]}" | sort -u | grep . || true)
+zombies=0
+for ((i = 0; i < 250; i++)); do
+	zombies=0
+	for p in "${zpids[@]}"; do [ "$(proc_state "$p")" != Z ] || zombies=$((zombies + 1)); done
+	[ "$zombies" -lt ${#zpids[@]} ] || break
+	sleep 0.02
+done
+echo "# the run killed under a parent that does not reap left ${#zfiles[@]} files in tmp/" \
+	"of ${#zpids[@]} processes: $zombies zombies"
+if [ ${#zfiles[@]} -gt 0 ] && [ "$zombies" -eq ${#zpids[@]} ]; then
+	ok "a run killed mid-batch leaves files in tmp/ whose writers are all zombies"
+else
+	not_ok "a run killed mid-batch leaves files in tmp/ whose writers are all zombies" \
+		"${#zfiles[@]} files, ${#zpids[@]} writers, $zombies zombies"
+fi
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/err.zombie"; then
+	cat "$T/err.zombie" >>"$T/sanitizer.log"
+fi
+
+# ---- a reused pid: a killed writer's file whose pid a live process has now ----
+sleep 600 &
+sleeper=$!
+HELPERS+=("$sleeper")
+host=$(python3 -c 'import socket; print(socket.gethostname().replace("/", "\\057").replace(":", "\\072"))')
+reused="$(date +%s).M1P${sleeper}Q1Lfeedface00c0ffee.$host"
+: >"$maildir/tmp/$reused"
+: >"$maildir/tmp/.corral-Lfeedface00c0ffee.$host"
+
 write_config false
 corral_run 180 -v -c "$T/config.yml" fetch
 cp "$T/err" "$T/err.final"
@@ -176,6 +259,78 @@ if [ -z "$(tmp_files "$maildir")" ]; then
 	ok "no file of the killed runs is left in tmp/"
 else
 	not_ok "no file of the killed runs is left in tmp/" "$(tmp_files "$maildir" | wc -l) left"
+fi
+still=0
+zleft=0
+for p in "${zpids[@]}"; do [ "$(proc_state "$p")" != Z ] || still=$((still + 1)); done
+for f in "${zfiles[@]}"; do [ ! -e "$maildir/$f" ] || zleft=$((zleft + 1)); done
+if [ ${#zfiles[@]} -gt 0 ] && [ "$zleft" -eq 0 ] && [ "$still" -eq ${#zpids[@]} ]; then
+	ok "the next run removed the ${#zfiles[@]} files of the killed run while its $still writers were still zombies"
+else
+	not_ok "the next run removed the files of the killed run whose writers are zombies" \
+		"$zleft of ${#zfiles[@]} left, $still of ${#zpids[@]} writers still zombies"
+fi
+if [ ! -e "$maildir/tmp/$reused" ] && [ ! -e "$maildir/tmp/.corral-Lfeedface00c0ffee.$host" ] &&
+	kill -0 "$sleeper" 2>/dev/null; then
+	ok "the next run removed a file (and its free lock) named with the pid of a live unrelated process"
+else
+	not_ok "the next run removed a file (and its free lock) named with the pid of a live unrelated process" \
+		"$(tmp_files "$maildir" | head -3 | tr '\n' ' ')"
+fi
+kill -9 "${HELPERS[@]}" 2>/dev/null || true
+wait "${HELPERS[@]}" 2>/dev/null || true
+HELPERS=()
+
+# ---- a live `corral deliver` is never cleaned away ----
+# Its message comes through a FIFO held open: half of it is written, a fetch
+# runs its clean (a stale file planted for it shows that it did), then the
+# rest; the message must arrive byte-identical.
+{
+	printf 'From: someone@example.com\nTo: me@example.com\nSubject: delivered while a fetch cleans\n'
+	printf 'Message-ID: <deliver-during-clean@example.com>\n\n'
+	for ((i = 0; i < 200; i++)); do printf 'line %d of a message that arrives slowly\n' "$i"; done
+} >"$T/slow.eml"
+mkfifo "$T/fifo"
+"$CORRAL" -c "$T/config.yml" deliver <"$T/fifo" >"$T/out.deliver" 2>"$T/err.deliver" &
+dpid=$!
+HELPERS+=("$dpid")
+exec 7>"$T/fifo"
+head -c 2000 "$T/slow.eml" >&7
+dfile=
+for ((i = 0; i < 500; i++)); do
+	dfile=$(tmp_files "$maildir" | grep "P${dpid}Q" | head -1 || true)
+	[ -z "$dfile" ] || break
+	sleep 0.02
+done
+planted="$(date +%s).M2P$$Q1L0000000000c0ffee.$host"
+: >"$maildir/tmp/$planted"
+dino=$(stat -c %i "$maildir/$dfile" 2>/dev/null || echo none)
+corral_run 180 -v -c "$T/config.yml" fetch
+kept=no
+if [ -n "$dfile" ] && [ "$(stat -c %i "$maildir/$dfile" 2>/dev/null)" = "$dino" ]; then kept=yes; fi
+planted_left=no
+[ ! -e "$maildir/tmp/$planted" ] || planted_left=yes
+if [ "$RC" -eq 0 ] && [ "$kept" = yes ] && [ "$planted_left" = no ] && kill -0 "$dpid" 2>/dev/null; then
+	ok "a fetch cleaning tmp/ removes a stale file and keeps the file a live deliver is writing"
+else
+	not_ok "a fetch cleaning tmp/ removes a stale file and keeps the file a live deliver is writing" \
+		"fetch exit $RC, the deliver's file '${dfile:-none}' kept: $kept, the stale file left: $planted_left"
+fi
+tail -c +2001 "$T/slow.eml" >&7
+exec 7>&-
+drc=0
+wait "$dpid" || drc=$?
+HELPERS=()
+got=$(grep -rl '^Message-ID: <deliver-during-clean@example.com>' "$maildir/new" "$maildir/cur" || true)
+if [ "$drc" -eq 0 ] && [ -n "$got" ] && [ "$(wc -l <<<"$got")" -eq 1 ] && cmp -s "$got" "$T/slow.eml" &&
+	[ -z "$(tmp_files "$maildir")" ]; then
+	ok "then the deliver completes: its message is in the Maildir once, byte-identical, and tmp/ is empty"
+else
+	not_ok "then the deliver completes: its message is in the Maildir once, byte-identical, and tmp/ is empty" \
+		"exit $drc: $(tail -n 2 "$T/err.deliver" | tr '\n' ' '); found: ${got:-none}; tmp: $(tmp_files "$maildir" | head -3 | tr '\n' ' ')"
+fi
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/err.deliver"; then
+	cat "$T/err.deliver" >>"$T/sanitizer.log"
 fi
 dovecot_alive_check
 sanitizer_check

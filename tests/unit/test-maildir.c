@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/maildir.h"
@@ -82,7 +84,8 @@ static char *path_of(const struct fixture *f, const char *rel)
 	return xasprintf("%s/%s", f->root, rel);
 }
 
-/* Entries of root/rel other than "." and ".."; -1 when it cannot be read. */
+/* Entries of root/rel whose names do not start with a dot (a message file
+ * never does; the writer lock in tmp/ does); -1 when it cannot be read. */
 static int count_entries(const struct fixture *f, const char *rel)
 {
 	char *p = path_of(f, rel);
@@ -94,7 +97,7 @@ static int count_entries(const struct fixture *f, const char *rel)
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (de->d_name[0] != '.')
 			n++;
 	closedir(d);
 	return n;
@@ -393,7 +396,8 @@ static bool tmp_has(const struct fixture *f, const char *name)
 	return there;
 }
 
-/* What a kill -9 left behind goes; what a live writer is writing stays. */
+/* An older corral's names (no lock key): what a kill -9 left behind goes
+ * once no process has the pid; what a live writer is writing stays. */
 static void clean_tmp_removes_only_what_nobody_writes(void **state)
 {
 	struct fixture *f = *state;
@@ -430,6 +434,353 @@ static void clean_tmp_removes_only_what_nobody_writes(void **state)
 	/* Once its writer is gone, that one goes too. */
 	assert_int_equal(maildir_clean_tmp(f->md), 1);
 	assert_false(tmp_has(f, live_own));
+}
+
+/* ---- the writer lock: what the cleaner removes ---- */
+
+#define KEY "0123456789abcdef"
+
+/* tmp/.corral-LKEY.HOST, the lock file of key on this host. */
+static char *lock_path(const struct fixture *f, const char *key)
+{
+	return xasprintf("%s/tmp/.corral-L%s.%s", f->root, key, maildir_host(f->md));
+}
+
+/* The key in a tmp path made by md_tmp_create ("...QseqLKEY.HOST"). */
+static char *key_of(const char *tmp)
+{
+	const char *base = strrchr(tmp, '/') + 1, *q = strchr(base, 'Q'), *l = strchr(q, 'L');
+
+	assert_non_null(l);
+	assert_int_equal(strspn(l + 1, "0123456789abcdef"), 16);
+	return xstrndup(l + 1, 16);
+}
+
+/* A process that holds an flock on path (LOCK_EX) until killed. */
+static pid_t hold_lock(const char *path)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CREAT, 0600);
+
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+/* Waits (up to 5 s) until pid is a zombie: dead, its descriptors closed, not reaped. */
+static void wait_zombie(pid_t pid)
+{
+	char *p = xasprintf("/proc/%ld/stat", (long)pid), buf[512], *rp;
+
+	for (int i = 0; i < 500; i++) {
+		FILE *fp = fopen(p, "r");
+		size_t n = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+
+		if (fp != NULL)
+			fclose(fp);
+		buf[n] = '\0';
+		if ((rp = strrchr(buf, ')')) != NULL && rp[1] == ' ' && rp[2] == 'Z') {
+			free(p);
+			return;
+		}
+		usleep(10000);
+	}
+	fail_msg("process %ld did not become a zombie", (long)pid);
+}
+
+/* Whether pid has a descriptor open on a writer lock file (tmp/.corral-L...). */
+static bool holds_lock_file(pid_t pid)
+{
+	char *dir = xasprintf("/proc/%ld/fd", (long)pid), link[PATH_MAX], *p;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool found = false;
+	ssize_t n;
+
+	while (d != NULL && !found && (de = readdir(d)) != NULL) {
+		p = xasprintf("%s/%s", dir, de->d_name);
+		n = readlink(p, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		found = strstr(link, "/.corral-L") != NULL;
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	return found;
+}
+
+/*
+ * In a child: a writer makes a tmp file (through the parent's batch when
+ * inherited is not NULL, else through a handle of its own), sends its path
+ * (and spawned's pid, when asked to start a program first), then is killed
+ * (SIGKILL) without cleaning anything up. Returns the child's pid.
+ */
+static pid_t killed_writer(const struct fixture *f, struct md_batch *inherited, bool spawn_sleep,
+                           char *tmp, size_t tmplen, pid_t *spawned)
+{
+	int out[2], ready[2];
+	pid_t pid;
+	FILE *fp;
+	char c;
+
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[512], *path;
+		struct maildir *md =
+		    inherited != NULL ? NULL : maildir_open(f->root, err, sizeof(err));
+		struct md_batch *b = inherited != NULL ? inherited
+		                     : md != NULL      ? md_batch_new(md)
+		                                       : NULL;
+		pid_t sp = 0;
+		int fd;
+
+		if (b == NULL || md_tmp_create(b, &path, &fd, err, sizeof(err)) != RES_OK)
+			_exit(1);
+		/* A program it runs (a pipe action) outlives it: exec drops the lock.
+		 * It says so once it runs (the exec is over: the lock is let go). */
+		if (spawn_sleep && (sp = fork()) == 0) {
+			dup2(ready[1], 3);
+			execlp("sh", "sh", "-c", "printf x >&3; exec sleep 30", (char *)NULL);
+			_exit(127);
+		}
+		/* Closing an inherited handle never removes the parent's lock file. */
+		if (inherited != NULL)
+			maildir_close(f->md);
+		dprintf(out[1], "%ld %s\n", (long)sp, path);
+		kill(getpid(), SIGKILL);
+	}
+	close(out[1]);
+	close(ready[1]);
+	fp = fdopen(out[0], "r");
+	assert_non_null(fp);
+	assert_int_equal(fscanf(fp, "%d %4095s", spawned, tmp), 2);
+	assert_true(strlen(tmp) < tmplen);
+	fclose(fp);
+	if (spawn_sleep)
+		assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+/* A killed writer whose pid a zombie still holds: its lock died with it. */
+static void clean_tmp_removes_the_files_of_a_zombie_writer(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[4096], *key, *lock;
+	pid_t sp, pid = killed_writer(f, NULL, false, tmp, sizeof(tmp), &sp);
+
+	wait_zombie(pid);
+	key = key_of(tmp);
+	lock = lock_path(f, key);
+	assert_int_equal(access(tmp, F_OK), 0);
+	assert_int_equal(access(lock, F_OK), 0);
+	assert_int_equal(maildir_clean_tmp(f->md), 1);
+	assert_int_not_equal(access(tmp, F_OK), 0);
+	assert_int_not_equal(access(lock, F_OK), 0);
+	/* Still not reaped: kill(pid, 0) would have said it lives. */
+	assert_int_equal(kill(pid, 0), 0);
+	waitpid(pid, NULL, 0);
+	free(lock);
+	free(key);
+}
+
+/* The lock is O_CLOEXEC: a program the writer started does not keep it. */
+static void clean_tmp_ignores_a_program_the_dead_writer_started(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[4096];
+	pid_t sp, pid = killed_writer(f, NULL, true, tmp, sizeof(tmp), &sp);
+
+	waitpid(pid, NULL, 0);
+	assert_true(sp > 0);
+	assert_false(holds_lock_file(sp));
+	assert_int_equal(maildir_clean_tmp(f->md), 1);
+	assert_int_not_equal(access(tmp, F_OK), 0);
+	kill(sp, SIGKILL);
+}
+
+/*
+ * A name is judged by its lock file only: missing or unlocked -> stale,
+ * whatever process has the pid in the name now (this one, a live child);
+ * flocked by anyone -> kept; another host's names and lock files, and names
+ * that are not corral's (an APPEND's), are never judged by it.
+ */
+static void clean_tmp_judges_a_keyed_name_by_its_lock_alone(void **state)
+{
+	struct fixture *f = *state;
+	const char *host = maildir_host(f->md);
+	char missing[256], unlocked[256], held[256], other[256], append[256], other_lock[256];
+	char *free_lock = lock_path(f, "00000000000000aa"), *held_lock = lock_path(f, KEY);
+	pid_t live = fork(), holder;
+
+	assert_true(live >= 0);
+	if (live == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(missing, sizeof(missing), "1700000000.M1P%ldQ1L00000000000000ff.%s", (long)live,
+	         host);
+	snprintf(unlocked, sizeof(unlocked), "1700000000.M1P%ldQ2L00000000000000aa.%s",
+	         (long)getpid(), host);
+	snprintf(held, sizeof(held), "1700000000.M1P1Q3L" KEY ".%s", host);
+	snprintf(other, sizeof(other), "1700000000.M1P1Q4L00000000000000bb.elsewhere");
+	snprintf(append, sizeof(append), "1700000000.M1P%ld.%s,S=1,W=1", (long)live, host);
+	snprintf(other_lock, sizeof(other_lock), ".corral-L00000000000000bb.elsewhere");
+	tmp_file(f, missing, 10);
+	tmp_file(f, unlocked, 10);
+	tmp_file(f, held, 10);
+	tmp_file(f, other, 10);
+	tmp_file(f, append, 10);
+	tmp_file(f, other_lock, 10);
+	close(open(free_lock, O_WRONLY | O_CREAT, 0600));
+	holder = hold_lock(held_lock);
+	assert_int_equal(maildir_clean_tmp(f->md), 2);
+	assert_false(tmp_has(f, missing));
+	assert_false(tmp_has(f, unlocked));
+	assert_int_not_equal(access(free_lock, F_OK), 0);
+	assert_true(tmp_has(f, held));
+	assert_int_equal(access(held_lock, F_OK), 0);
+	assert_true(tmp_has(f, other));
+	assert_true(tmp_has(f, other_lock));
+	assert_true(tmp_has(f, append));
+	/* Once the holder is dead (reaped or not), its file and lock file go. */
+	kill(holder, SIGKILL);
+	wait_zombie(holder);
+	assert_int_equal(maildir_clean_tmp(f->md), 1);
+	assert_false(tmp_has(f, held));
+	assert_int_not_equal(access(held_lock, F_OK), 0);
+	waitpid(holder, NULL, 0);
+	kill(live, SIGKILL);
+	waitpid(live, NULL, 0);
+	free(free_lock);
+	free(held_lock);
+}
+
+/* A live writer's files stay, for its own clean and for another writer's. */
+static void clean_tmp_keeps_what_a_live_writer_holds(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *tmp;
+	struct maildir *other;
+	int fd;
+
+	assert_int_equal(md_tmp_create(b, &tmp, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	assert_int_equal(maildir_clean_tmp(f->md), 0);
+	other = maildir_open(f->root, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(maildir_clean_tmp(other), 0);
+	maildir_close(other);
+	assert_int_equal(access(tmp, F_OK), 0);
+	free(tmp);
+	md_batch_free(b);
+}
+
+/* A forked child that writes through its parent's handle takes a lock of
+ * its own: its leftovers go when it dies, the parent's stay. */
+static void forked_writer_takes_its_own_lock(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *mine, child[4096], *k1, *k2, *lock;
+	int fd;
+	pid_t sp, pid;
+
+	assert_int_equal(md_tmp_create(b, &mine, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	pid = killed_writer(f, b, false, child, sizeof(child), &sp);
+	waitpid(pid, NULL, 0);
+	k1 = key_of(mine);
+	k2 = key_of(child);
+	assert_string_not_equal(k1, k2);
+	lock = lock_path(f, k1);
+	assert_int_equal(access(lock, F_OK), 0);
+	assert_int_equal(maildir_clean_tmp(f->md), 1);
+	assert_int_not_equal(access(child, F_OK), 0);
+	assert_int_equal(access(mine, F_OK), 0);
+	free(lock), free(k1), free(k2), free(mine);
+	md_batch_free(b);
+}
+
+/* A writer's lock file stays young (no 36-hour cleaner removes it); one
+ * removed by another program is replaced by a new lock before the next file. */
+static void writer_lock_is_touched_and_replaced_when_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct md_batch *b = md_batch_new(f->md);
+	char err[512], *first, *second, *third, *k1, *k3, *lock;
+	struct timeval old[2];
+	struct maildir *other;
+	struct stat st;
+	int fd;
+
+	assert_int_equal(md_tmp_create(b, &first, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	k1 = key_of(first);
+	lock = lock_path(f, k1);
+	gettimeofday(&old[0], NULL);
+	old[0].tv_sec -= 2 * 3600;
+	old[1] = old[0];
+	assert_int_equal(utimes(lock, old), 0);
+	assert_int_equal(md_tmp_create(b, &second, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	assert_int_equal(stat(lock, &st), 0);
+	assert_true(time(NULL) - st.st_mtime < 3600);
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(md_tmp_create(b, &third, &fd, err, sizeof(err)), RES_OK);
+	close(fd);
+	k3 = key_of(third);
+	assert_string_not_equal(k1, k3);
+	/* The files named with the lost lock are a cleaner's now; the new one is kept. */
+	other = maildir_open(f->root, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(maildir_clean_tmp(other), 2);
+	maildir_close(other);
+	assert_int_equal(access(third, F_OK), 0);
+	free(first), free(second), free(third), free(k1), free(k3), free(lock);
+	md_batch_free(b);
+}
+
+/* Closing the handle lets go of the lock: tmp/ is empty, dot files too. */
+static void close_removes_the_writer_lock(void **state)
+{
+	struct fixture *f = *state;
+	char *name = deliver_one(f, "INBOX", "m", 1, 0), *tmpdir = path_of(f, "tmp"), err[512];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	maildir_close(f->md);
+	f->md = maildir_open(f->root, err, sizeof(err));
+	assert_non_null(f->md);
+	d = opendir(tmpdir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	assert_int_equal(n, 0);
+	free(tmpdir);
+	free(name);
 }
 
 static void flagged_delivery_goes_to_cur_with_info(void **state)
@@ -1297,6 +1648,13 @@ int main(void)
 	    cmocka_unit_test(flags_string_is_in_ascii_order),
 	    T(flagged_delivery_goes_to_cur_with_info),
 	    T(clean_tmp_removes_only_what_nobody_writes),
+	    T(clean_tmp_removes_the_files_of_a_zombie_writer),
+	    T(clean_tmp_ignores_a_program_the_dead_writer_started),
+	    T(clean_tmp_judges_a_keyed_name_by_its_lock_alone),
+	    T(clean_tmp_keeps_what_a_live_writer_holds),
+	    T(forked_writer_takes_its_own_lock),
+	    T(writer_lock_is_touched_and_replaced_when_removed),
+	    T(close_removes_the_writer_lock),
 	    T(folder_is_created_with_maildirfolder_and_parents),
 	    cmocka_unit_test(folder_names_are_sanitised),
 	    cmocka_unit_test(folder_name_longer_than_a_directory_entry_is_refused),
