@@ -28,7 +28,8 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BIN_LIBS    := -Wl,--as-needed -Wl,-Bstatic -lyaml -Wl,-Bdynamic -ldl
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP \
+             -DCORRAL_DATADIR='"$(DATADIR)"'
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Object files go under $(BUILD); the sanitizer build uses build/asan.
@@ -86,6 +87,7 @@ SRCS = \
 	src/net/net.c \
 	src/net/pop3-login.c \
 	src/net/respcode.c \
+	src/net/srv.c \
 	src/net/sasl.c \
 	src/source/imap-parse.c \
 	src/source/source-common.c \
@@ -135,6 +137,11 @@ SRCS = \
 	src/cli/cmd-serve.c \
 	src/cli/cmd-status.c \
 	src/cli/cmd-test.c \
+	src/cli/help.c \
+	src/cli/init-config.c \
+	src/cli/init-preset.c \
+	src/cli/init-text.c \
+	src/cli/version.c \
 	src/corral.c
 
 MAIN      = src/corral.c
@@ -193,6 +200,7 @@ test-imapd-view_DEPS = imapd/view store/uidlist store/mdindex store/maildir-name
 test-imapd-fetch_DEPS = imapd/fetch-body imapd/fetch-header imapd/fetch-envelope $(MAIL) $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
+test-init_DEPS    = cli/init-preset cli/init-text net/srv $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
 crash-journal_DEPS = store/journal store/journal-state $(UTIL)
 
