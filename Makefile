@@ -3,7 +3,7 @@
 #   make            build ./corral
 #   make check      install what is missing, build, run every test (also under ASan+UBSan)
 #   make demo       a throwaway Dovecot, a fetch, a sort, the IMAP server, the result
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
 #   make fuzz       libFuzzer targets for the parsers (clang)
 #   make bench      side-by-side benchmarks against other tools (bench/)
 
@@ -13,6 +13,8 @@ BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
 DATADIR  = $(PREFIX)/share/corral
 UNITDIR  = $(PREFIX)/lib/systemd/user
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 
 CC     ?= cc
 CFLAGS ?= -O2 -g
@@ -128,6 +130,7 @@ SRCS = \
 	src/imapd/updates.c \
 	src/imapd/view.c \
 	src/cli/cmd-check.c \
+	src/cli/cmd-complete.c \
 	src/cli/cmd-deliver.c \
 	src/cli/cmd-fetch.c \
 	src/cli/cmd-init.c \
@@ -251,6 +254,20 @@ install: all
 		sed 's|%h/.local/bin/corral|$(BINDIR)/corral|' "$$u" >$(DESTDIR)$(UNITDIR)/$${u##*/}; \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
 	done
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 644 contrib/completion/corral.bash $(DESTDIR)$(BASHCOMPDIR)/corral
+	install -m 644 contrib/completion/_corral $(DESTDIR)$(ZSHCOMPDIR)/_corral
+
+# Removes what install put there (the same PREFIX and DESTDIR), and the
+# directories of corral's own.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/corral $(DESTDIR)$(MANDIR)/man1/corral.1 \
+		$(DESTDIR)$(MANDIR)/man5/corral.yml.5 $(DESTDIR)$(MANDIR)/man5/corral-rules.5 \
+		$(DESTDIR)$(BASHCOMPDIR)/corral $(DESTDIR)$(ZSHCOMPDIR)/_corral
+	for u in contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.socket; do \
+		rm -f $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
+	rm -rf $(DESTDIR)$(DATADIR)
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/*.h)
@@ -258,6 +275,6 @@ format:
 clean:
 	rm -rf build corral
 
-.PHONY: all unit-bins asan deps check demo fuzz bench install format clean
+.PHONY: all unit-bins asan deps check demo fuzz bench install uninstall format clean
 
 -include $(shell find build -name '*.d' 2>/dev/null)

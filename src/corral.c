@@ -25,7 +25,7 @@
 struct command {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
-	const char *usage;
+	const char *usage; /* NULL: not listed (the completion's helper) */
 };
 
 static const struct command commands[] = {
@@ -45,6 +45,7 @@ static const struct command commands[] = {
      "passwd                   read a password, print a hash for the IMAP server"},
     {"init", cmd_init,
      "init [--email ADDRESS]   write a first config and rule file, after a login"},
+    {"_complete", cmd_complete, NULL},
     {"check", cmd_check,
      "check [--rules FILE...]  validate config and rules, every problem at once"},
 };
@@ -53,7 +54,8 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: corral [-c FILE] [-v|-q] [--dry-run] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  corral %s\n", commands[i].usage);
+		if (commands[i].usage != NULL)
+			fprintf(fp, "  corral %s\n", commands[i].usage);
 	fprintf(fp,
 	        "\noptions:\n"
 	        "  -c FILE      config file (default $XDG_CONFIG_HOME/corral/config.yml)\n"

@@ -409,7 +409,8 @@ static int choose_sets(struct init *in, const char **files, size_t *n)
 			if (set_exists(in, set_order[i]))
 				printf(" %s", set_order[i]);
 		printf("\n");
-		list = ask(in, "rule sets to use (comma-separated, or none)", def[0] ? def : "none");
+		list =
+		    ask(in, "rule sets to use (comma-separated, or none)", def[0] ? def : "none");
 	}
 	if (list == NULL)
 		list = def;

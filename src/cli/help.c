@@ -109,6 +109,8 @@ static const struct help helps[] = {
              "\n"
              "options:\n"
              "  --email ADDRESS            the address; picks the preset and the user name\n"
+     "  --provider NAME            a preset by name: gmail outlook fastmail icloud yahoo\n"
+     "                             gmx posteo\n"
              "  --protocol imap|pop3       --host HOST   --port PORT\n"
              "  --tls implicit|starttls|off\n"
              "  --ca-file FILE             trust this CA for the server's certificate\n"
@@ -145,6 +147,45 @@ bool cli_help(FILE *fp, const char *cmd)
 	fprintf(fp, "\ncommon options (-c FILE, -v, -q, --dry-run): corral --help; "
 	            "all of it: man corral\n");
 	return true;
+}
+
+void cli_help_commands(FILE *fp)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		fprintf(fp, "%s\n", helps[i].name);
+}
+
+/* The options named on one option line of a help text, up to its description. */
+static void line_options(FILE *fp, const char *p, const char *end)
+{
+	while (p < end) {
+		size_t gap = strspn(p, " "), len;
+
+		p += gap;
+		len = strcspn(p, " \n");
+		/* After a run of spaces, a word that is no option starts the description. */
+		if (len == 0 || (gap > 1 && *p != '-'))
+			return;
+		if (*p == '-' && len > 1)
+			fprintf(fp, "%.*s\n", (int)(len - (p[len - 1] == ',')), p);
+		p += len;
+	}
+}
+
+void cli_help_options(FILE *fp, const char *cmd)
+{
+	const struct help *h = cmd ? find_help(cmd) : NULL;
+	const char *p, *end;
+
+	if (cmd == NULL) {
+		fprintf(fp, "-c\n--config\n-v\n-q\n--dry-run\n--version\n--help\n");
+		return;
+	}
+	for (p = h ? h->text : ""; (end = strchr(p, '\n')) != NULL; p = end + 1)
+		if (strncmp(p, "  -", 3) == 0)
+			line_options(fp, p, end);
+	if (h != NULL)
+		fprintf(fp, "--help\n");
 }
 
 void cli_usage(FILE *fp, const char *cmd)

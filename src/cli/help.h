@@ -11,6 +11,11 @@
 /* Prints cmd's usage, options and one example to fp; false for no such command. */
 bool cli_help(FILE *fp, const char *cmd);
 
+/* For completion: the command names, one a line; cmd's options (NULL: the
+ * common ones), one a line, as its help lists them. */
+void cli_help_commands(FILE *fp);
+void cli_help_options(FILE *fp, const char *cmd);
+
 /* The usage lines of cmd's help, to fp. */
 void cli_usage(FILE *fp, const char *cmd);
 
