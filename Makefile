@@ -3,7 +3,7 @@
 #   make            build ./corral
 #   make check      install what is missing, build, run every test (also under ASan+UBSan)
 #   make demo       a throwaway Dovecot, a fetch, a sort, the IMAP server, the result
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
 #   make fuzz       libFuzzer targets for the parsers (clang)
 #   make bench      side-by-side benchmarks against other tools (bench/)
 
@@ -13,6 +13,8 @@ BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
 DATADIR  = $(PREFIX)/share/corral
 UNITDIR  = $(PREFIX)/lib/systemd/user
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 
 CC     ?= cc
 CFLAGS ?= -O2 -g
@@ -28,7 +30,8 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BIN_LIBS    := -Wl,--as-needed -Wl,-Bstatic -lyaml -Wl,-Bdynamic -ldl
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP \
+             -DCORRAL_DATADIR='"$(DATADIR)"'
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Object files go under $(BUILD); the sanitizer build uses build/asan.
@@ -86,6 +89,7 @@ SRCS = \
 	src/net/net.c \
 	src/net/pop3-login.c \
 	src/net/respcode.c \
+	src/net/srv.c \
 	src/net/sasl.c \
 	src/source/imap-parse.c \
 	src/source/source-common.c \
@@ -126,6 +130,7 @@ SRCS = \
 	src/imapd/updates.c \
 	src/imapd/view.c \
 	src/cli/cmd-check.c \
+	src/cli/cmd-complete.c \
 	src/cli/cmd-deliver.c \
 	src/cli/cmd-fetch.c \
 	src/cli/cmd-init.c \
@@ -135,6 +140,11 @@ SRCS = \
 	src/cli/cmd-serve.c \
 	src/cli/cmd-status.c \
 	src/cli/cmd-test.c \
+	src/cli/help.c \
+	src/cli/init-config.c \
+	src/cli/init-preset.c \
+	src/cli/init-text.c \
+	src/cli/version.c \
 	src/corral.c
 
 MAIN      = src/corral.c
@@ -193,6 +203,7 @@ test-imapd-view_DEPS = imapd/view store/uidlist store/mdindex store/maildir-name
 test-imapd-fetch_DEPS = imapd/fetch-body imapd/fetch-header imapd/fetch-envelope $(MAIL) $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)
+test-init_DEPS    = cli/init-preset cli/init-text net/srv $(UTIL)
 smtp-send_DEPS    = out/smtp net/curlw util/spawn $(UTIL)
 crash-journal_DEPS = store/journal store/journal-state $(UTIL)
 
@@ -243,6 +254,20 @@ install: all
 		sed 's|%h/.local/bin/corral|$(BINDIR)/corral|' "$$u" >$(DESTDIR)$(UNITDIR)/$${u##*/}; \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
 	done
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 644 contrib/completion/corral.bash $(DESTDIR)$(BASHCOMPDIR)/corral
+	install -m 644 contrib/completion/_corral $(DESTDIR)$(ZSHCOMPDIR)/_corral
+
+# Removes what install put there (the same PREFIX and DESTDIR), and the
+# directories of corral's own.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/corral $(DESTDIR)$(MANDIR)/man1/corral.1 \
+		$(DESTDIR)$(MANDIR)/man5/corral.yml.5 $(DESTDIR)$(MANDIR)/man5/corral-rules.5 \
+		$(DESTDIR)$(BASHCOMPDIR)/corral $(DESTDIR)$(ZSHCOMPDIR)/_corral
+	for u in contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.socket; do \
+		rm -f $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
+	rm -rf $(DESTDIR)$(DATADIR)
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/*.h)
@@ -250,6 +275,6 @@ format:
 clean:
 	rm -rf build corral
 
-.PHONY: all unit-bins asan deps check demo fuzz bench install format clean
+.PHONY: all unit-bins asan deps check demo fuzz bench install uninstall format clean
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -19,7 +19,8 @@ servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util
 # own instance on 127.0.0.1 (installed unconfigured: no system MTA runs).
 # isync (mbsync) logs in with SASL PLAIN through the Cyrus plugins of
 # libsasl2-modules (without them it offers only EXTERNAL).
-clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix"
+# zsh loads the completion script in test-completion.sh (bash is there already).
+clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "daemon/idle.h"
 #include "config/config.h"
 #include "rules/rules.h"
@@ -24,7 +25,7 @@
 struct command {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
-	const char *usage;
+	const char *usage; /* NULL: not listed (the completion's helper) */
 };
 
 static const struct command commands[] = {
@@ -42,7 +43,9 @@ static const struct command commands[] = {
      "status [--json] [ACCOUNT...]  per account: state, last success, last error, messages"},
     {"passwd", cmd_passwd,
      "passwd                   read a password, print a hash for the IMAP server"},
-    {"init", cmd_init, "init [--provider NAME]   write a first config and rule file"},
+    {"init", cmd_init,
+     "init [--email ADDRESS]   write a first config and rule file, after a login"},
+    {"_complete", cmd_complete, NULL},
     {"check", cmd_check,
      "check [--rules FILE...]  validate config and rules, every problem at once"},
 };
@@ -51,14 +54,15 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: corral [-c FILE] [-v|-q] [--dry-run] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  corral %s\n", commands[i].usage);
+		if (commands[i].usage != NULL)
+			fprintf(fp, "  corral %s\n", commands[i].usage);
 	fprintf(fp,
 	        "\noptions:\n"
 	        "  -c FILE      config file (default $XDG_CONFIG_HOME/corral/config.yml)\n"
 	        "  -v, -vv      more output; -q less\n"
 	        "  --dry-run    fetch and sort without writing anything or changing any server\n"
 	        "  --version    print the version\n"
-	        "  --help       this text; see corral(1)\n");
+	        "  --help       this text; corral COMMAND --help for one command; corral(1)\n");
 }
 
 static const struct command *find_command(const char *name)
@@ -70,7 +74,8 @@ static const struct command *find_command(const char *name)
 }
 
 /* Takes one common option out of argv[*i]; returns 1 when it was one, 0 when
- * not, -1 on a usage error, 2 when the program should exit 0 (--help...). */
+ * not, -1 on a usage error, 2 when the program should exit 0 (--version), 3
+ * for --help (the command's own when a command is named). */
 static int take_common_option(struct cli *cli, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
@@ -100,14 +105,29 @@ static int take_common_option(struct cli *cli, int argc, char **argv, int *i)
 		return 1;
 	}
 	if (strcmp(a, "--version") == 0) {
-		printf("corral %s\n", CORRAL_VERSION);
+		cli_print_version(stdout, CORRAL_VERSION);
 		return 2;
 	}
-	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-		usage(stdout);
-		return 2;
-	}
+	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		return 3;
 	return 0;
+}
+
+/* --help: the named command's own help, else the global one. */
+static int print_help(char **rest, int nrest)
+{
+	const struct command *cmd = nrest > 0 ? find_command(rest[0]) : NULL;
+	int rc = 0;
+
+	if (cmd != NULL)
+		cli_help(stdout, cmd->name);
+	else if (nrest > 0 && rest[0][0] != '-') {
+		fprintf(stderr, "corral: unknown command '%s' (try corral --help)\n", rest[0]);
+		rc = EX_USAGE;
+	} else
+		usage(stdout);
+	free(rest);
+	return rc;
 }
 
 /* `corral ... deliver`: a mistake in the MTA's command line must not bounce
@@ -127,6 +147,8 @@ static void read_knobs(struct cli *cli)
 	uint64_t v;
 
 	cli->fault = getenv("CORRAL_FAULT");
+	cli->dns_server = getenv("CORRAL_DNS_SERVER");
+	cli->rules_dir = getenv("CORRAL_RULES_DIR");
 	cli->retry_delay_s = 60;
 	if (delay != NULL && parse_duration(delay, &cli->retry_delay_s) < 0)
 		cli->retry_delay_s = 60;
@@ -140,7 +162,7 @@ int main(int argc, char **argv)
 	struct cli cli = {0};
 	char **rest = calloc((size_t)argc + 1, sizeof(char *));
 	int nrest = 0, rc;
-	bool dashdash = false;
+	bool dashdash = false, help = false;
 	const struct command *cmd;
 
 	if (rest == NULL)
@@ -160,6 +182,7 @@ int main(int argc, char **argv)
 			free(rest);
 			return 0;
 		}
+		help = help || rc == 3;
 		if (rc == 0)
 			rest[nrest++] = argv[i];
 	}
@@ -168,6 +191,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	cli.progress = cli.verbosity >= 0 && isatty(STDOUT_FILENO);
 	read_knobs(&cli);
+	if (help)
+		return print_help(rest, nrest);
 	if (nrest == 0) {
 		usage(stderr);
 		free(rest);

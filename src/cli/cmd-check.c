@@ -14,6 +14,7 @@
 #include <sysexits.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "rules/rules.h"
 #include "util/diag.h"
@@ -127,10 +128,12 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "--rules") == 0)
 		return check_rule_files(cli, argv + 2, argc - 2);
 	if (argc > 1) {
-		fprintf(stderr,
-		        "usage: corral check            the config and every rule file it names\n"
-		        "       corral check --rules FILE...   rule files alone\n");
-		return EX_USAGE;
+		cli_usage(stderr, "check");
+		return cli_bad_usage("check",
+		                     strcmp(argv[1], "--rules") == 0 ? "no rule file after"
+		                     : argv[1][0] == '-'             ? "unknown option"
+		                                                     : "unexpected argument",
+		                     argv[1]);
 	}
 	return check_config(cli);
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "core/pipeline.h"
 #include "rules/rules.h"
@@ -69,18 +70,15 @@ static int parse_args(int argc, char **argv, const char **account)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "a:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:", longopts, NULL)) != -1) {
 		if (c != 'a') {
-			fprintf(stderr,
-			        "corral deliver: unknown option '%s'; usage: corral deliver [-a "
-			        "ACCOUNT] < MESSAGE\n",
-			        argv[optind - 1]);
+			cli_bad_option("deliver", argv, c);
 			return -1;
 		}
 		*account = optarg;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "corral deliver: unexpected argument '%s'\n", argv[optind]);
+		cli_bad_usage("deliver", "unexpected argument", argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -156,8 +154,8 @@ static int run_actions(struct delivery *d, const char *account, struct pipeline_
 		*to_failed |= a->outcome == RES_PERM;
 		*to_inbox |= a->outcome == RES_CONFIG;
 		if (a->outcome == RES_CONFIG && d->problem[0] == '\0')
-			snprintf(d->problem, sizeof(d->problem), "forward to %s is not possible: %s",
-			         a->name, a->why);
+			snprintf(d->problem, sizeof(d->problem),
+			         "forward to %s is not possible: %s", a->name, a->why);
 		if (a->outcome == RES_CONFIG)
 			log_err("forward to %s is not possible: %s", a->name, a->why);
 		else if (a->outcome != RES_OK && a->kind == JOURNAL_FORWARD)
@@ -265,8 +263,9 @@ static int load(const struct cli *cli, struct delivery *d, const char *account)
 		}
 		snprintf(d->problem, sizeof(d->problem), "the config %s has errors", path);
 		free(path);
-	} else if ((d->rules = cli_load_rules(d->cfg, account ? config_account(d->cfg, account) : NULL,
-	                                      why, sizeof(why))) == NULL) {
+	} else if ((d->rules =
+	                cli_load_rules(d->cfg, account ? config_account(d->cfg, account) : NULL,
+	                               why, sizeof(why))) == NULL) {
 		snprintf(d->problem, sizeof(d->problem), "the rules have errors (%s)", why);
 	}
 	if (d->problem[0] != '\0') {
@@ -291,7 +290,8 @@ static int plan_dry(struct delivery *d, const char *account)
 	}
 	pipeline_read(&d->pl, d->data, d->size, &pm);
 	if (pm.duplicate) {
-		printf("deliver: %zu bytes: duplicate of %s, would be dropped\n", d->size, pm.msgid);
+		printf("deliver: %zu bytes: duplicate of %s, would be dropped\n", d->size,
+		       pm.msgid);
 	} else {
 		pipeline_decide(&d->pl, account, account ? config_account(d->cfg, account) : NULL,
 		                &pm, NULL);

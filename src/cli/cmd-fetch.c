@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "core/fetch.h"
 #include "daemon/sched.h"
@@ -259,10 +260,8 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 	size_t n;
 
 	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-') {
-			fprintf(stderr, "usage: corral fetch [--dry-run] [ACCOUNT...]\n");
-			return EX_USAGE;
-		}
+		if (argv[i][0] == '-')
+			return cli_bad_usage("fetch", "unknown option", argv[i]);
 	if ((cfg = cli_load_config(cli)) == NULL)
 		return EX_CONFIG;
 	if (pick_accounts(cfg, argc, argv, &w, &n) < 0) {

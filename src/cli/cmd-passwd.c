@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "util/passwd.h"
 #include "util/log.h"
 
@@ -42,7 +43,7 @@ static int read_line(int fd, char *buf, size_t size)
 	return 0;
 }
 
-static int prompt(const char *what, char *buf, size_t size)
+int cli_read_secret(const char *what, char *buf, size_t size)
 {
 	struct termios old, quiet;
 	int rc;
@@ -66,7 +67,8 @@ static int read_password(char *pw, size_t size)
 
 	if (!isatty(STDIN_FILENO))
 		return read_line(STDIN_FILENO, pw, size);
-	if (prompt("Password: ", pw, size) < 0 || prompt("Again: ", again, sizeof(again)) < 0)
+	if (cli_read_secret("Password: ", pw, size) < 0 ||
+	    cli_read_secret("Again: ", again, sizeof(again)) < 0)
 		rc = -1;
 	else if (strcmp(pw, again) != 0) {
 		fprintf(stderr, "corral passwd: the two passwords differ\n");
@@ -82,11 +84,10 @@ int cmd_passwd(struct cli *cli, int argc, char **argv)
 	char *hash;
 
 	(void)cli;
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: corral passwd < PASSWORD\n");
-		return EX_USAGE;
-	}
+	if (argc > 1)
+		return cli_bad_usage("passwd",
+		                     argv[1][0] == '-' ? "unknown option" : "unexpected argument",
+		                     argv[1]);
 	if (read_password(pw, sizeof(pw)) < 0 || pw[0] == '\0') {
 		fprintf(stderr, "corral passwd: no password given\n");
 		explicit_bzero(pw, sizeof(pw));

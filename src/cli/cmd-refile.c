@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "core/pipeline.h"
 #include "store/maildir.h"
@@ -71,12 +72,6 @@ struct refile {
 	size_t ntargets;
 	size_t stayed, moved, present, dropped, kept_discarded, unreadable, not_rerun, keywords;
 };
-
-static void usage(FILE *fp)
-{
-	fprintf(fp, "usage: corral refile [--dry-run] [--discard] [-a ACCOUNT] [--rules FILE]... "
-	            "FOLDER\n");
-}
 
 /* ---- target folders ---- */
 
@@ -461,7 +456,7 @@ static int parse_args(struct refile *rf, char **rules, size_t *nrules, int argc,
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "a:n", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:n", longopts, NULL)) != -1) {
 		if (c == OPT_DISCARD)
 			rf->discard = true;
 		else if (c == OPT_DRY_RUN || c == 'n')
@@ -470,13 +465,16 @@ static int parse_args(struct refile *rf, char **rules, size_t *nrules, int argc,
 			rf->account = optarg;
 		else if (c == OPT_RULES)
 			rules[(*nrules)++] = optarg;
-		else
+		else {
+			cli_bad_option("refile", argv, c);
 			return -1;
+		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "corral refile: %s\n",
+		fprintf(stderr, "corral refile: %s (see corral refile --help)\n",
 		        optind == argc ? "which folder? (e.g. INBOX or Lists/foo)"
 		                       : "one folder at a time");
+		cli_usage(stderr, "refile");
 		return -1;
 	}
 	rf->folder = argv[optind];
@@ -550,7 +548,6 @@ int cmd_refile(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (parse_args(&rf, rules, &nrules, argc, argv) < 0) {
-		usage(stderr);
 		free(rules);
 		return EX_USAGE;
 	}

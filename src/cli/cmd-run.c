@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "rules/rules.h"
@@ -77,8 +78,9 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		if (strcmp(argv[i], "--syslog") == 0) {
 			use_syslog = true;
 		} else {
-			fprintf(stderr, "usage: corral run [--syslog]\n");
-			return EX_USAGE;
+			return cli_bad_usage(
+			    "run", argv[i][0] == '-' ? "unknown option" : "unexpected argument",
+			    argv[i]);
 		}
 	}
 	if (cli->dry_run) {

@@ -10,6 +10,7 @@
 #include <sysexits.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "imapd/serve.h"
 #include "util/log.h"
@@ -29,10 +30,11 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	char err[256];
 	int rc = 0;
 
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--syslog") != 0)) {
-		fprintf(stderr, "usage: corral serve [--syslog]\n");
-		return EX_USAGE;
-	}
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--syslog") != 0 || i > 1)
+			return cli_bad_usage(
+			    "serve", argv[i][0] == '-' ? "unknown option" : "unexpected argument",
+			    argv[i]);
 	if (argc == 2)
 		log_set_sink(LOG_TO_SYSLOG);
 	else if (log_stderr_is_journal())

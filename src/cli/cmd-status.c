@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "store/status.h"
 
@@ -139,20 +140,21 @@ static void show_json(const struct config *cfg, const struct account *a, bool fi
 
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
-	struct config *cfg = cli_load_config(cli);
+	struct config *cfg;
 	time_t now = time(NULL);
 	bool json = false, first = true;
 	int rc = 0, nnames = 0;
 
-	if (cfg == NULL)
+	/* A wrong option is said before any config problem. */
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && strcmp(argv[i], "--json") != 0)
+			return cli_bad_usage("status", "unknown option", argv[i]);
+	if ((cfg = cli_load_config(cli)) == NULL)
 		return EX_CONFIG;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 			argv[i] = NULL;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "usage: corral status [--json] [ACCOUNT...]\n");
-			rc = EX_USAGE;
 		} else if (config_account(cfg, argv[i]) == NULL) {
 			fprintf(stderr, "corral status: no account '%s' in %s\n", argv[i],
 			        cfg->path);

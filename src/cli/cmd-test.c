@@ -15,6 +15,7 @@
 #include <sysexits.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "config/config.h"
 #include "store/maildir.h"
 #include "store/mbox.h"
@@ -46,13 +47,6 @@ struct test_run {
 	struct ruleset sets[TEST_MAX_RULESETS];
 	size_t nsets;
 };
-
-static void usage(FILE *fp)
-{
-	fprintf(fp, "usage: corral test [--explain] [-a ACCOUNT] [--rules FILE]... FILE...\n"
-	            "       corral test [-a ACCOUNT] [--rules FILE]... --expect EXPECT.yml...\n"
-	            "FILE is a message file, an mbox file or a Maildir folder.\n");
-}
 
 /* ---- rule sets ---- */
 
@@ -730,7 +724,7 @@ static int parse_args(struct test_run *t, struct test_args *a, int argc, char **
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "a:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_EXPLAIN:
 			t->explain = true;
@@ -745,15 +739,15 @@ static int parse_args(struct test_run *t, struct test_args *a, int argc, char **
 			a->expect[a->nexpect++] = optarg;
 			break;
 		default:
-			usage(stderr);
+			cli_bad_option("test", argv, c);
 			return -1;
 		}
 	}
 	if ((a->nexpect > 0) == (optind < argc)) {
-		fprintf(stderr, "corral test: %s\n",
+		fprintf(stderr, "corral test: %s (see corral test --help)\n",
 		        a->nexpect > 0 ? "give either --expect files or message files, not both"
 		                       : "no message given");
-		usage(stderr);
+		cli_usage(stderr, "test");
 		return -1;
 	}
 	return 0;

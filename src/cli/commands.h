@@ -30,6 +30,11 @@ struct cli {
 	/* CORRAL_IDLE_CHECK: the longest IDLE before DONE proves the connection
 	 * alive (seconds, default 60). */
 	unsigned idle_check_s;
+	/* CORRAL_DNS_SERVER: "ADDRESS:PORT" of the DNS server init asks for SRV
+	 * records instead of resolv.conf's; CORRAL_RULES_DIR: where init finds the
+	 * ready rule sets instead of the installed ones. NULL when unset. */
+	const char *dns_server;
+	const char *rules_dir;
 };
 
 /* The config file's path: -c FILE, else the default (NULL when there is
@@ -75,6 +80,10 @@ int cli_lock_state(const struct config *cfg, const char *what);
  */
 void cli_upgrade_folders(const struct config *cfg);
 
+/* Asks for a secret on the terminal (prompt on stderr, no echo): one line
+ * into buf, without its newline. -1 at the end of input. */
+int cli_read_secret(const char *what, char *buf, size_t size);
+
 int cmd_fetch(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
@@ -85,5 +94,7 @@ int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_passwd(struct cli *cli, int argc, char **argv);
 int cmd_init(struct cli *cli, int argc, char **argv);
+/* Hidden: the words of the shell completion (contrib/completion/). */
+int cmd_complete(struct cli *cli, int argc, char **argv);
 
 #endif
