@@ -112,6 +112,7 @@ SRCS = \
 	src/imapd/cmd-search.c \
 	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
+	src/imapd/dispatch.c \
 	src/imapd/fetch-body.c \
 	src/imapd/fetch-envelope.c \
 	src/imapd/fetch-header.c \

@@ -111,7 +111,7 @@ void imap_cmd_append(struct session *s)
 	uint32_t uid = 0, validity = 0;
 
 	if (c->nargs < 2 || c->nargs > 4 || msg->kind != IMAPD_STRING) {
-		tagged(s, "BAD", "APPEND needs a folder, [flags], [date] and the message");
+		done(s, ST_BAD, "APPEND needs a folder, [flags], [date] and the message");
 		return;
 	}
 	if ((dir = folder_arg(s, &c->args[0])) == NULL)
@@ -131,14 +131,14 @@ void imap_cmd_append(struct session *s)
 			free(date_s);
 			if (date < 0) {
 				free(dir);
-				tagged(s, "BAD", "not a date-time: \"dd-Mon-yyyy hh:mm:ss +zzzz\"");
+				done(s, ST_BAD, "not a date-time: \"dd-Mon-yyyy hh:mm:ss +zzzz\"");
 				return;
 			}
 		}
 	}
 	if (write_message(dir, msg->s, msg->len, letters, date, &base) < 0) {
 		log_err("%s: APPEND to %s: %s", s->peer, dir, strerror(errno));
-		tagged(s, "NO", "[SERVERBUG] the message could not be stored");
+		done(s, ST_NO, "[SERVERBUG] the message could not be stored");
 		free(base);
 		free(dir);
 		return;
@@ -155,9 +155,9 @@ void imap_cmd_append(struct session *s)
 	if (selected)
 		session_sync(s, true);
 	if (uid > 0)
-		tagged(s, "OK", "[APPENDUID %u %u] APPEND completed", validity, uid);
+		done(s, ST_OK, "[APPENDUID %u %u] APPEND completed", validity, uid);
 	else
-		tagged(s, "OK", "APPEND completed");
+		done(s, ST_OK, "APPEND completed");
 	free(base);
 	free(dir);
 }

@@ -158,12 +158,12 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 
 	if (nargs != 2 || args[0].kind != IMAPD_ATOM ||
 	    seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		tagged(s, "BAD", "%s needs a sequence set and a folder", what);
+		done(s, ST_BAD, "%s needs a sequence set and a folder", what);
 		return;
 	}
 	if (move && s->readonly) {
 		seqset_free(&set);
-		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
 		return;
 	}
 	if ((dest = folder_arg(s, &args[1])) == NULL) {
@@ -179,7 +179,7 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 			uidlist_unlock(dest, lock);
 		seqset_free(&set);
 		free(dest);
-		tagged(s, "NO", "[SERVERBUG] the destination folder cannot be locked");
+		done(s, ST_NO, "[SERVERBUG] the destination folder cannot be locked");
 		return;
 	}
 	t.dest = dest;
@@ -209,13 +209,13 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 		buf_reset(&code);
 	}
 	if (failed > 0 && t.n == 0)
-		tagged(s, "NO", "[EXPUNGEISSUED] the messages are gone");
+		done(s, ST_NO, "[EXPUNGEISSUED] the messages are gone");
 	else if (failed > 0)
-		tagged(s, "NO", "%.*s%zu of the messages are gone", (int)code.len, code.data,
-		       failed);
+		done(s, ST_NO, "%.*s%zu of the messages are gone", (int)code.len, code.data,
+		     failed);
 	else
-		tagged(s, "OK", "%.*s%s%s completed", (int)code.len, code.data, uid ? "UID " : "",
-		       what);
+		done(s, ST_OK, "%.*s%s%s completed", (int)code.len, code.data, uid ? "UID " : "",
+		     what);
 	buf_free(&code);
 	transfer_free(&t);
 	free(dest);

@@ -493,16 +493,16 @@ static size_t parse_items(struct session *s, const struct imapd_arg *arg, struct
 		return n;
 	n = arg->kind == IMAPD_LIST ? arg->nsub : 1;
 	if (n == 0 || n > FETCH_ITEMS_MAX) {
-		tagged(s, "BAD", "FETCH needs 1 to %d items", FETCH_ITEMS_MAX);
+		done(s, ST_BAD, "FETCH needs 1 to %d items", FETCH_ITEMS_MAX);
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!parse_item(&list[i], &items[i])) {
 			bool atom = list[i].kind == IMAPD_ATOM;
 
-			tagged(s, "BAD", "FETCH item %.*s is not valid",
-			       atom ? (int)(list[i].len < 60 ? list[i].len : 60) : 6,
-			       atom ? list[i].s : "(list)");
+			done(s, ST_BAD, "FETCH item %.*s is not valid",
+			     atom ? (int)(list[i].len < 60 ? list[i].len : 60) : 6,
+			     atom ? list[i].s : "(list)");
 			return 0;
 		}
 	return n;
@@ -532,7 +532,7 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	uint32_t star;
 
 	if (nargs != 2 || args[0].kind != IMAPD_ATOM) {
-		tagged(s, "BAD", "FETCH needs a sequence set and items");
+		done(s, ST_BAD, "FETCH needs a sequence set and items");
 		return;
 	}
 	items = xcalloc(FETCH_ITEMS_MAX, sizeof(*items));
@@ -540,11 +540,11 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 		goto out;
 	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
 	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		tagged(s, "BAD", "not a sequence set");
+		done(s, ST_BAD, "not a sequence set");
 		goto out;
 	}
 	if (!uid && seqset_max(&set) > s->view.n) {
-		tagged(s, "BAD", "no message %u: there are %zu", seqset_max(&set), s->view.n);
+		done(s, ST_BAD, "no message %u: there are %zu", seqset_max(&set), s->view.n);
 		seqset_free(&set);
 		goto out;
 	}
@@ -564,12 +564,11 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	}
 	seqset_free(&set);
 	if (failed > 0)
-		tagged(s, "NO", "[EXPUNGEISSUED] %zu messages are gone", failed);
+		done(s, ST_NO, "[EXPUNGEISSUED] %zu messages are gone", failed);
 	else
-		tagged(s, "OK", "%sFETCH completed", uid ? "UID " : "");
+		done(s, ST_OK, "%sFETCH completed", uid ? "UID " : "");
 	/* What the index learnt is written after the answer is on its way. */
-	if (s->view.ix != NULL && mdindex_dirty(s->view.ix) && flush_out(s) == 0)
-		view_save_index(&s->view);
+	s->save_index = s->view.ix != NULL && mdindex_dirty(s->view.ix);
 out:
 	free(items);
 }

@@ -369,12 +369,12 @@ static void do_list(struct session *s, bool lsub)
 		list_folders(s, ref, a, 1, &o);
 	}
 	free(ref);
-	tagged(s, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+	done(s, ST_OK, "%s completed", lsub ? "LSUB" : "LIST");
 	return;
 bad:
 	free(ref);
-	tagged(s, "BAD", "%s needs a reference and a pattern%s", lsub ? "LSUB" : "LIST",
-	       lsub ? "" : " (RFC 5258 options allowed)");
+	done(s, ST_BAD, "%s needs a reference and a pattern%s", lsub ? "LSUB" : "LIST",
+	     lsub ? "" : " (RFC 5258 options allowed)");
 }
 
 void imap_cmd_list(struct session *s)

@@ -21,23 +21,23 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 	struct stat st;
 
 	if (name == NULL) {
-		tagged(s, "BAD", "a folder name was expected");
+		done(s, ST_BAD, "a folder name was expected");
 		return NULL;
 	}
 	dir = view_folder_dir(s->cfg->maildir, name);
 	if (dir == NULL) {
-		tagged(s, "NO", "[CANNOT] not a folder name: %.100s", name);
+		done(s, ST_NO, "[CANNOT] not a folder name: %.100s", name);
 	} else {
 		char *cur = xasprintf("%s/cur", dir);
 
 		if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			tagged(s, "NO", "[%s] no folder %.100s",
-			       strcasecmp(s->cmd->name, "SELECT") == 0 ||
-			               strcasecmp(s->cmd->name, "EXAMINE") == 0 ||
-			               strcasecmp(s->cmd->name, "STATUS") == 0
-			           ? "NONEXISTENT"
-			           : "TRYCREATE",
-			       name);
+			done(s, ST_NO, "[%s] no folder %.100s",
+			     strcasecmp(s->cmd->name, "SELECT") == 0 ||
+			             strcasecmp(s->cmd->name, "EXAMINE") == 0 ||
+			             strcasecmp(s->cmd->name, "STATUS") == 0
+			         ? "NONEXISTENT"
+			         : "TRYCREATE",
+			     name);
 			free(dir);
 			dir = NULL;
 		}
@@ -62,7 +62,7 @@ static void open_folder(struct session *s, const char *what)
 	size_t recent = 0;
 
 	if (s->cmd->nargs != 1) {
-		tagged(s, "BAD", "%s needs one folder name", what);
+		done(s, ST_BAD, "%s needs one folder name", what);
 		return;
 	}
 	if (s->state == S_SELECTED) {
@@ -74,7 +74,7 @@ static void open_folder(struct session *s, const char *what)
 	if (view_open(dir, VIEW_WATCH | (strcmp(what, "SELECT") == 0 ? VIEW_RW : 0), &s->view, err,
 	              sizeof(err)) < 0) {
 		log_err("%s: %s", s->peer, err);
-		tagged(s, "NO", "[SERVERBUG] cannot open the folder");
+		done(s, ST_NO, "[SERVERBUG] cannot open the folder");
 		free(dir);
 		return;
 	}
@@ -104,7 +104,7 @@ static void open_folder(struct session *s, const char *what)
 	reply(s, "* OK [UIDNEXT %u] predicted next UID", s->view.uidnext);
 	s->state = S_SELECTED;
 	s->readonly = strcmp(what, "EXAMINE") == 0;
-	tagged(s, "OK", "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
+	done(s, ST_OK, "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
 
 void imap_cmd_select(struct session *s)
@@ -179,9 +179,9 @@ void imap_cmd_status(struct session *s)
 
 	if (c->nargs != 2 || c->args[1].kind != IMAPD_LIST ||
 	    !status_items_ok(c->args[1].sub, c->args[1].nsub)) {
-		tagged(s, "BAD",
-		       "STATUS needs a folder name and a list of MESSAGES UIDNEXT "
-		       "UIDVALIDITY UNSEEN RECENT");
+		done(s, ST_BAD,
+		     "STATUS needs a folder name and a list of MESSAGES UIDNEXT "
+		     "UIDVALIDITY UNSEEN RECENT");
 		return;
 	}
 	if ((dir = folder_arg(s, &c->args[0])) == NULL)
@@ -191,9 +191,9 @@ void imap_cmd_status(struct session *s)
 	free(name);
 	free(dir);
 	if (rc < 0)
-		tagged(s, "NO", "[SERVERBUG] cannot open the folder");
+		done(s, ST_NO, "[SERVERBUG] cannot open the folder");
 	else
-		tagged(s, "OK", "STATUS completed");
+		done(s, ST_OK, "STATUS completed");
 }
 
 void imap_cmd_close(struct session *s)
@@ -203,12 +203,12 @@ void imap_cmd_close(struct session *s)
 		view_expunge(s, true, NULL);
 	view_close(&s->view);
 	s->state = S_AUTH;
-	tagged(s, "OK", "CLOSE completed");
+	done(s, ST_OK, "CLOSE completed");
 }
 
 void imap_cmd_unselect(struct session *s)
 {
 	view_close(&s->view);
 	s->state = S_AUTH;
-	tagged(s, "OK", "UNSELECT completed");
+	done(s, ST_OK, "UNSELECT completed");
 }

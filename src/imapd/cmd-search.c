@@ -53,9 +53,9 @@ static char *msg_load(void *arg, size_t *len)
 static void answer_parse_error(struct session *s, enum search_parsed r, const char *err)
 {
 	if (r == SEARCH_BADCHARSET)
-		tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] %s", err);
+		done(s, ST_NO, "[BADCHARSET (UTF-8 US-ASCII)] %s", err);
 	else
-		tagged(s, "BAD", "%s", err);
+		done(s, ST_BAD, "%s", err);
 }
 
 static void do_search(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
@@ -97,7 +97,7 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 	search_answer(&s->out, &q, s->cmd->tag, uid, ids, n);
 	free(ids);
 	search_query_free(&q);
-	tagged(s, "OK", "%sSEARCH completed", uid ? "UID " : "");
+	done(s, ST_OK, "%sSEARCH completed", uid ? "UID " : "");
 }
 
 void imap_cmd_search(struct session *s)

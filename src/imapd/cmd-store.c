@@ -41,13 +41,13 @@ static int one_flag(struct session *s, const char *f, char want[128], struct key
 	if (strcasecmp(f, "\\Recent") == 0)
 		return 0;
 	if (f[0] == '\\') {
-		tagged(s, "BAD", "the flag %.60s cannot be stored", f);
+		done(s, ST_BAD, "the flag %.60s cannot be stored", f);
 		return -1;
 	}
 	idx = keywords_index(kw, f, add, &new_kw);
 	if (idx < 0 && add) {
-		tagged(s, "NO", "no room for the keyword %.60s: %d keywords at most", f,
-		       UIDLIST_KEYWORDS_MAX);
+		done(s, ST_NO, "no room for the keyword %.60s: %d keywords at most", f,
+		     UIDLIST_KEYWORDS_MAX);
 		return -1;
 	}
 	if (idx >= 0)
@@ -70,7 +70,7 @@ static int list_letters(struct session *s, const struct imapd_arg *a, char want[
 		int r = f != NULL ? one_flag(s, f, want, kw, add, added) : -1;
 
 		if (f == NULL)
-			tagged(s, "BAD", "a flag list was expected");
+			done(s, ST_BAD, "a flag list was expected");
 		free(f);
 		if (r < 0)
 			return -1;
@@ -97,7 +97,7 @@ int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], s
 		log_err("%s: %s", s->peer, err);
 		if (lock >= 0)
 			uidlist_unlock(dir, lock);
-		tagged(s, "NO", "[SERVERBUG] cannot record a new keyword");
+		done(s, ST_NO, "[SERVERBUG] cannot record a new keyword");
 		return -1;
 	}
 	keywords_free(kw);
@@ -105,7 +105,7 @@ int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], s
 	rc = list_letters(s, a, want, kw, true, &added);
 	if (rc >= 0 && added && keywords_write(dir, kw, err, sizeof(err)) < 0) {
 		log_err("%s: %s", s->peer, err);
-		tagged(s, "NO", "[SERVERBUG] cannot record a new keyword");
+		done(s, ST_NO, "[SERVERBUG] cannot record a new keyword");
 		rc = -1;
 	}
 	uidlist_unlock(dir, lock);
@@ -204,11 +204,11 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 	uint32_t star;
 
 	if (nargs != 3 || args[0].kind != IMAPD_ATOM || args[1].kind != IMAPD_ATOM) {
-		tagged(s, "BAD", "STORE needs a sequence set, an item and flags");
+		done(s, ST_BAD, "STORE needs a sequence set, an item and flags");
 		return;
 	}
 	if (s->readonly) {
-		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
 		return;
 	}
 	what = args[1].s;
@@ -219,14 +219,14 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 	    args[1].len - (size_t)(mode != '=') == 12 && strncasecmp(what, "FLAGS.SILENT", 12) == 0;
 	if (!silent &&
 	    !(args[1].len - (size_t)(mode != '=') == 5 && strncasecmp(what, "FLAGS", 5) == 0)) {
-		tagged(s, "BAD", "STORE takes FLAGS, +FLAGS or -FLAGS (.SILENT)");
+		done(s, ST_BAD, "STORE takes FLAGS, +FLAGS or -FLAGS (.SILENT)");
 		return;
 	}
 	if (flag_letters(s, &args[2], want, &s->view.kw, s->view.dir) < 0)
 		return;
 	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
 	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		tagged(s, "BAD", "not a sequence set");
+		done(s, ST_BAD, "not a sequence set");
 		return;
 	}
 	for (size_t i = 0; i < s->view.n; i++) {
@@ -249,9 +249,9 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 	}
 	seqset_free(&set);
 	if (gone > 0)
-		tagged(s, "NO", "[EXPUNGEISSUED] %zu messages are gone", gone);
+		done(s, ST_NO, "[EXPUNGEISSUED] %zu messages are gone", gone);
 	else
-		tagged(s, "OK", "%sSTORE completed", uid ? "UID " : "");
+		done(s, ST_OK, "%sSTORE completed", uid ? "UID " : "");
 }
 
 void imap_cmd_store(struct session *s)
@@ -295,11 +295,11 @@ void view_expunge(struct session *s, bool silent, const struct seqset *uids)
 void imap_cmd_expunge(struct session *s)
 {
 	if (s->readonly) {
-		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
 		return;
 	}
 	view_expunge(s, false, NULL);
-	tagged(s, "OK", "EXPUNGE completed");
+	done(s, ST_OK, "EXPUNGE completed");
 }
 
 /* UID EXPUNGE (RFC 4315): only the \Deleted messages of the set. */
@@ -309,15 +309,15 @@ void imap_uid_expunge(struct session *s, const struct imapd_arg *args, size_t na
 	uint32_t star = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
 
 	if (s->readonly) {
-		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
 		return;
 	}
 	if (nargs != 1 || args[0].kind != IMAPD_ATOM ||
 	    seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		tagged(s, "BAD", "UID EXPUNGE needs a UID set");
+		done(s, ST_BAD, "UID EXPUNGE needs a UID set");
 		return;
 	}
 	view_expunge(s, false, &set);
 	seqset_free(&set);
-	tagged(s, "OK", "UID EXPUNGE completed");
+	done(s, ST_OK, "UID EXPUNGE completed");
 }

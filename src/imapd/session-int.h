@@ -19,6 +19,19 @@ struct tls_conn;
 
 enum session_state { S_NOT_AUTH = 1, S_AUTH = 2, S_SELECTED = 4, S_LOGOUT = 8 };
 
+/* How a command ended (RFC 3501 7.1): the tagged line's status. ST_NONE:
+ * not said yet. */
+enum status { ST_NONE, ST_OK, ST_NO, ST_BAD };
+
+/* A command's outcome, said with done(); the dispatcher (dispatch.c) alone
+ * writes it as the tagged line. code is the response code without its
+ * brackets (NULL for none); both strings belong to the outcome. */
+struct outcome {
+	enum status status;
+	char *code;
+	char *text;
+};
+
 struct session {
 	int fd;
 	const struct config *cfg;
@@ -29,7 +42,10 @@ struct session {
 	struct view view; /* S_SELECTED */
 	bool readonly;
 	size_t exists;               /* the message count the client was last told */
-	size_t tagged_at;            /* where in out the last tagged answer starts */
+	struct outcome outcome;      /* of the command being run */
+	bool save_index;             /* write the folder's index once the answer is sent */
+	const char *bye;             /* after the tagged line: "* BYE bye", the end */
+	bool gone;                   /* a write to the client failed: it is gone */
 	unsigned failures;           /* failed logins: each waits longer */
 	const struct imapd_cmd *cmd; /* the command being run */
 	struct imapd_reader *rd;     /* the client's commands */
@@ -50,10 +66,12 @@ struct session {
 
 /* Appends an answer line (CRLF added). */
 void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The tagged answer: "TAG OK|NO|BAD text". */
-void tagged(struct session *s, const char *status, const char *fmt, ...)
+/* The command's outcome: st and "[CODE] text" or "text" (dispatch.c). The
+ * last one said counts; the command returns after saying it. */
+void done(struct session *s, enum status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Sends what is buffered; -1 when the client is gone. */
+void outcome_clear(struct outcome *o);
+/* Sends what is buffered; -1 when the client is gone (s->gone is set then). */
 int flush_out(struct session *s);
 /* A string argument as a NUL-terminated copy (NULL for a list or a NUL inside). */
 char *arg_string(const struct imapd_arg *a);
@@ -74,6 +92,15 @@ struct command {
 
 /* The table (commands.c); NULL when name is not a command. */
 const struct command *command_find(const char *name);
+
+/* Runs a command from the table in the states it may run in, with the
+ * updates sync allows before it; then, unless it waits for a line of the
+ * client (IDLE, AUTHENTICATE), command_end(). (dispatch.c) */
+void dispatch(struct session *s, const struct imapd_cmd *cmd);
+/* The end of the command tagged tag: the expunges sync allows, then the
+ * tagged line of s->outcome ("NO [SERVERBUG]" when the command said
+ * nothing), then what waited for the answer to be sent. */
+void command_end(struct session *s, const char *tag, enum sync sync);
 
 /* The capability list, after "CAPABILITY " or "[CAPABILITY ": it depends
  * on the state and on TLS (kept in s->caps). */
