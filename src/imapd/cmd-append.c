@@ -118,8 +118,13 @@ void imap_cmd_append(struct session *s)
 		return;
 	for (size_t i = 1; i + 1 < c->nargs; i++) {
 		if (c->args[i].kind == IMAPD_LIST) {
-			if (keywords_read(dir, &kw, err, sizeof(err)) < 0 ||
-			    flag_letters(s, &c->args[i], want, &kw, dir) < 0) {
+			if (keywords_read(dir, &kw, err, sizeof(err)) < 0) {
+				log_err("%s: APPEND to %s: %s", s->peer, dir, err);
+				done(s, ST_NO, "[SERVERBUG] the folder's keywords cannot be read");
+				free(dir);
+				return;
+			}
+			if (flag_letters(s, &c->args[i], want, &kw, dir) < 0) {
 				keywords_free(&kw);
 				free(dir);
 				return;

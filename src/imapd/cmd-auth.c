@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "imapd/clients.h"
 #include "imapd/session-int.h"
 #include "util/base64.h"
 #include "util/log.h"
@@ -31,9 +32,13 @@ static const struct server_user *find_user(const struct config *cfg, const char 
 /* A failed login: the delay, then NO with text; BYE after the last one. */
 static void login_failed(struct session *s, const char *user, const char *text)
 {
-	unsigned wait = s->failures < 4 ? 1u << s->failures : 8;
+	/* The delay grows with the address's failures, in this session and
+	 * the ones before: reconnecting does not start it again. */
+	unsigned n = client_failed(s->client), wait;
 	char safe[65];
 
+	n = n > s->failures ? n : s->failures;
+	wait = n < 4 ? 1u << n : 8;
 	s->failures++;
 	str_sanitise(safe, sizeof(safe), user, strlen(user));
 	log_info("%s: login failed for %s", s->peer, safe);

@@ -153,14 +153,13 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 	char err[256], *dest, *cur;
 	size_t failed = 0;
 	int lock;
-	uint32_t star =
-	    uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
 
-	if (nargs != 2 || args[0].kind != IMAPD_ATOM ||
-	    seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
+	if (nargs != 2) {
 		done(s, ST_BAD, "%s needs a sequence set and a folder", what);
 		return;
 	}
+	if (seqset_arg(s, &args[0], uid, &set) < 0)
+		return;
 	if (move && s->readonly) {
 		seqset_free(&set);
 		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");

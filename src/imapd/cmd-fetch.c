@@ -402,7 +402,6 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	bool sent_uid = false, sent_flags = false;
 	struct needs nd;
 	uint64_t size = 0;
-	const char *w;
 
 	needs_of(s, m, items, nitems, &nd);
 	/* Header fields from the index, when it has them; else the file. */
@@ -413,12 +412,12 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 		nd.file = true;
 	/* The size from the name or the index: the file is then read only as
 	 * far as the header when nothing else of it is asked for. */
-	if (nd.size && m->crlf_size == 0 && !nd.whole && (w = strstr(m->path, ",W=")) != NULL)
-		m->crlf_size = strtoull(w + 3, NULL, 10);
+	if (nd.size && m->crlf_size == 0 && !nd.whole)
+		m->crlf_size = view_msg_name_vsize(m);
 	if (nd.file && (data = read_msg(s, m, !nd.whole, &len)) == NULL)
 		return -1; /* expunged by another writer, or too big */
-	if (nd.size &&
-	    (m->crlf_size > 0 ? (size = m->crlf_size, 0) : view_msg_crlf_size(m, &size)) < 0) {
+	if (nd.size && (m->crlf_size > 0 ? (size = m->crlf_size, 0)
+	                                 : view_msg_crlf_size(&s->view, m, &size)) < 0) {
 		free(data);
 		return -1;
 	}
@@ -529,7 +528,6 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	struct item *items;
 	size_t nitems, failed = 0;
 	struct seqset set;
-	uint32_t star;
 
 	if (nargs != 2 || args[0].kind != IMAPD_ATOM) {
 		done(s, ST_BAD, "FETCH needs a sequence set and items");
@@ -538,18 +536,11 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	items = xcalloc(FETCH_ITEMS_MAX, sizeof(*items));
 	if ((nitems = parse_items(s, &args[1], items)) == 0)
 		goto out;
-	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
-	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		done(s, ST_BAD, "not a sequence set");
+	if (seqset_arg(s, &args[0], uid, &set) < 0)
 		goto out;
-	}
-	if (!uid && seqset_max(&set) > s->view.n) {
-		done(s, ST_BAD, "no message %u: there are %zu", seqset_max(&set), s->view.n);
-		seqset_free(&set);
-		goto out;
-	}
 	/* The set's ranges are ascending: the answers come in sequence order. */
-	for (size_t r = 0, i = 0; r < set.n && i < s->view.n; r++) {
+	/* A client that is gone stops the work: no file more is read for it. */
+	for (size_t r = 0, i = 0; r < set.n && i < s->view.n && !s->gone; r++) {
 		const struct seqset_range *rg = &set.r[r];
 
 		i = uid ? first_uid_at_least(&s->view, i, rg->lo)

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "config/config.h"
+#include "imapd/list-match.h"
 #include "imapd/session-int.h"
 #include "mail/mutf7.h"
 #include "store/subscriptions.h"
@@ -161,30 +162,6 @@ static void folders_free(struct folders *f)
 	free(f->v);
 }
 
-/* LIST wildcards: "*" matches anything, "%" anything but "/". */
-static bool match(const char *pat, const char *s)
-{
-	if (*pat == '\0')
-		return *s == '\0';
-	if (*pat == '*' || *pat == '%') {
-		for (const char *t = s;; t++) {
-			if (match(pat + 1, t))
-				return true;
-			if (*t == '\0' || (*pat == '%' && *t == '/'))
-				return false;
-		}
-	}
-	return *s != '\0' && (*pat == *s) && match(pat + 1, s + 1);
-}
-
-/* INBOX is matched without regard to case, as a name and as a prefix. */
-static bool name_matches(const char *pat, const char *name)
-{
-	if (strcasecmp(name, "INBOX") == 0 && strncasecmp(pat, "INBOX", 5) == 0)
-		return match(pat + 5, "");
-	return match(pat, name);
-}
-
 struct list_opts {
 	bool lsub;                      /* LSUB's answer */
 	bool extended;                  /* the RFC 5258 form was used */
@@ -241,7 +218,7 @@ static bool matches_any(const char *ref, const struct imapd_arg *pats, size_t np
 		if (pat == NULL)
 			continue;
 		full = xasprintf("%s%s", ref, pat);
-		hit = name_matches(full, name);
+		hit = list_match(full, name);
 		free(full);
 		free(pat);
 	}
@@ -324,7 +301,8 @@ static bool returns(const struct imapd_arg *a, struct list_opts *o)
 		if (imapd_arg_is(x, "SUBSCRIBED"))
 			o->ret_subscribed = true;
 		else if (imapd_arg_is(x, "STATUS") && i + 1 < a->nsub &&
-		         a->sub[i + 1].kind == IMAPD_LIST)
+		         a->sub[i + 1].kind == IMAPD_LIST &&
+		         status_items_valid(a->sub[i + 1].sub, a->sub[i + 1].nsub))
 			o->status = &a->sub[++i];
 		else if (!imapd_arg_is(x, "CHILDREN") && !imapd_arg_is(x, "SPECIAL-USE"))
 			return false;

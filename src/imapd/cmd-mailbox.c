@@ -47,15 +47,6 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 	return dir;
 }
 
-static size_t count_flag(const struct view *v, char letter, bool with)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < v->n; i++)
-		k += (strchr(v->msgs[i].flags, letter) != NULL) == with;
-	return k;
-}
-
 static void open_folder(struct session *s, const char *what)
 {
 	char *dir, err[256];
@@ -117,60 +108,6 @@ void imap_cmd_examine(struct session *s)
 	open_folder(s, "EXAMINE");
 }
 
-int put_status(struct session *s, const char *name, const char *dir, const struct imapd_arg *items,
-               size_t nitems)
-{
-	struct view v;
-	char err[256];
-	size_t recent = 0;
-
-	if (view_open(dir, 0, &v, err, sizeof(err)) < 0) {
-		log_err("%s: %s", s->peer, err);
-		return -1;
-	}
-	for (size_t k = 0; k < v.n; k++)
-		recent += v.msgs[k].recent;
-	buf_puts(&s->out, "* STATUS ");
-	put_string(&s->out, name, strlen(name));
-	buf_puts(&s->out, " (");
-	for (size_t i = 0; i < nitems; i++) {
-		const struct imapd_arg *it = &items[i];
-
-		if (i > 0)
-			buf_putc(&s->out, ' ');
-		if (imapd_arg_is(it, "MESSAGES"))
-			buf_printf(&s->out, "MESSAGES %zu", v.n);
-		else if (imapd_arg_is(it, "UIDNEXT"))
-			buf_printf(&s->out, "UIDNEXT %u", v.uidnext);
-		else if (imapd_arg_is(it, "UIDVALIDITY"))
-			buf_printf(&s->out, "UIDVALIDITY %u", v.uidvalidity);
-		else if (imapd_arg_is(it, "UNSEEN"))
-			buf_printf(&s->out, "UNSEEN %zu", count_flag(&v, 'S', false));
-		else if (imapd_arg_is(it, "RECENT"))
-			buf_printf(&s->out, "RECENT %zu", recent);
-	}
-	buf_puts(&s->out, ")\r\n");
-	view_close(&v);
-	return 0;
-}
-
-/* Whether every item is one STATUS knows. */
-static bool status_items_ok(const struct imapd_arg *items, size_t n)
-{
-	static const char *const known[] = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-	                                    "RECENT"};
-
-	for (size_t i = 0; i < n; i++) {
-		bool ok = false;
-
-		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			ok |= imapd_arg_is(&items[i], known[k]);
-		if (!ok || items[i].kind != IMAPD_ATOM)
-			return false;
-	}
-	return n > 0;
-}
-
 void imap_cmd_status(struct session *s)
 {
 	const struct imapd_cmd *c = s->cmd;
@@ -178,7 +115,7 @@ void imap_cmd_status(struct session *s)
 	int rc;
 
 	if (c->nargs != 2 || c->args[1].kind != IMAPD_LIST ||
-	    !status_items_ok(c->args[1].sub, c->args[1].nsub)) {
+	    !status_items_valid(c->args[1].sub, c->args[1].nsub)) {
 		done(s, ST_BAD,
 		     "STATUS needs a folder name and a list of MESSAGES UIDNEXT "
 		     "UIDVALIDITY UNSEEN RECENT");

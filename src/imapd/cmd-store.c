@@ -201,7 +201,6 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 	bool silent;
 	const char *what;
 	size_t gone = 0;
-	uint32_t star;
 
 	if (nargs != 3 || args[0].kind != IMAPD_ATOM || args[1].kind != IMAPD_ATOM) {
 		done(s, ST_BAD, "STORE needs a sequence set, an item and flags");
@@ -222,11 +221,11 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 		done(s, ST_BAD, "STORE takes FLAGS, +FLAGS or -FLAGS (.SILENT)");
 		return;
 	}
-	if (flag_letters(s, &args[2], want, &s->view.kw, s->view.dir) < 0)
+	/* The set first: a bad one records no new keyword. */
+	if (seqset_arg(s, &args[0], uid, &set) < 0)
 		return;
-	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
-	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		done(s, ST_BAD, "not a sequence set");
+	if (flag_letters(s, &args[2], want, &s->view.kw, s->view.dir) < 0) {
+		seqset_free(&set);
 		return;
 	}
 	for (size_t i = 0; i < s->view.n; i++) {

@@ -441,8 +441,9 @@ static enum imapd_read line_end(struct imapd_reader *r)
 		return IMAPD_NEED_MORE;
 	}
 	if (r->cmd.data[r->cmd.len - 1] == '\r') {
-		snprintf(r->why, sizeof(r->why), "a CR inside a line");
-		snprintf(r->tag, sizeof(r->tag), "*");
+		/* The tag was read: the answer carries it (the client waits for it). */
+		drop(r, "a CR inside a line");
+		r->finished = true;
 		return IMAPD_BAD;
 	}
 	return parse_command(r) < 0 ? IMAPD_BAD : IMAPD_COMMAND;

@@ -46,7 +46,8 @@ struct session {
 	bool save_index;             /* write the folder's index once the answer is sent */
 	const char *bye;             /* after the tagged line: "* BYE bye", the end */
 	bool gone;                   /* a write to the client failed: it is gone */
-	unsigned failures;           /* failed logins: each waits longer */
+	unsigned failures;           /* failed logins in this session: BYE after 5 */
+	struct client_slot *client;  /* the address's, in all its sessions (clients.h) */
 	const struct imapd_cmd *cmd; /* the command being run */
 	struct imapd_reader *rd;     /* the client's commands */
 	/* TLS: ctx is NULL without server.cert and key (no STARTTLS); tls is
@@ -75,8 +76,13 @@ void outcome_clear(struct outcome *o);
 int flush_out(struct session *s);
 /* A string argument as a NUL-terminated copy (NULL for a list or a NUL inside). */
 char *arg_string(const struct imapd_arg *a);
-/* Appends a as an IMAP string: quoted when it can be, a literal otherwise. */
+/* Appends a as an IMAP string: quoted when it can be, a literal otherwise. (args.c) */
 void put_string(struct buf *b, const char *p, size_t len);
+/* The sequence set a (UIDs when uid) of the selected folder into set; -1
+ * after a tagged BAD when it is not one or names a message number past
+ * the count. (args.c) */
+struct seqset;
+int seqset_arg(struct session *s, const struct imapd_arg *a, bool uid, struct seqset *set);
 
 typedef void cmd_fn(struct session *s);
 
@@ -130,9 +136,12 @@ void session_sync(struct session *s, bool force);
  */
 void session_expunges(struct session *s, bool silent);
 
-/* "* STATUS name (...)" for the folder at dir; -1 when it cannot be read. (cmd-mailbox.c) */
+/* "* STATUS name (...)" for the folder at dir; -1 when it cannot be read.
+ * (status.c, for STATUS and LIST-STATUS) */
 int put_status(struct session *s, const char *name, const char *dir, const struct imapd_arg *items,
                size_t nitems);
+/* Whether items is a non-empty list of items STATUS knows (atoms). */
+bool status_items_valid(const struct imapd_arg *items, size_t n);
 
 /* Flags of a message as "FLAGS (...)" (cmd-fetch.c). */
 void put_flags(struct session *s, const struct view_msg *m);
@@ -140,7 +149,6 @@ void put_flags(struct session *s, const struct view_msg *m);
 int view_set_flags(struct session *s, struct view_msg *m, const char *letters);
 /* Unlinks the \Deleted messages (of uids when not NULL), with "* N
  * EXPUNGE" unless silent. (cmd-store.c) */
-struct seqset;
 void view_expunge(struct session *s, bool silent, const struct seqset *uids);
 /* The letters a flag list names into want[] (a set: want[c] != 0); -1 after
  * a tagged BAD or NO for a flag that cannot be stored. New keywords go into

@@ -88,37 +88,9 @@ int flush_out(struct session *s)
 	return r;
 }
 
-char *arg_string(const struct imapd_arg *a)
-{
-	if (a->kind == IMAPD_LIST || memchr(a->s, '\0', a->len) != NULL)
-		return NULL;
-	return xstrndup(a->s, a->len);
-}
-
-void put_string(struct buf *b, const char *p, size_t len)
-{
-	bool quotable = len < 1024;
-
-	for (size_t i = 0; quotable && i < len; i++)
-		quotable =
-		    p[i] != '\r' && p[i] != '\n' && p[i] != '\0' && (unsigned char)p[i] < 0x80;
-	if (!quotable) {
-		buf_printf(b, "{%zu}\r\n", len);
-		buf_append(b, p, len);
-		return;
-	}
-	buf_putc(b, '"');
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '"' || p[i] == '\\')
-			buf_putc(b, '\\');
-		buf_putc(b, p[i]);
-	}
-	buf_putc(b, '"');
-}
-
 bool login_allowed(const struct session *s)
 {
-	return s->tls != NULL || s->loopback;
+	return s->tls != NULL || s->loopback || s->cfg->server.allow_plaintext;
 }
 
 const char *capabilities(struct session *s)
@@ -349,9 +321,10 @@ static bool local_is_loopback(int fd)
 }
 
 void session_run(int fd, const struct config *cfg, const char *peer, struct tls_ctx *tls,
-                 bool implicit_tls)
+                 bool implicit_tls, struct client_slot *slot)
 {
-	struct session s = {.fd = fd, .cfg = cfg, .peer = peer, .state = S_NOT_AUTH};
+	struct session s = {
+	    .fd = fd, .cfg = cfg, .peer = peer, .state = S_NOT_AUTH, .client = slot};
 
 	s.tls_ctx = tls;
 	s.loopback = local_is_loopback(fd);

@@ -163,14 +163,12 @@ static const char *msg_base(const struct view_msg *m, size_t *len);
 
 void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st)
 {
-	size_t blen;
-
 	if (!m->unstatted)
 		return;
 	m->size = (uint64_t)st->st_size;
 	m->internal = st->st_mtime;
 	if (m->crlf_size == 0)
-		m->crlf_size = name_size(msg_base(m, &blen), ",W=");
+		m->crlf_size = view_msg_name_vsize(m);
 	m->unstatted = false;
 	view_msg_remember(v, m, NULL, 0);
 }
@@ -185,12 +183,30 @@ static const char *rel_path(const struct view *v, const struct view_msg *m)
 	           : NULL;
 }
 
-int view_msg_open(const struct view *v, const struct view_msg *m)
+static int open_path(const struct view *v, const struct view_msg *m)
 {
 	const char *rel = rel_path(v, m);
 
 	return rel != NULL ? openat(v->dirfd, rel, O_RDONLY | O_CLOEXEC)
 	                   : open(m->path, O_RDONLY | O_CLOEXEC);
+}
+
+int view_msg_open(struct view *v, struct view_msg *m)
+{
+	char old[sizeof(m->flags)];
+	int fd = open_path(v, m);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* Another writer renamed it to change its flags (Dovecot, corral
+	 * refile): the base name finds it; the new flags are told later. */
+	memcpy(old, m->flags, sizeof(old));
+	if (view_locate(v, m) < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	m->changed |= strcmp(old, m->flags) != 0;
+	return open_path(v, m);
 }
 
 static int stat_rel(const struct view *v, const struct view_msg *m, struct stat *st)
@@ -425,25 +441,33 @@ void view_close(struct view *v)
 	v->dirfd = -1;
 }
 
-int view_msg_crlf_size(struct view_msg *m, uint64_t *out)
+uint64_t view_msg_name_vsize(const struct view_msg *m)
 {
-	const char *w = strstr(m->path, ",W=");
-	struct md_vsize v = MD_VSIZE_INIT;
+	size_t blen;
+
+	return name_size(msg_base(m, &blen), ",W=");
+}
+
+int view_msg_crlf_size(struct view *v, struct view_msg *m, uint64_t *out)
+{
+	struct md_vsize vs = MD_VSIZE_INIT;
 	char chunk[65536];
 	ssize_t n;
 	int fd;
 
 	*out = 0;
-	if (m->crlf_size > 0 || (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)) {
+	if (m->crlf_size == 0)
+		m->crlf_size = view_msg_name_vsize(m);
+	if (m->crlf_size > 0) {
 		*out = m->crlf_size;
 		return 0;
 	}
-	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = view_msg_open(v, m)) < 0)
 		return -1;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		md_vsize_feed(&v, chunk, (size_t)n);
+		md_vsize_feed(&vs, chunk, (size_t)n);
 	close(fd);
-	m->crlf_size = n == 0 ? md_vsize_value(&v) : 0;
+	m->crlf_size = n == 0 ? md_vsize_value(&vs) : 0;
 	*out = m->crlf_size;
 	return n == 0 ? 0 : -1;
 }

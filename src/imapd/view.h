@@ -97,12 +97,15 @@ int view_sync(struct view *v, char *err, size_t errlen);
 void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *arg);
 
 /*
- * RFC822.SIZE: the size with CRLF line ends. From the name's ",W=" field
- * when a writer put one there (Dovecot and corral's deliveries do);
- * otherwise the LF line ends are counted once, streaming, and kept in m.
- * 0, or -1 when the file cannot be read (*out is then 0).
+ * RFC822.SIZE: the size with CRLF line ends. From the ",W=" field of the
+ * file's base name (never of the folder's path) when a writer put one
+ * there (Dovecot and corral's deliveries do); otherwise the LF line ends
+ * are counted once, streaming, and kept in m. 0, or -1 when the file
+ * cannot be read (*out is then 0).
  */
-int view_msg_crlf_size(struct view_msg *m, uint64_t *out);
+int view_msg_crlf_size(struct view *v, struct view_msg *m, uint64_t *out);
+/* The ",W=" field of m's base name; 0 without one. */
+uint64_t view_msg_name_vsize(const struct view_msg *m);
 
 /*
  * A message the index did not know is not stat()ed when the folder opens
@@ -114,8 +117,10 @@ int view_msg_crlf_size(struct view_msg *m, uint64_t *out);
 struct stat;
 int view_msg_stat(struct view *v, struct view_msg *m);
 /* Opens m's file for reading (relative to the folder: no long path walk
- * per message); -1 with errno. */
-int view_msg_open(const struct view *v, const struct view_msg *m);
+ * per message), finding it again when another writer renamed it (m's path
+ * and flags follow, m is marked changed); -1 with errno. The one way
+ * message files are read. */
+int view_msg_open(struct view *v, struct view_msg *m);
 void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st);
 
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
