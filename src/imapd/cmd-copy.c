@@ -207,6 +207,10 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 		session_expunges(s, false);
 		buf_reset(&code);
 	}
+	/* Into the selected folder: the new messages are told now (EXISTS,
+	 * and \Recent: this session is the first to see them). */
+	if (t.n > 0 && strcmp(dest, s->view.dir) == 0)
+		session_sync(s, true);
 	if (failed > 0 && t.n == 0)
 		done(s, ST_NO, "[EXPUNGEISSUED] the messages are gone");
 	else if (failed > 0)

@@ -71,6 +71,8 @@ static int make_folder(const char *root, const char *dir)
 	if (rc == 0 && (fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
 	free(p);
+	if (rc == 0)
+		view_recent_init(tmp);
 	/* rename() refuses to replace a folder that has files in it. */
 	if (rc == 0 && (rc = rename(tmp, dir)) == 0)
 		fs_fsync_dir(root);

@@ -66,7 +66,9 @@ static int list_letters(struct session *s, const struct imapd_arg *a, char want[
 
 	memset(want, 0, 128);
 	for (size_t i = 0; i < n; i++) {
-		char *f = v[i].kind == IMAPD_ATOM ? arg_string(&v[i]) : NULL;
+		/* "NIL" is an atom here: the keyword NIL (RFC 3501 flag-keyword). */
+		char *f =
+		    v[i].kind == IMAPD_ATOM || v[i].kind == IMAPD_NIL ? arg_string(&v[i]) : NULL;
 		int r = f != NULL ? one_flag(s, f, want, kw, add, added) : -1;
 
 		if (f == NULL)

@@ -222,11 +222,14 @@ static int parse_atom(struct cursor *c, struct imapd_arg *a)
 		if (*c->p == '[') {
 			char *close = memchr(c->p, ']', (size_t)(c->end - c->p));
 
-			if (close == NULL || memchr(c->p, '\r', (size_t)(close - c->p)) != NULL) {
+			if (close != NULL && memchr(c->p, '\r', (size_t)(close - c->p)) != NULL) {
 				c->err = "a [ without its ]";
 				return -1;
 			}
-			c->p = close;
+			/* Without a "]" it is a character of the atom (RFC 3501
+			 * 9: "[" is an ATOM-CHAR, as in a folder name). */
+			if (close != NULL)
+				c->p = close;
 		}
 		c->p++;
 	}

@@ -27,7 +27,7 @@ struct view_msg {
 	uint64_t size;      /* on disk (LF line ends) */
 	uint64_t crlf_size; /* RFC822.SIZE once known; 0 until then */
 	time_t internal;    /* the file's mtime */
-	bool recent;        /* this session took it from new/ (or, read-only, it is there) */
+	bool recent;        /* \Recent in this view (view.c mark_recent) */
 	bool gone;          /* another writer removed it; the session has not said so yet */
 	bool unstatted;     /* size and internal not known yet: view_msg_stat() */
 	bool changed;       /* another writer changed its flags; not said yet */
@@ -56,14 +56,16 @@ char *view_folder_dir(const char *root, const char *name);
 
 /* How a folder is opened. */
 enum {
-	VIEW_RW = 1,    /* SELECT: messages in new/ move to cur/ and are \Recent in
-	                   this view only (as Dovecot: the session whose rename
-	                   succeeds has them) */
+	VIEW_RW = 1,    /* SELECT: messages in new/ move to cur/; the \Recent
+	                   ones are claimed (this view only) */
 	VIEW_WATCH = 2, /* other writers' changes are watched (view_dirty) */
 };
 
 /* Opens the folder at dir (which must exist) with VIEW_* bits. 0, or -1 with err. */
 int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t errlen);
+/* A new folder at dir: every message that comes is \Recent to the first
+ * session told of it (corral-recent). */
+void view_recent_init(const char *dir);
 /* Saves the index when it changed (view_save_index), frees everything. */
 void view_close(struct view *v);
 
