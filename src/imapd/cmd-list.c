@@ -255,11 +255,12 @@ static void list_folders(struct session *s, const char *ref, const struct imapd_
 		if (!matches_any(ref, pats, npats, e->name))
 			continue;
 		if ((o->sel_subscribed || o->lsub) && !e->subscribed) {
-			/* A parent of a subscribed folder: RECURSIVEMATCH lists it with
-			 * CHILDINFO; LSUB lists it \Noselect when the pattern hides
-			 * the subscribed folder below ("%", RFC 3501 6.3.9). */
+			/* A parent of a subscribed folder that the patterns hide
+			 * ("%"): RECURSIVEMATCH lists it with CHILDINFO (RFC 5258
+			 * 3.5; not when the folder below is listed itself), LSUB
+			 * lists it \Noselect (RFC 3501 6.3.9). */
 			if (!e->child_subscribed || !(o->lsub || o->recursive) ||
-			    (o->lsub && !hidden_child(&f, e, ref, pats, npats)))
+			    !hidden_child(&f, e, ref, pats, npats))
 				continue;
 			childinfo = o->recursive;
 		}

@@ -72,17 +72,8 @@ static void open_folder(struct session *s, const char *what)
 	free(dir);
 	for (size_t i = 0; i < s->view.n; i++)
 		recent += s->view.msgs[i].recent;
-	buf_puts(&s->out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-	for (size_t i = 0; i < s->view.kw.n; i++)
-		if (s->view.kw.names[i] != NULL)
-			buf_printf(&s->out, " %s", s->view.kw.names[i]);
-	buf_puts(&s->out, ")\r\n");
-	if (strcmp(what, "EXAMINE") == 0)
-		reply(s, "* OK [PERMANENTFLAGS ()] read-only");
-	else
-		reply(s,
-		      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
-		      "flags and keywords are kept");
+	s->readonly = strcmp(what, "EXAMINE") == 0;
+	session_flags(s);
 	reply(s, "* %zu EXISTS", s->view.n);
 	s->exists = s->view.n;
 	reply(s, "* %zu RECENT", recent);
@@ -94,7 +85,6 @@ static void open_folder(struct session *s, const char *what)
 	reply(s, "* OK [UIDVALIDITY %u] UIDs valid", s->view.uidvalidity);
 	reply(s, "* OK [UIDNEXT %u] predicted next UID", s->view.uidnext);
 	s->state = S_SELECTED;
-	s->readonly = strcmp(what, "EXAMINE") == 0;
 	done(s, ST_OK, "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
 

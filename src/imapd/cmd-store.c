@@ -230,6 +230,7 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 		seqset_free(&set);
 		return;
 	}
+	session_new_keywords(s);
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *m = &s->view.msgs[i];
 

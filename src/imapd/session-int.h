@@ -42,6 +42,7 @@ struct session {
 	struct view view; /* S_SELECTED */
 	bool readonly;
 	size_t exists;               /* the message count the client was last told */
+	size_t kw_told;              /* the keywords the last "* FLAGS" named */
 	struct outcome outcome;      /* of the command being run */
 	bool save_index;             /* write the folder's index once the answer is sent */
 	const char *bye;             /* after the tagged line: "* BYE bye", the end */
@@ -128,6 +129,11 @@ void idle_line(struct session *s, const char *line, size_t len);
  * only when inotify saw a change, or force is set. Nothing is renumbered.
  */
 void session_sync(struct session *s, bool force);
+/* "* FLAGS (...)" and PERMANENTFLAGS of the selected folder (updates.c);
+ * session_new_keywords() says them again when a keyword was added since,
+ * before anything uses it (RFC 3501 7.2.6). */
+void session_flags(struct session *s);
+void session_new_keywords(struct session *s);
 /*
  * "* N EXPUNGE" for the messages marked gone (by another writer or by this
  * session), which leave the view; silent drops them unsaid (CLOSE). Only
