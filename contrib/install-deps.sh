@@ -19,7 +19,7 @@ servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util
 # libsasl2-modules (without them it offers only EXTERNAL).
 clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules"
 # Dovecot's imaptest, built from ../shared/vendor/ by ../shared/tools/imaptest-build.sh
-# (tests/integration/imaptest.sh) against Debian's dovecot-dev.
+# (tests/integration/test-serve-imaptest.sh) against Debian's dovecot-dev.
 imaptest="dovecot-dev build-essential autoconf automake libtool"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in

@@ -5,9 +5,6 @@
 # the protocol errors imaptest reports outside a group (a keyword used
 # before FLAGS announced it...). Bounded in time: the run takes a second.
 #
-# Not yet run by tests/run-all.sh (it globs test-*.sh): it joins `make check`
-# once every group passes.
-#
 # imaptest is built once into build/imaptest/ by ../shared/tools/imaptest-build.sh
 # (from ../shared/vendor/; its build packages are in contrib/install-deps.sh
 # check). IMAPTEST=/path/to/imaptest uses that binary instead (its tests/
@@ -20,6 +17,7 @@ root=$(cd "$here/../.." && pwd)
 
 # Where RFC 3501/9051 and imaptest differ, corral follows the RFC: such a
 # group is named here with the reason, and its failure is not counted.
+# None today: every group passes as imaptest wants it.
 declare -A RFC_OVER_IMAPTEST=()
 
 find_imaptest() {
