@@ -128,6 +128,7 @@ SRCS = \
 	src/imapd/status.c \
 	src/imapd/tls.c \
 	src/imapd/updates.c \
+	src/imapd/view-flags.c \
 	src/imapd/view.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-deliver.c \

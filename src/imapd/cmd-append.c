@@ -130,7 +130,7 @@ void imap_cmd_append(struct session *s)
 				return;
 			}
 			keywords_free(&kw);
-			flags_apply("", want, '=', letters, sizeof(letters));
+			view_flags_apply("", want, '=', letters, sizeof(letters));
 		} else if ((date_s = arg_string(&c->args[i])) != NULL) {
 			date = parse_date(date_s);
 			free(date_s);

@@ -51,7 +51,7 @@ static void dest_letters(struct session *s, struct transfer *t, const char *flag
 			want[(int)*p] = 1;
 		}
 	}
-	flags_apply("", want, '+', out, outlen);
+	view_flags_apply("", want, '+', out, outlen);
 }
 
 /* A new unique base name, keeping the ",S=" and ",W=" fields of old. */

@@ -110,34 +110,6 @@ static char *read_crlf(int fd, uint64_t max, size_t *len, struct stat *st)
 	return crlf;
 }
 
-void put_flags(struct session *s, const struct view_msg *m)
-{
-	static const struct {
-		char letter;
-		const char *flag;
-	} sys[] = {{'D', "\\Draft"},
-	           {'F', "\\Flagged"},
-	           {'R', "\\Answered"},
-	           {'S', "\\Seen"},
-	           {'T', "\\Deleted"}};
-	bool first = true;
-
-	buf_puts(&s->out, "FLAGS (");
-	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (strchr(m->flags, sys[i].letter) != NULL) {
-			buf_printf(&s->out, "%s%s", first ? "" : " ", sys[i].flag);
-			first = false;
-		}
-	for (const char *p = m->flags; *p; p++)
-		if (*p >= 'a' && *p <= 'z' && s->view.kw.names[*p - 'a'] != NULL) {
-			buf_printf(&s->out, "%s%s", first ? "" : " ", s->view.kw.names[*p - 'a']);
-			first = false;
-		}
-	if (m->recent)
-		buf_printf(&s->out, "%s\\Recent", first ? "" : " ");
-	buf_putc(&s->out, ')');
-}
-
 static void put_date(struct session *s, time_t t)
 {
 	struct tm tm;
@@ -430,8 +402,8 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
 		char letters[sizeof(m->flags) + 2], want[128] = {['S'] = 1};
 
-		flags_apply(m->flags, want, '+', letters, sizeof(letters));
-		nd.seen_now = view_set_flags(s, m, letters) == 0;
+		view_flags_apply(m->flags, want, '+', letters, sizeof(letters));
+		nd.seen_now = view_msg_set_flags(&s->view, m, letters) == 0;
 	}
 	fetch_msg_init(&fm, data, len);
 	fetch_msg_init(&cache, fields, flen);
@@ -445,7 +417,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			sent_uid = true;
 			break;
 		case IT_FLAGS:
-			put_flags(s, m);
+			view_msg_put_flags(&s->view, m, &s->out);
 			sent_flags = true;
 			break;
 		case IT_DATE:
@@ -469,7 +441,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	}
 	if (nd.seen_now && !sent_flags) {
 		buf_putc(&s->out, ' ');
-		put_flags(s, m);
+		view_msg_put_flags(&s->view, m, &s->out);
 	}
 	/* UID FETCH always says the UID. */
 	if (uid && !sent_uid)

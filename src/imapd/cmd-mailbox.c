@@ -127,7 +127,7 @@ void imap_cmd_close(struct session *s)
 {
 	/* CLOSE expunges, silently, unless the folder is read-only. */
 	if (!s->readonly)
-		view_expunge(s, true, NULL);
+		session_expunge_deleted(s, true, NULL);
 	view_close(&s->view);
 	s->state = S_AUTH;
 	done(s, ST_OK, "CLOSE completed");

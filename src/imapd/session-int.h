@@ -149,21 +149,14 @@ int put_status(struct session *s, const char *name, const char *dir, const struc
 /* Whether items is a non-empty list of items STATUS knows (atoms). */
 bool status_items_valid(const struct imapd_arg *items, size_t n);
 
-/* Flags of a message as "FLAGS (...)" (cmd-fetch.c). */
-void put_flags(struct session *s, const struct view_msg *m);
-/* Renames m to carry these letters after ":2," (cmd-store.c); -1 when it is gone. */
-int view_set_flags(struct session *s, struct view_msg *m, const char *letters);
 /* Unlinks the \Deleted messages (of uids when not NULL), with "* N
  * EXPUNGE" unless silent. (cmd-store.c) */
-void view_expunge(struct session *s, bool silent, const struct seqset *uids);
+void session_expunge_deleted(struct session *s, bool silent, const struct seqset *uids);
 /* The letters a flag list names into want[] (a set: want[c] != 0); -1 after
  * a tagged BAD or NO for a flag that cannot be stored. New keywords go into
  * kw and dir's dovecot-keywords. (cmd-store.c) */
 int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], struct keywords *kw,
                  const char *dir);
-/* The letters of a message after a change: mode '=' replaces the flags IMAP
- * knows (other letters stay), '+' adds, '-' removes; sorted. */
-void flags_apply(const char *old, const char want[128], char mode, char *out, size_t outlen);
 
 /* The directory of a folder argument that exists, or NULL after a tagged
  * NO ([NONEXISTENT], or [TRYCREATE] for APPEND) or BAD. (cmd-mailbox.c) */

@@ -96,7 +96,7 @@ void session_sync(struct session *s, bool force)
 			continue;
 		m->changed = false;
 		buf_printf(&s->out, "* %zu FETCH (UID %u ", i + 1, m->uid);
-		put_flags(s, m);
+		view_msg_put_flags(&s->view, m, &s->out);
 		buf_puts(&s->out, ")\r\n");
 	}
 	if (s->view.n != s->exists) {

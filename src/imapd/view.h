@@ -128,4 +128,20 @@ void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st)
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
 int view_locate(const struct view *v, struct view_msg *m);
 
+/* Changes (view-flags.c). "FLAGS (...)" of m: system flags, keywords of v
+ * and \Recent. */
+struct buf;
+void view_msg_put_flags(const struct view *v, const struct view_msg *m, struct buf *out);
+/* The letters of a message after a change: mode '=' replaces the flags IMAP
+ * knows (other letters stay), '+' adds, '-' removes the letters set in
+ * want (want[c] != 0); sorted. */
+void view_flags_apply(const char *old, const char want[128], char mode, char *out, size_t outlen);
+/* Renames m to carry these letters after ":2," (the same change made to
+ * the flags another writer gave it meanwhile); -1 when it is gone. */
+int view_msg_set_flags(struct view *v, struct view_msg *m, const char *letters);
+/* Unlinks the \Deleted messages (of uids when not NULL) and marks them
+ * gone: the session says EXPUNGE for them (view_drop_gone). */
+struct seqset;
+void view_expunge_deleted(struct view *v, const struct seqset *uids);
+
 #endif
