@@ -105,6 +105,8 @@ SRCS = \
 	src/daemon/notify.c \
 	src/daemon/sched.c \
 	src/daemon/worker.c \
+	src/imapd/args.c \
+	src/imapd/clients.c \
 	src/imapd/cmd-any.c \
 	src/imapd/cmd-append.c \
 	src/imapd/cmd-auth.c \
@@ -117,17 +119,21 @@ SRCS = \
 	src/imapd/cmd-search.c \
 	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
+	src/imapd/dispatch.c \
 	src/imapd/fetch-body.c \
 	src/imapd/fetch-envelope.c \
 	src/imapd/fetch-header.c \
+	src/imapd/list-match.c \
 	src/imapd/parse.c \
 	src/imapd/search-eval.c \
 	src/imapd/search.c \
 	src/imapd/seqset.c \
 	src/imapd/serve.c \
 	src/imapd/session.c \
+	src/imapd/status.c \
 	src/imapd/tls.c \
 	src/imapd/updates.c \
+	src/imapd/view-flags.c \
 	src/imapd/view.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-complete.c \
@@ -198,6 +204,7 @@ test-imapd-parse_DEPS = imapd/parse $(UTIL)
 test-uidlist_DEPS = store/uidlist $(UTIL)
 test-mdindex_DEPS = store/mdindex $(UTIL)
 test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
+test-imapd-list-match_DEPS = imapd/list-match $(UTIL)
 test-imapd-search_DEPS = imapd/search imapd/search-eval imapd/seqset imapd/parse $(MAIL) $(UTIL)
 test-imapd-view_DEPS = imapd/view store/uidlist store/mdindex store/maildir-name mail/folder mail/mutf7 $(UTIL)
 test-imapd-fetch_DEPS = imapd/fetch-body imapd/fetch-header imapd/fetch-envelope $(MAIL) $(UTIL)

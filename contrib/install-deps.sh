@@ -2,7 +2,7 @@
 # Installs what corral needs on Debian 12, for one purpose. This file holds
 # the only lists of packages: no test or demo script installs anything.
 #   install-deps.sh build   compiler, pkg-config, the libraries' -dev packages, cmocka
-#   install-deps.sh check   build + the real servers and clients the tests start  (make check)
+#   install-deps.sh check   build + the real servers and clients the tests start, imaptest  (make check)
 #   install-deps.sh demo    build + Dovecot and what the demo runs               (make demo)
 #   install-deps.sh fuzz    build + clang and its libFuzzer runtime              (make fuzz)
 #   install-deps.sh bench   check + the tools the benchmarks compare against     (bench/*.sh)
@@ -21,13 +21,16 @@ servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util
 # libsasl2-modules (without them it offers only EXTERNAL).
 # zsh loads the completion script in test-completion.sh (bash is there already).
 clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh"
+# Dovecot's imaptest, built from ../shared/vendor/ by ../shared/tools/imaptest-build.sh
+# (tests/integration/test-serve-imaptest.sh) against Debian's dovecot-dev.
+imaptest="dovecot-dev build-essential autoconf automake libtool"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $servers $clients" ;;
+check) want="$build $servers $clients $imaptest" ;;
 demo) want="$build $servers" ;;
 fuzz) want="$build clang libclang-rt-14-dev" ;;
-bench) want="$build $servers $clients $others" ;;
+bench) want="$build $servers $clients $imaptest $others" ;;
 *) echo "usage: $0 build|check|demo|fuzz|bench" >&2; exit 64 ;;
 esac
 

@@ -2,6 +2,7 @@
 #include "config/config-walk.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +46,61 @@ static const char *parse_listen(const char *s, struct listen_addr *a)
 	return NULL;
 }
 
+/* The addresses a->host names, with a->port: NULL, or what is wrong. A
+ * name is looked up (getaddrinfo), so that "localhost" is 127.0.0.1 and
+ * not every address; IPv6 literals and duplicates aside, each is kept. */
+static const char *resolve_listen(struct listen_addr *a, char *why, size_t whylen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	char port[8];
+	size_t n = 0;
+	int rc;
+
+	snprintf(port, sizeof(port), "%d", a->port);
+	rc = getaddrinfo(a->host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, whylen, "%s does not resolve to an address: %s", a->host,
+		         gai_strerror(rc));
+		return why;
+	}
+	for (struct addrinfo *r = res; r != NULL; r = r->ai_next)
+		n++;
+	a->addrs = xcalloc(n, sizeof(*a->addrs));
+	a->addrlens = xcalloc(n, sizeof(*a->addrlens));
+	for (struct addrinfo *r = res; r != NULL; r = r->ai_next) {
+		bool seen = false;
+
+		if (r->ai_family != AF_INET && r->ai_family != AF_INET6)
+			continue;
+		for (size_t i = 0; i < a->naddrs && !seen; i++)
+			seen = a->addrlens[i] == r->ai_addrlen &&
+			       memcmp(&a->addrs[i], r->ai_addr, r->ai_addrlen) == 0;
+		if (seen)
+			continue;
+		memcpy(&a->addrs[a->naddrs], r->ai_addr, r->ai_addrlen);
+		a->addrlens[a->naddrs++] = r->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	if (a->naddrs == 0) {
+		snprintf(why, whylen, "%s names no IPv4 or IPv6 address", a->host);
+		return why;
+	}
+	return NULL;
+}
+
 static void load_listen_list(struct loader *L, yaml_node_t *v, const char *path,
                              struct listen_addr **out, size_t *nout)
 {
-	char **items, ip[YDOC_PATH_MAX];
+	char **items, ip[YDOC_PATH_MAX], buf[256];
 	size_t n;
 
 	if (ydoc_strings(L->y, L->d, v, path, &items, &n) < 0)
 		return;
 	*out = xcalloc(n + 1, sizeof(struct listen_addr));
 	for (size_t i = 0; i < n; i++) {
-		const char *why = parse_listen(items[i], &(*out)[*nout]);
+		struct listen_addr *a = &(*out)[*nout];
+		const char *why = parse_listen(items[i], a);
 		yaml_node_t *at = v->type == YAML_SEQUENCE_NODE
 		                      ? ydoc_node(L->y, v->data.sequence.items.start[i])
 		                      : v;
@@ -64,6 +109,12 @@ static void load_listen_list(struct loader *L, yaml_node_t *v, const char *path,
 			ydoc_path_index(ip, path, i);
 		else
 			snprintf(ip, sizeof(ip), "%s", path);
+		if (why == NULL && (why = resolve_listen(a, buf, sizeof(buf))) != NULL) {
+			free(a->host);
+			free(a->addrs);
+			free(a->addrlens);
+			*a = (struct listen_addr){0};
+		}
 		if (why) {
 			ydoc_error(L->y, L->d, at, ip, "%s", why);
 			continue;
@@ -130,7 +181,16 @@ static void load_users(struct loader *L, yaml_node_t *map, const char *path, voi
 	}
 }
 
-enum { V_LISTEN, V_TLS_LISTEN, V_CERT, V_KEY, V_USERS };
+/* max_connections, max_connections_per_address: a count of sessions. */
+static void load_count(struct loader *L, yaml_node_t *v, const char *path, void *field)
+{
+	long n;
+
+	if (ydoc_int(L->y, L->d, v, path, 1, 100000, &n) == 0)
+		*(unsigned *)field = (unsigned)n;
+}
+
+enum { V_LISTEN, V_TLS_LISTEN, V_CERT, V_KEY, V_USERS, V_PLAIN, V_MAXC, V_MAXA };
 
 static const struct key server_keys[] = {
     [V_LISTEN] = CUSTOM_KEY("listen", 0, load_listen),
@@ -138,6 +198,11 @@ static const struct key server_keys[] = {
     [V_CERT] = KEY("cert", K_PATH, offsetof(struct server_conf, cert)),
     [V_KEY] = KEY("key", K_PATH, offsetof(struct server_conf, key)),
     [V_USERS] = CUSTOM_KEY("users", 0, load_users),
+    [V_PLAIN] = KEY("allow_plaintext", K_BOOL, offsetof(struct server_conf, allow_plaintext)),
+    [V_MAXC] =
+        CUSTOM_KEY("max_connections", offsetof(struct server_conf, max_connections), load_count),
+    [V_MAXA] = CUSTOM_KEY("max_connections_per_address",
+                          offsetof(struct server_conf, max_connections_per_address), load_count),
 };
 
 /* Each address may be bound once, plain or TLS. */
@@ -196,9 +261,16 @@ void cfg_load_server(struct loader *L, yaml_node_t *map, const char *path, void 
 	if (cfg_walk(L, map, path, server_keys, NKEYS(server_keys), s, v) < 0)
 		return;
 	if (!v[V_LISTEN] && !v[V_TLS_LISTEN]) {
+		char why[128];
+
 		s->listen = xcalloc(1, sizeof(struct listen_addr));
-		s->listen[0] = (struct listen_addr){xstrdup("127.0.0.1"), 1143, {0, 0}};
+		s->listen[0] = (struct listen_addr){.host = xstrdup("127.0.0.1"), .port = 1143};
+		resolve_listen(&s->listen[0], why, sizeof(why));
 		s->nlisten = 1;
 	}
+	if (!v[V_MAXC])
+		s->max_connections = SERVER_MAX_CONNECTIONS;
+	if (!v[V_MAXA])
+		s->max_connections_per_address = SERVER_MAX_CONNECTIONS_PER_ADDRESS;
 	check_server(L, s, map, v);
 }

@@ -396,12 +396,19 @@ void config_drop_credentials(struct config *c)
 	c->smtp.cred.password_command = c->smtp.cred.oauth2_token_command = NULL;
 }
 
+static void listen_free(struct listen_addr *a)
+{
+	free(a->host);
+	free(a->addrs);
+	free(a->addrlens);
+}
+
 static void server_free(struct server_conf *s)
 {
 	for (size_t i = 0; i < s->nlisten; i++)
-		free(s->listen[i].host);
+		listen_free(&s->listen[i]);
 	for (size_t i = 0; i < s->ntls_listen; i++)
-		free(s->tls_listen[i].host);
+		listen_free(&s->tls_listen[i]);
 	for (size_t i = 0; i < s->nusers; i++) {
 		free(s->users[i].name);
 		secret_free(s->users[i].password_hash);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "util/diag.h"
 
@@ -86,9 +87,14 @@ struct smtp_conf {
 };
 
 struct listen_addr {
-	char *host; /* "127.0.0.1", "::1", "0.0.0.0" */
+	char *host; /* "127.0.0.1", "::1", "0.0.0.0", "localhost" */
 	int port;
 	struct conf_pos pos; /* of the entry in the config */
+	/* What host names, resolved when the config is read (getaddrinfo),
+	 * with the port set: each is listened on. */
+	struct sockaddr_storage *addrs;
+	socklen_t *addrlens;
+	size_t naddrs;
 };
 
 struct server_user {
@@ -106,7 +112,16 @@ struct server_conf {
 	char *key;
 	struct server_user *users;
 	size_t nusers;
+	/* LOGIN and AUTHENTICATE without TLS on a non-loopback address (off:
+	 * LOGINDISABLED there until STARTTLS). */
+	bool allow_plaintext;
+	/* Sessions at once, in all and from one client address. */
+	unsigned max_connections;
+	unsigned max_connections_per_address;
 };
+
+#define SERVER_MAX_CONNECTIONS             128
+#define SERVER_MAX_CONNECTIONS_PER_ADDRESS 32
 
 #define CONFIG_MAX_CONNECTIONS 4
 

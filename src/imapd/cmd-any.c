@@ -7,7 +7,7 @@
 void imap_cmd_capability(struct session *s)
 {
 	reply(s, "* CAPABILITY %s", capabilities(s));
-	tagged(s, "OK", "CAPABILITY completed");
+	done(s, ST_OK, "CAPABILITY completed");
 }
 
 /* CHECK runs here too: its answer names it (mbsync's log showed "NOOP"). */
@@ -15,13 +15,13 @@ void imap_cmd_noop(struct session *s)
 {
 	bool check = strcasecmp(s->cmd->name, "CHECK") == 0;
 
-	tagged(s, "OK", "%s completed", check ? "CHECK" : "NOOP");
+	done(s, ST_OK, "%s completed", check ? "CHECK" : "NOOP");
 }
 
 void imap_cmd_logout(struct session *s)
 {
 	reply(s, "* BYE corral logging out");
-	tagged(s, "OK", "LOGOUT completed");
+	done(s, ST_OK, "LOGOUT completed");
 	s->state = S_LOGOUT;
 }
 
@@ -29,14 +29,14 @@ void imap_cmd_id(struct session *s)
 {
 	/* What the client says of itself is not needed; corral says its name. */
 	reply(s, "* ID (\"name\" \"corral\")");
-	tagged(s, "OK", "ID completed");
+	done(s, ST_OK, "ID completed");
 }
 
 /* RFC 2342: one personal namespace, no prefix, "/" between levels. */
 void imap_cmd_namespace(struct session *s)
 {
 	reply(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
-	tagged(s, "OK", "NAMESPACE completed");
+	done(s, ST_OK, "NAMESPACE completed");
 }
 
 /* RFC 5161: nothing corral offers needs enabling yet (CONDSTORE, QRESYNC,
@@ -46,9 +46,9 @@ void imap_cmd_namespace(struct session *s)
 void imap_cmd_enable(struct session *s)
 {
 	if (s->cmd->nargs == 0) {
-		tagged(s, "BAD", "ENABLE needs capability names");
+		done(s, ST_BAD, "ENABLE needs capability names");
 		return;
 	}
 	reply(s, "* ENABLED");
-	tagged(s, "OK", "ENABLE completed");
+	done(s, ST_OK, "ENABLE completed");
 }

@@ -111,34 +111,39 @@ void imap_cmd_append(struct session *s)
 	uint32_t uid = 0, validity = 0;
 
 	if (c->nargs < 2 || c->nargs > 4 || msg->kind != IMAPD_STRING) {
-		tagged(s, "BAD", "APPEND needs a folder, [flags], [date] and the message");
+		done(s, ST_BAD, "APPEND needs a folder, [flags], [date] and the message");
 		return;
 	}
 	if ((dir = folder_arg(s, &c->args[0])) == NULL)
 		return;
 	for (size_t i = 1; i + 1 < c->nargs; i++) {
 		if (c->args[i].kind == IMAPD_LIST) {
-			if (keywords_read(dir, &kw, err, sizeof(err)) < 0 ||
-			    flag_letters(s, &c->args[i], want, &kw, dir) < 0) {
+			if (keywords_read(dir, &kw, err, sizeof(err)) < 0) {
+				log_err("%s: APPEND to %s: %s", s->peer, dir, err);
+				done(s, ST_NO, "[SERVERBUG] the folder's keywords cannot be read");
+				free(dir);
+				return;
+			}
+			if (flag_letters(s, &c->args[i], want, &kw, dir) < 0) {
 				keywords_free(&kw);
 				free(dir);
 				return;
 			}
 			keywords_free(&kw);
-			flags_apply("", want, '=', letters, sizeof(letters));
+			view_flags_apply("", want, '=', letters, sizeof(letters));
 		} else if ((date_s = arg_string(&c->args[i])) != NULL) {
 			date = parse_date(date_s);
 			free(date_s);
 			if (date < 0) {
 				free(dir);
-				tagged(s, "BAD", "not a date-time: \"dd-Mon-yyyy hh:mm:ss +zzzz\"");
+				done(s, ST_BAD, "not a date-time: \"dd-Mon-yyyy hh:mm:ss +zzzz\"");
 				return;
 			}
 		}
 	}
 	if (write_message(dir, msg->s, msg->len, letters, date, &base) < 0) {
 		log_err("%s: APPEND to %s: %s", s->peer, dir, strerror(errno));
-		tagged(s, "NO", "[SERVERBUG] the message could not be stored");
+		done(s, ST_NO, "[SERVERBUG] the message could not be stored");
 		free(base);
 		free(dir);
 		return;
@@ -155,9 +160,9 @@ void imap_cmd_append(struct session *s)
 	if (selected)
 		session_sync(s, true);
 	if (uid > 0)
-		tagged(s, "OK", "[APPENDUID %u %u] APPEND completed", validity, uid);
+		done(s, ST_OK, "[APPENDUID %u %u] APPEND completed", validity, uid);
 	else
-		tagged(s, "OK", "APPEND completed");
+		done(s, ST_OK, "APPEND completed");
 	free(base);
 	free(dir);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "imapd/clients.h"
 #include "imapd/session-int.h"
 #include "util/base64.h"
 #include "util/log.h"
@@ -31,18 +32,20 @@ static const struct server_user *find_user(const struct config *cfg, const char 
 /* A failed login: the delay, then NO with text; BYE after the last one. */
 static void login_failed(struct session *s, const char *user, const char *text)
 {
-	unsigned wait = s->failures < 4 ? 1u << s->failures : 8;
+	/* The delay grows with the address's failures, in this session and
+	 * the ones before: reconnecting does not start it again. */
+	unsigned n = client_failed(s->client), wait;
 	char safe[65];
 
+	n = n > s->failures ? n : s->failures;
+	wait = n < 4 ? 1u << n : 8;
 	s->failures++;
 	str_sanitise(safe, sizeof(safe), user, strlen(user));
 	log_info("%s: login failed for %s", s->peer, safe);
 	sleep(wait);
-	tagged(s, "NO", "%s", text);
-	if (s->failures >= FAILURES_MAX) {
-		reply(s, "* BYE too many failed logins");
-		s->state = S_LOGOUT;
-	}
+	done(s, ST_NO, "%s", text);
+	if (s->failures >= FAILURES_MAX)
+		s->bye = "too many failed logins";
 }
 
 /* LOGIN and AUTHENTICATE: logs user in (taking it) when pass is right. */
@@ -63,7 +66,7 @@ static void log_in(struct session *s, char *user, const char *pass)
 	log_info("%s: %s logged in", s->peer, user);
 	s->user = user;
 	s->state = S_AUTH;
-	tagged(s, "OK", "[CAPABILITY %s] logged in", capabilities(s));
+	done(s, ST_OK, "[CAPABILITY %s] logged in", capabilities(s));
 }
 
 /* NO when a password would travel in the clear (RFC 3501 6.2.3, RFC 5530). */
@@ -71,7 +74,7 @@ static bool privacy_required(struct session *s)
 {
 	if (login_allowed(s))
 		return false;
-	tagged(s, "NO", "[PRIVACYREQUIRED] no password in the clear here: STARTTLS first");
+	done(s, ST_NO, "[PRIVACYREQUIRED] no password in the clear here: STARTTLS first");
 	return true;
 }
 
@@ -83,12 +86,12 @@ void imap_cmd_login(struct session *s)
 	if (privacy_required(s))
 		return;
 	if (c->nargs != 2 || (user = arg_string(&c->args[0])) == NULL) {
-		tagged(s, "BAD", "LOGIN needs a user name and a password");
+		done(s, ST_BAD, "LOGIN needs a user name and a password");
 		return;
 	}
 	if ((pass = arg_string(&c->args[1])) == NULL) {
 		free(user);
-		tagged(s, "BAD", "LOGIN needs a user name and a password");
+		done(s, ST_BAD, "LOGIN needs a user name and a password");
 		return;
 	}
 	log_in(s, user, pass);
@@ -103,13 +106,13 @@ static void plain_message(struct session *s, const char *raw, size_t n)
 
 	if (authcid == NULL ||
 	    (pass = memchr(authcid + 1, '\0', n - (size_t)(authcid + 1 - raw))) == NULL) {
-		tagged(s, "BAD", "not a PLAIN message: authzid NUL authcid NUL password");
+		done(s, ST_BAD, "not a PLAIN message: authzid NUL authcid NUL password");
 		return;
 	}
 	authcid++;
 	pass++;
 	if (*authcid == '\0' || *pass == '\0' || strlen(pass) != n - (size_t)(pass - raw)) {
-		tagged(s, "BAD", "not a PLAIN message: authzid NUL authcid NUL password");
+		done(s, ST_BAD, "not a PLAIN message: authzid NUL authcid NUL password");
 		return;
 	}
 	/* Logging in as someone else (authzid) is not offered. */
@@ -134,7 +137,7 @@ static void plain_response(struct session *s, const char *b64, size_t len)
 	raw = xmalloc(len / 4 * 3 + 4);
 	n = len % 4 == 0 ? b64_decode(b64, len, raw, len / 4 * 3 + 3, true) : (size_t)-1;
 	if (n == (size_t)-1) {
-		tagged(s, "BAD", "the response is not base64");
+		done(s, ST_BAD, "the response is not base64");
 	} else {
 		raw[n] = '\0';
 		plain_message(s, raw, n);
@@ -149,13 +152,13 @@ void imap_cmd_authenticate(struct session *s)
 
 	if (c->nargs < 1 || c->nargs > 2 || c->args[0].kind != IMAPD_ATOM ||
 	    (c->nargs == 2 && c->args[1].kind != IMAPD_ATOM)) {
-		tagged(s, "BAD", "AUTHENTICATE needs a mechanism and may have an initial response");
+		done(s, ST_BAD, "AUTHENTICATE needs a mechanism and may have an initial response");
 		return;
 	}
 	if (privacy_required(s))
 		return;
 	if (!imapd_arg_is(&c->args[0], "PLAIN")) {
-		tagged(s, "NO", "the only mechanism is PLAIN");
+		done(s, ST_NO, "the only mechanism is PLAIN");
 		return;
 	}
 	if (c->nargs == 2) {
@@ -174,9 +177,9 @@ void auth_response(struct session *s, const char *line, size_t len)
 
 	s->cmd = &c;
 	if (line == NULL)
-		tagged(s, "BAD", "the response line is too long");
+		done(s, ST_BAD, "the response line is too long");
 	else if (len == 1 && line[0] == '*')
-		tagged(s, "BAD", "AUTHENTICATE cancelled");
+		done(s, ST_BAD, "AUTHENTICATE cancelled");
 	else
 		plain_response(s, line, len);
 	s->cmd = was;
@@ -187,13 +190,13 @@ void auth_response(struct session *s, const char *line, size_t len)
 void imap_cmd_starttls(struct session *s)
 {
 	if (s->cmd->nargs != 0)
-		tagged(s, "BAD", "STARTTLS takes no arguments");
+		done(s, ST_BAD, "STARTTLS takes no arguments");
 	else if (s->tls != NULL)
-		tagged(s, "BAD", "TLS is on already");
+		done(s, ST_BAD, "TLS is on already");
 	else if (s->tls_ctx == NULL)
-		tagged(s, "NO", "no TLS here: the server has no certificate (server.cert)");
+		done(s, ST_NO, "no TLS here: the server has no certificate (server.cert)");
 	else {
-		tagged(s, "OK", "begin TLS negotiation now");
+		done(s, ST_OK, "begin TLS negotiation now");
 		/* The session does the handshake once this answer is sent. */
 		s->starttls = true;
 	}

@@ -51,7 +51,7 @@ static void dest_letters(struct session *s, struct transfer *t, const char *flag
 			want[(int)*p] = 1;
 		}
 	}
-	flags_apply("", want, '+', out, outlen);
+	view_flags_apply("", want, '+', out, outlen);
 }
 
 /* A new unique base name, keeping the ",S=" and ",W=" fields of old. */
@@ -153,17 +153,16 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 	char err[256], *dest, *cur;
 	size_t failed = 0;
 	int lock;
-	uint32_t star =
-	    uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
 
-	if (nargs != 2 || args[0].kind != IMAPD_ATOM ||
-	    seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		tagged(s, "BAD", "%s needs a sequence set and a folder", what);
+	if (nargs != 2) {
+		done(s, ST_BAD, "%s needs a sequence set and a folder", what);
 		return;
 	}
+	if (seqset_arg(s, &args[0], uid, &set) < 0)
+		return;
 	if (move && s->readonly) {
 		seqset_free(&set);
-		tagged(s, "NO", "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
 		return;
 	}
 	if ((dest = folder_arg(s, &args[1])) == NULL) {
@@ -179,7 +178,7 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 			uidlist_unlock(dest, lock);
 		seqset_free(&set);
 		free(dest);
-		tagged(s, "NO", "[SERVERBUG] the destination folder cannot be locked");
+		done(s, ST_NO, "[SERVERBUG] the destination folder cannot be locked");
 		return;
 	}
 	t.dest = dest;
@@ -208,14 +207,18 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 		session_expunges(s, false);
 		buf_reset(&code);
 	}
+	/* Into the selected folder: the new messages are told now (EXISTS,
+	 * and \Recent: this session is the first to see them). */
+	if (t.n > 0 && strcmp(dest, s->view.dir) == 0)
+		session_sync(s, true);
 	if (failed > 0 && t.n == 0)
-		tagged(s, "NO", "[EXPUNGEISSUED] the messages are gone");
+		done(s, ST_NO, "[EXPUNGEISSUED] the messages are gone");
 	else if (failed > 0)
-		tagged(s, "NO", "%.*s%zu of the messages are gone", (int)code.len, code.data,
-		       failed);
+		done(s, ST_NO, "%.*s%zu of the messages are gone", (int)code.len, code.data,
+		     failed);
 	else
-		tagged(s, "OK", "%.*s%s%s completed", (int)code.len, code.data, uid ? "UID " : "",
-		       what);
+		done(s, ST_OK, "%.*s%s%s completed", (int)code.len, code.data, uid ? "UID " : "",
+		     what);
 	buf_free(&code);
 	transfer_free(&t);
 	free(dest);

@@ -110,34 +110,6 @@ static char *read_crlf(int fd, uint64_t max, size_t *len, struct stat *st)
 	return crlf;
 }
 
-void put_flags(struct session *s, const struct view_msg *m)
-{
-	static const struct {
-		char letter;
-		const char *flag;
-	} sys[] = {{'D', "\\Draft"},
-	           {'F', "\\Flagged"},
-	           {'R', "\\Answered"},
-	           {'S', "\\Seen"},
-	           {'T', "\\Deleted"}};
-	bool first = true;
-
-	buf_puts(&s->out, "FLAGS (");
-	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (strchr(m->flags, sys[i].letter) != NULL) {
-			buf_printf(&s->out, "%s%s", first ? "" : " ", sys[i].flag);
-			first = false;
-		}
-	for (const char *p = m->flags; *p; p++)
-		if (*p >= 'a' && *p <= 'z' && s->view.kw.names[*p - 'a'] != NULL) {
-			buf_printf(&s->out, "%s%s", first ? "" : " ", s->view.kw.names[*p - 'a']);
-			first = false;
-		}
-	if (m->recent)
-		buf_printf(&s->out, "%s\\Recent", first ? "" : " ");
-	buf_putc(&s->out, ')');
-}
-
 static void put_date(struct session *s, time_t t)
 {
 	struct tm tm;
@@ -402,7 +374,6 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	bool sent_uid = false, sent_flags = false;
 	struct needs nd;
 	uint64_t size = 0;
-	const char *w;
 
 	needs_of(s, m, items, nitems, &nd);
 	/* Header fields from the index, when it has them; else the file. */
@@ -413,12 +384,12 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 		nd.file = true;
 	/* The size from the name or the index: the file is then read only as
 	 * far as the header when nothing else of it is asked for. */
-	if (nd.size && m->crlf_size == 0 && !nd.whole && (w = strstr(m->path, ",W=")) != NULL)
-		m->crlf_size = strtoull(w + 3, NULL, 10);
+	if (nd.size && m->crlf_size == 0 && !nd.whole)
+		m->crlf_size = view_msg_name_vsize(m);
 	if (nd.file && (data = read_msg(s, m, !nd.whole, &len)) == NULL)
 		return -1; /* expunged by another writer, or too big */
-	if (nd.size &&
-	    (m->crlf_size > 0 ? (size = m->crlf_size, 0) : view_msg_crlf_size(m, &size)) < 0) {
+	if (nd.size && (m->crlf_size > 0 ? (size = m->crlf_size, 0)
+	                                 : view_msg_crlf_size(&s->view, m, &size)) < 0) {
 		free(data);
 		return -1;
 	}
@@ -431,8 +402,8 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 		/* Reading a body sets \Seen (RFC 3501 6.4.5); the answer says so. */
 		char letters[sizeof(m->flags) + 2], want[128] = {['S'] = 1};
 
-		flags_apply(m->flags, want, '+', letters, sizeof(letters));
-		nd.seen_now = view_set_flags(s, m, letters) == 0;
+		view_flags_apply(m->flags, want, '+', letters, sizeof(letters));
+		nd.seen_now = view_msg_set_flags(&s->view, m, letters) == 0;
 	}
 	fetch_msg_init(&fm, data, len);
 	fetch_msg_init(&cache, fields, flen);
@@ -446,7 +417,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			sent_uid = true;
 			break;
 		case IT_FLAGS:
-			put_flags(s, m);
+			view_msg_put_flags(&s->view, m, &s->out);
 			sent_flags = true;
 			break;
 		case IT_DATE:
@@ -470,7 +441,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	}
 	if (nd.seen_now && !sent_flags) {
 		buf_putc(&s->out, ' ');
-		put_flags(s, m);
+		view_msg_put_flags(&s->view, m, &s->out);
 	}
 	/* UID FETCH always says the UID. */
 	if (uid && !sent_uid)
@@ -493,16 +464,16 @@ static size_t parse_items(struct session *s, const struct imapd_arg *arg, struct
 		return n;
 	n = arg->kind == IMAPD_LIST ? arg->nsub : 1;
 	if (n == 0 || n > FETCH_ITEMS_MAX) {
-		tagged(s, "BAD", "FETCH needs 1 to %d items", FETCH_ITEMS_MAX);
+		done(s, ST_BAD, "FETCH needs 1 to %d items", FETCH_ITEMS_MAX);
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!parse_item(&list[i], &items[i])) {
 			bool atom = list[i].kind == IMAPD_ATOM;
 
-			tagged(s, "BAD", "FETCH item %.*s is not valid",
-			       atom ? (int)(list[i].len < 60 ? list[i].len : 60) : 6,
-			       atom ? list[i].s : "(list)");
+			done(s, ST_BAD, "FETCH item %.*s is not valid",
+			     atom ? (int)(list[i].len < 60 ? list[i].len : 60) : 6,
+			     atom ? list[i].s : "(list)");
 			return 0;
 		}
 	return n;
@@ -529,27 +500,19 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	struct item *items;
 	size_t nitems, failed = 0;
 	struct seqset set;
-	uint32_t star;
 
 	if (nargs != 2 || args[0].kind != IMAPD_ATOM) {
-		tagged(s, "BAD", "FETCH needs a sequence set and items");
+		done(s, ST_BAD, "FETCH needs a sequence set and items");
 		return;
 	}
 	items = xcalloc(FETCH_ITEMS_MAX, sizeof(*items));
 	if ((nitems = parse_items(s, &args[1], items)) == 0)
 		goto out;
-	star = uid ? (s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0) : (uint32_t)s->view.n;
-	if (seqset_parse(args[0].s, args[0].len, star, &set) < 0) {
-		tagged(s, "BAD", "not a sequence set");
+	if (seqset_arg(s, &args[0], uid, &set) < 0)
 		goto out;
-	}
-	if (!uid && seqset_max(&set) > s->view.n) {
-		tagged(s, "BAD", "no message %u: there are %zu", seqset_max(&set), s->view.n);
-		seqset_free(&set);
-		goto out;
-	}
 	/* The set's ranges are ascending: the answers come in sequence order. */
-	for (size_t r = 0, i = 0; r < set.n && i < s->view.n; r++) {
+	/* A client that is gone stops the work: no file more is read for it. */
+	for (size_t r = 0, i = 0; r < set.n && i < s->view.n && !s->gone; r++) {
 		const struct seqset_range *rg = &set.r[r];
 
 		i = uid ? first_uid_at_least(&s->view, i, rg->lo)
@@ -564,12 +527,11 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	}
 	seqset_free(&set);
 	if (failed > 0)
-		tagged(s, "NO", "[EXPUNGEISSUED] %zu messages are gone", failed);
+		done(s, ST_NO, "[EXPUNGEISSUED] %zu messages are gone", failed);
 	else
-		tagged(s, "OK", "%sFETCH completed", uid ? "UID " : "");
+		done(s, ST_OK, "%sFETCH completed", uid ? "UID " : "");
 	/* What the index learnt is written after the answer is on its way. */
-	if (s->view.ix != NULL && mdindex_dirty(s->view.ix) && flush_out(s) == 0)
-		view_save_index(&s->view);
+	s->save_index = s->view.ix != NULL && mdindex_dirty(s->view.ix);
 out:
 	free(items);
 }

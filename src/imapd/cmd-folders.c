@@ -38,7 +38,7 @@ static char *name_arg(struct session *s, const struct imapd_arg *a)
 	size_t n;
 
 	if (name == NULL) {
-		tagged(s, "BAD", "a folder name was expected");
+		done(s, ST_BAD, "a folder name was expected");
 		return NULL;
 	}
 	n = strlen(name);
@@ -71,6 +71,8 @@ static int make_folder(const char *root, const char *dir)
 	if (rc == 0 && (fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
 	free(p);
+	if (rc == 0)
+		view_recent_init(tmp);
 	/* rename() refuses to replace a folder that has files in it. */
 	if (rc == 0 && (rc = rename(tmp, dir)) == 0)
 		fs_fsync_dir(root);
@@ -90,20 +92,20 @@ void imap_cmd_create(struct session *s)
 
 	if (s->cmd->nargs != 1 || (name = name_arg(s, &s->cmd->args[0])) == NULL) {
 		if (s->cmd->nargs != 1)
-			tagged(s, "BAD", "CREATE needs a folder name");
+			done(s, ST_BAD, "CREATE needs a folder name");
 		return;
 	}
 	dir = view_folder_dir(s->cfg->maildir, name);
 	if (dir == NULL)
-		tagged(s, "NO", "[CANNOT] not a folder name: %.100s", name);
+		done(s, ST_NO, "[CANNOT] not a folder name: %.100s", name);
 	else if (strcasecmp(name, "INBOX") == 0 || exists(dir))
-		tagged(s, "NO", "[ALREADYEXISTS] %.100s exists", name);
+		done(s, ST_NO, "[ALREADYEXISTS] %.100s exists", name);
 	else if (make_folder(s->cfg->maildir, dir) < 0)
-		tagged(s, "NO", "%s %.100s: %s",
-		       errno == EEXIST || errno == ENOTEMPTY ? "[ALREADYEXISTS]" : "[SERVERBUG]",
-		       name, strerror(errno));
+		done(s, ST_NO, "%s %.100s: %s",
+		     errno == EEXIST || errno == ENOTEMPTY ? "[ALREADYEXISTS]" : "[SERVERBUG]",
+		     name, strerror(errno));
 	else
-		tagged(s, "OK", "CREATE completed");
+		done(s, ST_OK, "CREATE completed");
 	free(dir);
 	free(name);
 }
@@ -114,26 +116,26 @@ void imap_cmd_delete(struct session *s)
 
 	if (s->cmd->nargs != 1 || (name = name_arg(s, &s->cmd->args[0])) == NULL) {
 		if (s->cmd->nargs != 1)
-			tagged(s, "BAD", "DELETE needs a folder name");
+			done(s, ST_BAD, "DELETE needs a folder name");
 		return;
 	}
 	dir = view_folder_dir(s->cfg->maildir, name);
 	if (dir == NULL || strcasecmp(name, "INBOX") == 0) {
-		tagged(s, "NO", "[CANNOT] %.100s cannot be deleted", name);
+		done(s, ST_NO, "[CANNOT] %.100s cannot be deleted", name);
 	} else if (!exists(dir)) {
-		tagged(s, "NO", "[NONEXISTENT] no folder %.100s", name);
+		done(s, ST_NO, "[NONEXISTENT] no folder %.100s", name);
 	} else if (s->state == S_SELECTED && strcmp(s->view.dir, dir) == 0) {
-		tagged(s, "NO", "[INUSE] %.100s is selected: CLOSE it first", name);
+		done(s, ST_NO, "[INUSE] %.100s is selected: CLOSE it first", name);
 	} else {
 		/* Gone for every reader at once; the files go afterwards. */
 		away = scratch_dir(s->cfg->maildir, "delete");
 		if (rename(dir, away) < 0) {
-			tagged(s, "NO", "[SERVERBUG] %.100s: %s", name, strerror(errno));
+			done(s, ST_NO, "[SERVERBUG] %.100s: %s", name, strerror(errno));
 		} else {
 			fs_fsync_dir(s->cfg->maildir);
 			if (fs_remove_tree(away) < 0)
 				log_warn("%s: %s: %s", s->peer, away, strerror(errno));
-			tagged(s, "OK", "DELETE completed");
+			done(s, ST_OK, "DELETE completed");
 		}
 		free(away);
 	}
@@ -206,27 +208,27 @@ void imap_cmd_rename(struct session *s)
 	if (c->nargs != 2 || (from = name_arg(s, &c->args[0])) == NULL ||
 	    (to = name_arg(s, &c->args[1])) == NULL) {
 		if (c->nargs != 2)
-			tagged(s, "BAD", "RENAME needs two folder names");
+			done(s, ST_BAD, "RENAME needs two folder names");
 		free(from);
 		return;
 	}
 	fdir = view_folder_dir(s->cfg->maildir, from);
 	tdir = view_folder_dir(s->cfg->maildir, to);
 	if (fdir == NULL || tdir == NULL || strcasecmp(to, "INBOX") == 0)
-		tagged(s, "NO", "[CANNOT] not a folder name");
+		done(s, ST_NO, "[CANNOT] not a folder name");
 	else if (!exists(fdir))
-		tagged(s, "NO", "[NONEXISTENT] no folder %.100s", from);
+		done(s, ST_NO, "[NONEXISTENT] no folder %.100s", from);
 	else if (exists(tdir))
-		tagged(s, "NO", "[ALREADYEXISTS] %.100s exists", to);
+		done(s, ST_NO, "[ALREADYEXISTS] %.100s exists", to);
 	else if (strncmp(to, from, strlen(from)) == 0 && to[strlen(from)] == '/')
-		tagged(s, "NO", "[CANNOT] a folder cannot move below itself");
+		done(s, ST_NO, "[CANNOT] a folder cannot move below itself");
 	else {
 		rc = strcasecmp(from, "INBOX") == 0 ? rename_inbox(s->cfg->maildir, tdir)
 		                                    : rename_tree(s->cfg->maildir, fdir, tdir);
 		if (rc < 0)
-			tagged(s, "NO", "[SERVERBUG] %s", strerror(errno));
+			done(s, ST_NO, "[SERVERBUG] %s", strerror(errno));
 		else
-			tagged(s, "OK", "RENAME completed");
+			done(s, ST_OK, "RENAME completed");
 	}
 	free(fdir);
 	free(tdir);
@@ -240,16 +242,16 @@ static void subscribe(struct session *s, bool on)
 
 	if (s->cmd->nargs != 1 || (name = name_arg(s, &s->cmd->args[0])) == NULL) {
 		if (s->cmd->nargs != 1)
-			tagged(s, "BAD", "%s needs a folder name", s->cmd->name);
+			done(s, ST_BAD, "%s needs a folder name", s->cmd->name);
 		return;
 	}
 	if (strcasecmp(name, "INBOX") == 0)
 		strcpy(name, "INBOX");
 	if (subs_change(s->cfg->maildir, name, on, err, sizeof(err)) < 0) {
 		log_err("%s: %s", s->peer, err);
-		tagged(s, "NO", "[SERVERBUG] the subscriptions cannot be written");
+		done(s, ST_NO, "[SERVERBUG] the subscriptions cannot be written");
 	} else {
-		tagged(s, "OK", "%s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+		done(s, ST_OK, "%s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
 	}
 	free(name);
 }

@@ -18,15 +18,13 @@ void imap_cmd_idle(struct session *s)
 
 void idle_line(struct session *s, const char *line, size_t len)
 {
-	char *tag = s->idle_tag;
-
+	free(s->idle_tag);
 	s->idle_tag = NULL;
 	if (line != NULL && len == 4 && strncasecmp(line, "DONE", 4) == 0) {
+		/* command_end() tells the expunges, before the tagged line. */
 		session_sync(s, false);
-		session_expunges(s, false);
-		reply(s, "%s OK IDLE terminated", tag);
+		done(s, ST_OK, "IDLE terminated");
 	} else {
-		reply(s, "%s BAD IDLE ends with DONE", tag);
+		done(s, ST_BAD, "IDLE ends with DONE");
 	}
-	free(tag);
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "config/config.h"
+#include "imapd/list-match.h"
 #include "imapd/session-int.h"
 #include "mail/mutf7.h"
 #include "store/subscriptions.h"
@@ -161,30 +162,6 @@ static void folders_free(struct folders *f)
 	free(f->v);
 }
 
-/* LIST wildcards: "*" matches anything, "%" anything but "/". */
-static bool match(const char *pat, const char *s)
-{
-	if (*pat == '\0')
-		return *s == '\0';
-	if (*pat == '*' || *pat == '%') {
-		for (const char *t = s;; t++) {
-			if (match(pat + 1, t))
-				return true;
-			if (*t == '\0' || (*pat == '%' && *t == '/'))
-				return false;
-		}
-	}
-	return *s != '\0' && (*pat == *s) && match(pat + 1, s + 1);
-}
-
-/* INBOX is matched without regard to case, as a name and as a prefix. */
-static bool name_matches(const char *pat, const char *name)
-{
-	if (strcasecmp(name, "INBOX") == 0 && strncasecmp(pat, "INBOX", 5) == 0)
-		return match(pat + 5, "");
-	return match(pat, name);
-}
-
 struct list_opts {
 	bool lsub;                      /* LSUB's answer */
 	bool extended;                  /* the RFC 5258 form was used */
@@ -241,7 +218,7 @@ static bool matches_any(const char *ref, const struct imapd_arg *pats, size_t np
 		if (pat == NULL)
 			continue;
 		full = xasprintf("%s%s", ref, pat);
-		hit = name_matches(full, name);
+		hit = list_match(full, name);
 		free(full);
 		free(pat);
 	}
@@ -278,11 +255,12 @@ static void list_folders(struct session *s, const char *ref, const struct imapd_
 		if (!matches_any(ref, pats, npats, e->name))
 			continue;
 		if ((o->sel_subscribed || o->lsub) && !e->subscribed) {
-			/* A parent of a subscribed folder: RECURSIVEMATCH lists it with
-			 * CHILDINFO; LSUB lists it \Noselect when the pattern hides
-			 * the subscribed folder below ("%", RFC 3501 6.3.9). */
+			/* A parent of a subscribed folder that the patterns hide
+			 * ("%"): RECURSIVEMATCH lists it with CHILDINFO (RFC 5258
+			 * 3.5; not when the folder below is listed itself), LSUB
+			 * lists it \Noselect (RFC 3501 6.3.9). */
 			if (!e->child_subscribed || !(o->lsub || o->recursive) ||
-			    (o->lsub && !hidden_child(&f, e, ref, pats, npats)))
+			    !hidden_child(&f, e, ref, pats, npats))
 				continue;
 			childinfo = o->recursive;
 		}
@@ -324,7 +302,8 @@ static bool returns(const struct imapd_arg *a, struct list_opts *o)
 		if (imapd_arg_is(x, "SUBSCRIBED"))
 			o->ret_subscribed = true;
 		else if (imapd_arg_is(x, "STATUS") && i + 1 < a->nsub &&
-		         a->sub[i + 1].kind == IMAPD_LIST)
+		         a->sub[i + 1].kind == IMAPD_LIST &&
+		         status_items_valid(a->sub[i + 1].sub, a->sub[i + 1].nsub))
 			o->status = &a->sub[++i];
 		else if (!imapd_arg_is(x, "CHILDREN") && !imapd_arg_is(x, "SPECIAL-USE"))
 			return false;
@@ -369,12 +348,12 @@ static void do_list(struct session *s, bool lsub)
 		list_folders(s, ref, a, 1, &o);
 	}
 	free(ref);
-	tagged(s, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+	done(s, ST_OK, "%s completed", lsub ? "LSUB" : "LIST");
 	return;
 bad:
 	free(ref);
-	tagged(s, "BAD", "%s needs a reference and a pattern%s", lsub ? "LSUB" : "LIST",
-	       lsub ? "" : " (RFC 5258 options allowed)");
+	done(s, ST_BAD, "%s needs a reference and a pattern%s", lsub ? "LSUB" : "LIST",
+	     lsub ? "" : " (RFC 5258 options allowed)");
 }
 
 void imap_cmd_list(struct session *s)

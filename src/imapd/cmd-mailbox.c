@@ -21,23 +21,23 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 	struct stat st;
 
 	if (name == NULL) {
-		tagged(s, "BAD", "a folder name was expected");
+		done(s, ST_BAD, "a folder name was expected");
 		return NULL;
 	}
 	dir = view_folder_dir(s->cfg->maildir, name);
 	if (dir == NULL) {
-		tagged(s, "NO", "[CANNOT] not a folder name: %.100s", name);
+		done(s, ST_NO, "[CANNOT] not a folder name: %.100s", name);
 	} else {
 		char *cur = xasprintf("%s/cur", dir);
 
 		if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			tagged(s, "NO", "[%s] no folder %.100s",
-			       strcasecmp(s->cmd->name, "SELECT") == 0 ||
-			               strcasecmp(s->cmd->name, "EXAMINE") == 0 ||
-			               strcasecmp(s->cmd->name, "STATUS") == 0
-			           ? "NONEXISTENT"
-			           : "TRYCREATE",
-			       name);
+			done(s, ST_NO, "[%s] no folder %.100s",
+			     strcasecmp(s->cmd->name, "SELECT") == 0 ||
+			             strcasecmp(s->cmd->name, "EXAMINE") == 0 ||
+			             strcasecmp(s->cmd->name, "STATUS") == 0
+			         ? "NONEXISTENT"
+			         : "TRYCREATE",
+			     name);
 			free(dir);
 			dir = NULL;
 		}
@@ -47,22 +47,13 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 	return dir;
 }
 
-static size_t count_flag(const struct view *v, char letter, bool with)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < v->n; i++)
-		k += (strchr(v->msgs[i].flags, letter) != NULL) == with;
-	return k;
-}
-
 static void open_folder(struct session *s, const char *what)
 {
 	char *dir, err[256];
 	size_t recent = 0;
 
 	if (s->cmd->nargs != 1) {
-		tagged(s, "BAD", "%s needs one folder name", what);
+		done(s, ST_BAD, "%s needs one folder name", what);
 		return;
 	}
 	if (s->state == S_SELECTED) {
@@ -74,24 +65,15 @@ static void open_folder(struct session *s, const char *what)
 	if (view_open(dir, VIEW_WATCH | (strcmp(what, "SELECT") == 0 ? VIEW_RW : 0), &s->view, err,
 	              sizeof(err)) < 0) {
 		log_err("%s: %s", s->peer, err);
-		tagged(s, "NO", "[SERVERBUG] cannot open the folder");
+		done(s, ST_NO, "[SERVERBUG] cannot open the folder");
 		free(dir);
 		return;
 	}
 	free(dir);
 	for (size_t i = 0; i < s->view.n; i++)
 		recent += s->view.msgs[i].recent;
-	buf_puts(&s->out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-	for (size_t i = 0; i < s->view.kw.n; i++)
-		if (s->view.kw.names[i] != NULL)
-			buf_printf(&s->out, " %s", s->view.kw.names[i]);
-	buf_puts(&s->out, ")\r\n");
-	if (strcmp(what, "EXAMINE") == 0)
-		reply(s, "* OK [PERMANENTFLAGS ()] read-only");
-	else
-		reply(s,
-		      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
-		      "flags and keywords are kept");
+	s->readonly = strcmp(what, "EXAMINE") == 0;
+	session_flags(s);
 	reply(s, "* %zu EXISTS", s->view.n);
 	s->exists = s->view.n;
 	reply(s, "* %zu RECENT", recent);
@@ -103,8 +85,7 @@ static void open_folder(struct session *s, const char *what)
 	reply(s, "* OK [UIDVALIDITY %u] UIDs valid", s->view.uidvalidity);
 	reply(s, "* OK [UIDNEXT %u] predicted next UID", s->view.uidnext);
 	s->state = S_SELECTED;
-	s->readonly = strcmp(what, "EXAMINE") == 0;
-	tagged(s, "OK", "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
+	done(s, ST_OK, "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
 
 void imap_cmd_select(struct session *s)
@@ -117,60 +98,6 @@ void imap_cmd_examine(struct session *s)
 	open_folder(s, "EXAMINE");
 }
 
-int put_status(struct session *s, const char *name, const char *dir, const struct imapd_arg *items,
-               size_t nitems)
-{
-	struct view v;
-	char err[256];
-	size_t recent = 0;
-
-	if (view_open(dir, 0, &v, err, sizeof(err)) < 0) {
-		log_err("%s: %s", s->peer, err);
-		return -1;
-	}
-	for (size_t k = 0; k < v.n; k++)
-		recent += v.msgs[k].recent;
-	buf_puts(&s->out, "* STATUS ");
-	put_string(&s->out, name, strlen(name));
-	buf_puts(&s->out, " (");
-	for (size_t i = 0; i < nitems; i++) {
-		const struct imapd_arg *it = &items[i];
-
-		if (i > 0)
-			buf_putc(&s->out, ' ');
-		if (imapd_arg_is(it, "MESSAGES"))
-			buf_printf(&s->out, "MESSAGES %zu", v.n);
-		else if (imapd_arg_is(it, "UIDNEXT"))
-			buf_printf(&s->out, "UIDNEXT %u", v.uidnext);
-		else if (imapd_arg_is(it, "UIDVALIDITY"))
-			buf_printf(&s->out, "UIDVALIDITY %u", v.uidvalidity);
-		else if (imapd_arg_is(it, "UNSEEN"))
-			buf_printf(&s->out, "UNSEEN %zu", count_flag(&v, 'S', false));
-		else if (imapd_arg_is(it, "RECENT"))
-			buf_printf(&s->out, "RECENT %zu", recent);
-	}
-	buf_puts(&s->out, ")\r\n");
-	view_close(&v);
-	return 0;
-}
-
-/* Whether every item is one STATUS knows. */
-static bool status_items_ok(const struct imapd_arg *items, size_t n)
-{
-	static const char *const known[] = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-	                                    "RECENT"};
-
-	for (size_t i = 0; i < n; i++) {
-		bool ok = false;
-
-		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			ok |= imapd_arg_is(&items[i], known[k]);
-		if (!ok || items[i].kind != IMAPD_ATOM)
-			return false;
-	}
-	return n > 0;
-}
-
 void imap_cmd_status(struct session *s)
 {
 	const struct imapd_cmd *c = s->cmd;
@@ -178,10 +105,10 @@ void imap_cmd_status(struct session *s)
 	int rc;
 
 	if (c->nargs != 2 || c->args[1].kind != IMAPD_LIST ||
-	    !status_items_ok(c->args[1].sub, c->args[1].nsub)) {
-		tagged(s, "BAD",
-		       "STATUS needs a folder name and a list of MESSAGES UIDNEXT "
-		       "UIDVALIDITY UNSEEN RECENT");
+	    !status_items_valid(c->args[1].sub, c->args[1].nsub)) {
+		done(s, ST_BAD,
+		     "STATUS needs a folder name and a list of MESSAGES UIDNEXT "
+		     "UIDVALIDITY UNSEEN RECENT");
 		return;
 	}
 	if ((dir = folder_arg(s, &c->args[0])) == NULL)
@@ -191,24 +118,24 @@ void imap_cmd_status(struct session *s)
 	free(name);
 	free(dir);
 	if (rc < 0)
-		tagged(s, "NO", "[SERVERBUG] cannot open the folder");
+		done(s, ST_NO, "[SERVERBUG] cannot open the folder");
 	else
-		tagged(s, "OK", "STATUS completed");
+		done(s, ST_OK, "STATUS completed");
 }
 
 void imap_cmd_close(struct session *s)
 {
 	/* CLOSE expunges, silently, unless the folder is read-only. */
 	if (!s->readonly)
-		view_expunge(s, true, NULL);
+		session_expunge_deleted(s, true, NULL);
 	view_close(&s->view);
 	s->state = S_AUTH;
-	tagged(s, "OK", "CLOSE completed");
+	done(s, ST_OK, "CLOSE completed");
 }
 
 void imap_cmd_unselect(struct session *s)
 {
 	view_close(&s->view);
 	s->state = S_AUTH;
-	tagged(s, "OK", "UNSELECT completed");
+	done(s, ST_OK, "UNSELECT completed");
 }

@@ -16,20 +16,28 @@
 /* Larger messages are not searched (they would be read whole). */
 #define SEARCH_READ_MAX (256u * 1024 * 1024)
 
+/* A message of the view, as search.h's callbacks get it. */
+struct one {
+	struct view *v;
+	struct view_msg *m;
+};
+
 /* RFC822.SIZE, as FETCH gives it; 0 when the file is gone. */
 static uint64_t msg_size(void *arg)
 {
+	struct one *o = arg;
 	uint64_t size;
 
-	view_msg_crlf_size(arg, &size);
+	view_msg_crlf_size(o->v, o->m, &size);
 	return size;
 }
 
-/* The whole file, as it is on disk; NULL when it is gone or too big. */
+/* The whole file, as it is on disk (found again when another writer
+ * renamed it); NULL when it is gone or too big. */
 static char *msg_load(void *arg, size_t *len)
 {
-	struct view_msg *m = arg;
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	struct one *o = arg;
+	int fd = view_msg_open(o->v, o->m);
 	struct buf b;
 	char chunk[65536];
 	ssize_t n = 0;
@@ -53,9 +61,9 @@ static char *msg_load(void *arg, size_t *len)
 static void answer_parse_error(struct session *s, enum search_parsed r, const char *err)
 {
 	if (r == SEARCH_BADCHARSET)
-		tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] %s", err);
+		done(s, ST_NO, "[BADCHARSET (UTF-8 US-ASCII)] %s", err);
 	else
-		tagged(s, "BAD", "%s", err);
+		done(s, ST_BAD, "%s", err);
 }
 
 static void do_search(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
@@ -74,6 +82,7 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 	ids = xcalloc(s->view.n ? s->view.n : 1, sizeof(*ids));
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *vm = &s->view.msgs[i];
+		struct one one = {&s->view, vm};
 		struct search_msg m;
 
 		/* Its date (INTERNALDATE) when the folder's open did not stat it
@@ -88,7 +97,7 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 		    .kw = &s->view.kw,
 		    .size = msg_size,
 		    .load = msg_load,
-		    .arg = vm,
+		    .arg = &one,
 		};
 
 		if (search_match(q.key, &m))
@@ -97,7 +106,7 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 	search_answer(&s->out, &q, s->cmd->tag, uid, ids, n);
 	free(ids);
 	search_query_free(&q);
-	tagged(s, "OK", "%sSEARCH completed", uid ? "UID " : "");
+	done(s, ST_OK, "%sSEARCH completed", uid ? "UID " : "");
 }
 
 void imap_cmd_search(struct session *s)

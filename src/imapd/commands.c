@@ -76,5 +76,5 @@ void imap_cmd_uid(struct session *s)
 				uid_table[i].run(s, c->args + 1, c->nargs - 1);
 				return;
 			}
-	tagged(s, "BAD", "UID needs FETCH, SEARCH, STORE, EXPUNGE, COPY or MOVE");
+	done(s, ST_BAD, "UID needs FETCH, SEARCH, STORE, EXPUNGE, COPY or MOVE");
 }

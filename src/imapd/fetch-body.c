@@ -424,7 +424,10 @@ static bool find_part(const struct fetch_msg *fm, const struct fetch_section *se
 
 	*v = pv_of(fm, 0);
 	for (size_t k = 0; k < sec->nparts; k++) {
-		if (pv_message(fm, v, &m))
+		/* Below a message/rfc822 part are the parts of the message it
+		 * holds; the top message's part 1 is its body, even when that
+		 * body is a message (RFC 3501 6.4.5). */
+		if (k > 0 && pv_message(fm, v, &m))
 			*v = m;
 		if (pv_multi(fm, v)) {
 			if ((c = child(fm, v->idx, sec->part[k])) < 0)

@@ -222,11 +222,14 @@ static int parse_atom(struct cursor *c, struct imapd_arg *a)
 		if (*c->p == '[') {
 			char *close = memchr(c->p, ']', (size_t)(c->end - c->p));
 
-			if (close == NULL || memchr(c->p, '\r', (size_t)(close - c->p)) != NULL) {
+			if (close != NULL && memchr(c->p, '\r', (size_t)(close - c->p)) != NULL) {
 				c->err = "a [ without its ]";
 				return -1;
 			}
-			c->p = close;
+			/* Without a "]" it is a character of the atom (RFC 3501
+			 * 9: "[" is an ATOM-CHAR, as in a folder name). */
+			if (close != NULL)
+				c->p = close;
 		}
 		c->p++;
 	}
@@ -441,8 +444,9 @@ static enum imapd_read line_end(struct imapd_reader *r)
 		return IMAPD_NEED_MORE;
 	}
 	if (r->cmd.data[r->cmd.len - 1] == '\r') {
-		snprintf(r->why, sizeof(r->why), "a CR inside a line");
-		snprintf(r->tag, sizeof(r->tag), "*");
+		/* The tag was read: the answer carries it (the client waits for it). */
+		drop(r, "a CR inside a line");
+		r->finished = true;
 		return IMAPD_BAD;
 	}
 	return parse_command(r) < 0 ? IMAPD_BAD : IMAPD_COMMAND;

@@ -186,11 +186,41 @@ static bool op_sent(struct eval *e, const struct search_key *k)
 	return e->sent_state == 1 && by_day(k->op, e->sent, k->day);
 }
 
+static bool is_address_field(const char *name)
+{
+	static const char *const names[] = {"From", "To", "Cc", "Bcc", "Sender", "Reply-To"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* An address field as its addresses read without comments and folding:
+ * "Name <local@domain>, local@domain" (as Dovecot matches FROM, TO...). */
+static bool addresses_contain(const struct msg_header *h, const struct search_key *k)
+{
+	struct msg_addr *a;
+	size_t n = addr_parse(h->value, h->value_len, &a);
+	struct buf b;
+	bool found;
+
+	buf_init(&b, 1u << 20);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s%s%s%s", i > 0 ? ", " : "", a[i].name ? a[i].name : "",
+		           a[i].name ? " <" : "", a[i].addr ? a[i].addr : "", a[i].name ? ">" : "");
+	addr_free(a, n);
+	search_fold(b.data ? b.data : "", b.len);
+	found = b.len > 0 && contains(b.data, b.len, k);
+	buf_free(&b);
+	return found;
+}
+
 static bool op_header(struct eval *e, const struct search_key *k)
 {
 	const struct msg_header *h;
 	size_t it = 0;
-	bool found = false;
+	bool found = false, address = is_address_field(k->name);
 
 	if (!load(e))
 		return false;
@@ -199,7 +229,7 @@ static bool op_header(struct eval *e, const struct search_key *k)
 		size_t len = strlen(v);
 
 		search_fold(v, len);
-		found = contains(v, len, k);
+		found = contains(v, len, k) || (address && addresses_contain(h, k));
 		free(v);
 	}
 	return found;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "imapd/clients.h"
 #include "imapd/session.h"
 #include "imapd/tls.h"
 #include "util/log.h"
@@ -24,38 +25,42 @@ struct listener {
 	bool tls;
 };
 
-static int listen_on(const struct listen_addr *a, bool tls, char *err, size_t errlen)
+/* The numeric host and port of ss. */
+static int addr_host(const struct sockaddr_storage *ss, char host[INET6_ADDRSTRLEN])
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len;
-	int fd, one = 1;
-	bool v6 = strchr(a->host, ':') != NULL;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
 
-	if (v6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)a->port);
-		inet_pton(AF_INET6, a->host, &s6->sin6_addr);
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)a->port);
-		inet_pton(AF_INET, a->host, &s4->sin_addr);
-		len = sizeof(*s4);
+	strcpy(host, "?");
+	if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, INET6_ADDRSTRLEN);
+		return ntohs(s6->sin6_port);
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	inet_ntop(AF_INET, &s4->sin_addr, host, INET6_ADDRSTRLEN);
+	return ntohs(s4->sin_port);
+}
+
+/* Listens on address i of a (what its host resolved to in the config). */
+static int listen_on(const struct listen_addr *a, size_t i, bool tls, char *err, size_t errlen)
+{
+	const struct sockaddr_storage *ss = &a->addrs[i];
+	char host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 16];
+	bool v6 = ss->ss_family == AF_INET6;
+	int fd, one = 1, port = addr_host(ss, host);
+
+	snprintf(text, sizeof(text), "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0) {
-		snprintf(err, errlen, "cannot listen on %s:%d: %s", a->host, a->port,
+	    bind(fd, (const struct sockaddr *)ss, a->addrlens[i]) < 0 || listen(fd, 64) < 0) {
+		snprintf(err, errlen, "cannot listen on %s (%s): %s", text, a->host,
 		         strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	log_info("listening on %s%s%s:%d%s", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port,
+	/* A name is logged with the address it resolved to. */
+	log_info("listening on %s%s%s%s%s", text, strcmp(host, a->host) ? " (" : "",
+	         strcmp(host, a->host) ? a->host : "", strcmp(host, a->host) ? ")" : "",
 	         tls ? " (TLS)" : "");
 	return fd;
 }
@@ -93,16 +98,20 @@ static size_t listen_all(const struct server_conf *sc, struct listener *l, char 
 		bool tls = i >= sc->nlisten;
 		const struct listen_addr *a =
 		    tls ? &sc->tls_listen[i - sc->nlisten] : &sc->listen[i];
-		int fd = n < MAX_LISTEN ? listen_on(a, tls, err, errlen) : -1;
 
-		if (n == MAX_LISTEN)
-			snprintf(err, errlen, "more than %d addresses to listen on", MAX_LISTEN);
-		if (fd < 0) {
-			while (n > 0)
-				close(l[--n].fd);
-			return 0;
+		for (size_t k = 0; k < a->naddrs; k++) {
+			int fd = n < MAX_LISTEN ? listen_on(a, k, tls, err, errlen) : -1;
+
+			if (n == MAX_LISTEN)
+				snprintf(err, errlen, "more than %d addresses to listen on",
+				         MAX_LISTEN);
+			if (fd < 0) {
+				while (n > 0)
+					close(l[--n].fd);
+				return 0;
+			}
+			l[n++] = (struct listener){.fd = fd, .tls = tls};
 		}
-		l[n++] = (struct listener){.fd = fd, .tls = tls};
 	}
 	if (n == 0)
 		snprintf(err, errlen,
@@ -111,13 +120,27 @@ static size_t listen_all(const struct server_conf *sc, struct listener *l, char 
 	return n;
 }
 
-static void serve_client(const struct config *cfg, struct tls_ctx *tls, const struct listener *lc,
-                         const struct listener *l, size_t n)
+/* A connection over a cap is told why and closed (no session). */
+static void refuse(int c, const char *peer, const char *why)
 {
-	struct sockaddr_storage ss;
+	char line[160];
+	int len = snprintf(line, sizeof(line), "* BYE %s\r\n", why);
+
+	log_info("%s: refused: %s", peer, why);
+	if (send(c, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("%s: %s", peer, strerror(errno));
+	close(c);
+}
+
+static void serve_client(const struct config *cfg, struct tls_ctx *tls, struct clients *cl,
+                         const struct listener *lc, const struct listener *l, size_t n)
+{
+	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?", peer[80];
 	int c = accept4(lc->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	struct client_slot *slot;
+	const char *why = NULL;
 	pid_t pid;
 
 	if (c < 0)
@@ -127,6 +150,10 @@ static void serve_client(const struct config *cfg, struct tls_ctx *tls, const st
 	else if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
 	snprintf(peer, sizeof(peer), "imap%s client %s", lc->tls ? "s" : "", host);
+	if ((slot = clients_admit(cl, &ss, &why)) == NULL) {
+		refuse(c, peer, why);
+		return;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -134,11 +161,15 @@ static void serve_client(const struct config *cfg, struct tls_ctx *tls, const st
 			close(l[i].fd);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
-		session_run(c, cfg, peer, tls, lc->tls);
+		session_run(c, cfg, peer, tls, lc->tls, slot);
 		_exit(0);
 	}
-	if (pid < 0)
+	if (pid < 0) {
 		log_err("cannot start a session: %s", strerror(errno));
+		clients_ended(cl, -1, slot);
+	} else {
+		clients_started(cl, slot, pid);
+	}
 	close(c);
 }
 
@@ -158,7 +189,9 @@ int serve_run(const struct config *cfg, volatile sig_atomic_t *stop, char *err, 
 	struct listener l[MAX_LISTEN];
 	struct pollfd pf[MAX_LISTEN];
 	struct tls_ctx *tls;
+	struct clients *cl;
 	size_t n;
+	pid_t pid;
 
 	if (tls_setup(&cfg->server, &tls, err, errlen) < 0)
 		return -1;
@@ -171,6 +204,14 @@ int serve_run(const struct config *cfg, volatile sig_atomic_t *stop, char *err, 
 			         "an imaps socket from systemd needs server.cert and key");
 			n = 0;
 		}
+	cl = n > 0
+	         ? clients_new(cfg->server.max_connections, cfg->server.max_connections_per_address)
+	         : NULL;
+	if (n > 0 && cl == NULL) {
+		snprintf(err, errlen, "no memory for the table of connections");
+		while (n > 0)
+			close(l[--n].fd);
+	}
 	if (n == 0) {
 		tls_ctx_free(tls);
 		return -1;
@@ -180,14 +221,15 @@ int serve_run(const struct config *cfg, volatile sig_atomic_t *stop, char *err, 
 			pf[i] = (struct pollfd){.fd = l[i].fd, .events = POLLIN};
 		if (poll(pf, n, 1000) < 0 && errno != EINTR)
 			break;
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			clients_ended(cl, pid, NULL);
 		for (size_t i = 0; i < n && !*stop; i++)
 			if (pf[i].revents & POLLIN)
-				serve_client(cfg, tls, &l[i], l, n);
+				serve_client(cfg, tls, cl, &l[i], l, n);
 	}
 	for (size_t i = 0; i < n; i++)
 		close(l[i].fd);
+	clients_free(cl);
 	tls_ctx_free(tls);
 	return 0;
 }

@@ -19,6 +19,19 @@ struct tls_conn;
 
 enum session_state { S_NOT_AUTH = 1, S_AUTH = 2, S_SELECTED = 4, S_LOGOUT = 8 };
 
+/* How a command ended (RFC 3501 7.1): the tagged line's status. ST_NONE:
+ * not said yet. */
+enum status { ST_NONE, ST_OK, ST_NO, ST_BAD };
+
+/* A command's outcome, said with done(); the dispatcher (dispatch.c) alone
+ * writes it as the tagged line. code is the response code without its
+ * brackets (NULL for none); both strings belong to the outcome. */
+struct outcome {
+	enum status status;
+	char *code;
+	char *text;
+};
+
 struct session {
 	int fd;
 	const struct config *cfg;
@@ -29,8 +42,13 @@ struct session {
 	struct view view; /* S_SELECTED */
 	bool readonly;
 	size_t exists;               /* the message count the client was last told */
-	size_t tagged_at;            /* where in out the last tagged answer starts */
-	unsigned failures;           /* failed logins: each waits longer */
+	size_t kw_told;              /* the keywords the last "* FLAGS" named */
+	struct outcome outcome;      /* of the command being run */
+	bool save_index;             /* write the folder's index once the answer is sent */
+	const char *bye;             /* after the tagged line: "* BYE bye", the end */
+	bool gone;                   /* a write to the client failed: it is gone */
+	unsigned failures;           /* failed logins in this session: BYE after 5 */
+	struct client_slot *client;  /* the address's, in all its sessions (clients.h) */
 	const struct imapd_cmd *cmd; /* the command being run */
 	struct imapd_reader *rd;     /* the client's commands */
 	/* TLS: ctx is NULL without server.cert and key (no STARTTLS); tls is
@@ -50,15 +68,22 @@ struct session {
 
 /* Appends an answer line (CRLF added). */
 void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The tagged answer: "TAG OK|NO|BAD text". */
-void tagged(struct session *s, const char *status, const char *fmt, ...)
+/* The command's outcome: st and "[CODE] text" or "text" (dispatch.c). The
+ * last one said counts; the command returns after saying it. */
+void done(struct session *s, enum status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Sends what is buffered; -1 when the client is gone. */
+void outcome_clear(struct outcome *o);
+/* Sends what is buffered; -1 when the client is gone (s->gone is set then). */
 int flush_out(struct session *s);
 /* A string argument as a NUL-terminated copy (NULL for a list or a NUL inside). */
 char *arg_string(const struct imapd_arg *a);
-/* Appends a as an IMAP string: quoted when it can be, a literal otherwise. */
+/* Appends a as an IMAP string: quoted when it can be, a literal otherwise. (args.c) */
 void put_string(struct buf *b, const char *p, size_t len);
+/* The sequence set a (UIDs when uid) of the selected folder into set; -1
+ * after a tagged BAD when it is not one or names a message number past
+ * the count. (args.c) */
+struct seqset;
+int seqset_arg(struct session *s, const struct imapd_arg *a, bool uid, struct seqset *set);
 
 typedef void cmd_fn(struct session *s);
 
@@ -74,6 +99,15 @@ struct command {
 
 /* The table (commands.c); NULL when name is not a command. */
 const struct command *command_find(const char *name);
+
+/* Runs a command from the table in the states it may run in, with the
+ * updates sync allows before it; then, unless it waits for a line of the
+ * client (IDLE, AUTHENTICATE), command_end(). (dispatch.c) */
+void dispatch(struct session *s, const struct imapd_cmd *cmd);
+/* The end of the command tagged tag: the expunges sync allows, then the
+ * tagged line of s->outcome ("NO [SERVERBUG]" when the command said
+ * nothing), then what waited for the answer to be sent. */
+void command_end(struct session *s, const char *tag, enum sync sync);
 
 /* The capability list, after "CAPABILITY " or "[CAPABILITY ": it depends
  * on the state and on TLS (kept in s->caps). */
@@ -95,6 +129,11 @@ void idle_line(struct session *s, const char *line, size_t len);
  * only when inotify saw a change, or force is set. Nothing is renumbered.
  */
 void session_sync(struct session *s, bool force);
+/* "* FLAGS (...)" and PERMANENTFLAGS of the selected folder (updates.c);
+ * session_new_keywords() says them again when a keyword was added since,
+ * before anything uses it (RFC 3501 7.2.6). */
+void session_flags(struct session *s);
+void session_new_keywords(struct session *s);
 /*
  * "* N EXPUNGE" for the messages marked gone (by another writer or by this
  * session), which leave the view; silent drops them unsaid (CLOSE). Only
@@ -103,26 +142,21 @@ void session_sync(struct session *s, bool force);
  */
 void session_expunges(struct session *s, bool silent);
 
-/* "* STATUS name (...)" for the folder at dir; -1 when it cannot be read. (cmd-mailbox.c) */
+/* "* STATUS name (...)" for the folder at dir; -1 when it cannot be read.
+ * (status.c, for STATUS and LIST-STATUS) */
 int put_status(struct session *s, const char *name, const char *dir, const struct imapd_arg *items,
                size_t nitems);
+/* Whether items is a non-empty list of items STATUS knows (atoms). */
+bool status_items_valid(const struct imapd_arg *items, size_t n);
 
-/* Flags of a message as "FLAGS (...)" (cmd-fetch.c). */
-void put_flags(struct session *s, const struct view_msg *m);
-/* Renames m to carry these letters after ":2," (cmd-store.c); -1 when it is gone. */
-int view_set_flags(struct session *s, struct view_msg *m, const char *letters);
 /* Unlinks the \Deleted messages (of uids when not NULL), with "* N
  * EXPUNGE" unless silent. (cmd-store.c) */
-struct seqset;
-void view_expunge(struct session *s, bool silent, const struct seqset *uids);
+void session_expunge_deleted(struct session *s, bool silent, const struct seqset *uids);
 /* The letters a flag list names into want[] (a set: want[c] != 0); -1 after
  * a tagged BAD or NO for a flag that cannot be stored. New keywords go into
  * kw and dir's dovecot-keywords. (cmd-store.c) */
 int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], struct keywords *kw,
                  const char *dir);
-/* The letters of a message after a change: mode '=' replaces the flags IMAP
- * knows (other letters stay), '+' adds, '-' removes; sorted. */
-void flags_apply(const char *old, const char want[128], char mode, char *out, size_t outlen);
 
 /* The directory of a folder argument that exists, or NULL after a tagged
  * NO ([NONEXISTENT], or [TRYCREATE] for APPEND) or BAD. (cmd-mailbox.c) */

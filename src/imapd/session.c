@@ -50,18 +50,6 @@ void reply(struct session *s, const char *fmt, ...)
 	buf_append(&s->out, "\r\n", 2);
 }
 
-void tagged(struct session *s, const char *status, const char *fmt, ...)
-{
-	va_list ap;
-	char text[1024];
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	s->tagged_at = s->out.len;
-	reply(s, "%s %s %s", s->cmd != NULL ? s->cmd->tag : "*", status, text);
-}
-
 /* The one place the session reads the client: plain or TLS. > 0 bytes, 0
  * at the end, -1 (EAGAIN or EINTR: poll again). */
 static ssize_t conn_read(struct session *s, char *buf, size_t n)
@@ -92,46 +80,17 @@ static int conn_write(struct session *s, const char *buf, size_t n)
 
 int flush_out(struct session *s)
 {
-	int r = s->out.len > 0 ? conn_write(s, s->out.data, s->out.len) : 0;
+	int r = s->gone ? -1 : s->out.len > 0 ? conn_write(s, s->out.data, s->out.len) : 0;
 
 	buf_reset(&s->out);
-	/* A tagged line sent is sent: nothing may be put before it any more
-	 * (UID FETCH sends its answer before it writes the folder's index). */
-	s->tagged_at = SIZE_MAX;
+	if (r < 0)
+		s->gone = true;
 	return r;
-}
-
-char *arg_string(const struct imapd_arg *a)
-{
-	if (a->kind == IMAPD_LIST || memchr(a->s, '\0', a->len) != NULL)
-		return NULL;
-	return xstrndup(a->s, a->len);
-}
-
-void put_string(struct buf *b, const char *p, size_t len)
-{
-	bool quotable = len < 1024;
-
-	for (size_t i = 0; quotable && i < len; i++)
-		quotable =
-		    p[i] != '\r' && p[i] != '\n' && p[i] != '\0' && (unsigned char)p[i] < 0x80;
-	if (!quotable) {
-		buf_printf(b, "{%zu}\r\n", len);
-		buf_append(b, p, len);
-		return;
-	}
-	buf_putc(b, '"');
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '"' || p[i] == '\\')
-			buf_putc(b, '\\');
-		buf_putc(b, p[i]);
-	}
-	buf_putc(b, '"');
 }
 
 bool login_allowed(const struct session *s)
 {
-	return s->tls != NULL || s->loopback;
+	return s->tls != NULL || s->loopback || s->cfg->server.allow_plaintext;
 }
 
 const char *capabilities(struct session *s)
@@ -144,44 +103,6 @@ const char *capabilities(struct session *s)
 	    "SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH%s%s",
 	    starttls ? " STARTTLS" : "", login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
 	return s->caps;
-}
-
-/* Expunges another writer made, said after the command ran (its sequence
- * numbers were the old ones) and before its tagged answer. */
-static void expunges_before_tagged(struct session *s)
-{
-	size_t at = s->tagged_at, n = s->out.len - at;
-	char *tail;
-
-	if (s->state != S_SELECTED || at > s->out.len)
-		return;
-	tail = xmalloc(n ? n : 1);
-	memcpy(tail, s->out.data + at, n);
-	s->out.len = at;
-	session_expunges(s, false);
-	buf_append(&s->out, tail, n);
-	free(tail);
-}
-
-static void run(struct session *s, const struct imapd_cmd *cmd)
-{
-	const struct command *c = command_find(cmd->name);
-
-	s->cmd = cmd;
-	if (c == NULL) {
-		tagged(s, "BAD", "unknown command %.40s", cmd->name);
-	} else if (!(c->states & s->state)) {
-		tagged(s, "BAD", "%s is not allowed %s", c->name,
-		       s->state == S_NOT_AUTH ? "before LOGIN" : "now");
-	} else {
-		if (s->state == S_SELECTED && c->sync != SYNC_NONE)
-			session_sync(s, false);
-		s->tagged_at = SIZE_MAX; /* IDLE answers no tagged line yet */
-		c->run(s);
-		if (c->sync == SYNC_ALL)
-			expunges_before_tagged(s);
-	}
-	s->cmd = NULL;
 }
 
 /* Before login: whether this command is one too many for this second. */
@@ -236,20 +157,27 @@ static size_t take_line(struct session *s, const char *p, size_t n)
 {
 	const char *lf = memchr(p, '\n', n);
 	size_t take = lf != NULL ? (size_t)(lf - p) + 1 : n;
+	char *tag;
+	bool idle;
 
 	if (!s->sasl_long && buf_append(&s->sasl, p, take) < 0)
 		s->sasl_long = true;
 	if (lf == NULL)
 		return take;
+	/* The command waiting for this line ends here, with its tagged line. */
+	idle = s->idle_tag != NULL;
+	tag = xstrdup(idle ? s->idle_tag : s->sasl_tag);
 	if (s->sasl_long) {
-		(s->idle_tag != NULL ? idle_line : auth_response)(s, NULL, 0);
+		(idle ? idle_line : auth_response)(s, NULL, 0);
 	} else {
 		size_t len = s->sasl.len - 1;
 
 		if (len > 0 && s->sasl.data[len - 1] == '\r')
 			len--;
-		(s->idle_tag != NULL ? idle_line : auth_response)(s, s->sasl.data, len);
+		(idle ? idle_line : auth_response)(s, s->sasl.data, len);
 	}
+	command_end(s, tag, idle ? SYNC_ALL : SYNC_NONE);
+	free(tag);
 	buf_wipe(&s->sasl);
 	buf_init(&s->sasl, SASL_LINE_MAX);
 	s->sasl_long = false;
@@ -281,13 +209,14 @@ static int feed(struct session *s, const char *in, size_t n)
 		} else if (ev == IMAPD_CONTINUE) {
 			reply(s, "+ go on");
 		} else if (ev == IMAPD_TOOBIG) {
-			reply(s, "%s BAD [TOOBIG] %s", tag, why);
-			reply(s, "* BYE the rest of that literal will not be read");
-			s->state = S_LOGOUT;
+			done(s, ST_BAD, "[TOOBIG] %s", why);
+			s->bye = "the rest of that literal will not be read";
+			command_end(s, tag, SYNC_NONE);
 		} else if (ev == IMAPD_BAD) {
-			reply(s, "%s BAD %s", tag, why);
+			done(s, ST_BAD, "%s", why);
+			command_end(s, tag, SYNC_NONE);
 		} else if (ev == IMAPD_COMMAND) {
-			run(s, cmd);
+			dispatch(s, cmd);
 		}
 		if (s->starttls)
 			return switch_to_tls(s, n - off);
@@ -392,9 +321,10 @@ static bool local_is_loopback(int fd)
 }
 
 void session_run(int fd, const struct config *cfg, const char *peer, struct tls_ctx *tls,
-                 bool implicit_tls)
+                 bool implicit_tls, struct client_slot *slot)
 {
-	struct session s = {.fd = fd, .cfg = cfg, .peer = peer, .state = S_NOT_AUTH};
+	struct session s = {
+	    .fd = fd, .cfg = cfg, .peer = peer, .state = S_NOT_AUTH, .client = slot};
 
 	s.tls_ctx = tls;
 	s.loopback = local_is_loopback(fd);
@@ -411,6 +341,7 @@ void session_run(int fd, const struct config *cfg, const char *peer, struct tls_
 	imapd_reader_free(s.rd);
 	buf_free(&s.out);
 	buf_wipe(&s.sasl);
+	outcome_clear(&s.outcome);
 	free(s.sasl_tag);
 	free(s.idle_tag);
 	free(s.user);

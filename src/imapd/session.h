@@ -19,11 +19,13 @@
 
 struct config;
 struct tls_ctx;
+struct client_slot;
 
 /* Serves the client on fd (closed at the end) with cfg's users and Maildir.
  * tls is NULL without server.cert and key (no STARTTLS then); implicit_tls:
- * the connection starts with the TLS handshake (server.tls_listen). */
+ * the connection starts with the TLS handshake (server.tls_listen); slot:
+ * the client address's entry of clients.h (failed logins), or NULL. */
 void session_run(int fd, const struct config *cfg, const char *peer, struct tls_ctx *tls,
-                 bool implicit_tls);
+                 bool implicit_tls, struct client_slot *slot);
 
 #endif

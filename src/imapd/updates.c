@@ -30,6 +30,39 @@ void session_expunges(struct session *s, bool silent)
 		s->exists -= before - s->view.n;
 }
 
+static size_t keyword_count(const struct keywords *kw)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < kw->n; i++)
+		n += kw->names[i] != NULL;
+	return n;
+}
+
+void session_flags(struct session *s)
+{
+	const struct keywords *kw = &s->view.kw;
+
+	buf_puts(&s->out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (size_t i = 0; i < kw->n; i++)
+		if (kw->names[i] != NULL)
+			buf_printf(&s->out, " %s", kw->names[i]);
+	buf_puts(&s->out, ")\r\n");
+	if (s->readonly)
+		reply(s, "* OK [PERMANENTFLAGS ()] read-only");
+	else
+		reply(s,
+		      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+		      "flags and keywords are kept");
+	s->kw_told = keyword_count(kw);
+}
+
+void session_new_keywords(struct session *s)
+{
+	if (keyword_count(&s->view.kw) != s->kw_told)
+		session_flags(s);
+}
+
 void session_sync(struct session *s, bool force)
 {
 	char err[256];
@@ -53,6 +86,8 @@ void session_sync(struct session *s, bool force)
 		s->state = S_LOGOUT;
 		return;
 	}
+	/* A keyword another session named is announced before it is used. */
+	session_new_keywords(s);
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *m = &s->view.msgs[i];
 
@@ -61,7 +96,7 @@ void session_sync(struct session *s, bool force)
 			continue;
 		m->changed = false;
 		buf_printf(&s->out, "* %zu FETCH (UID %u ", i + 1, m->uid);
-		put_flags(s, m);
+		view_msg_put_flags(&s->view, m, &s->out);
 		buf_puts(&s->out, ")\r\n");
 	}
 	if (s->view.n != s->exists) {

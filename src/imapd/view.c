@@ -15,6 +15,7 @@
 #include "mail/mutf7.h"
 #include "store/maildir.h"
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 char *view_folder_dir(const char *root, const char *name)
@@ -111,14 +112,13 @@ int view_locate(const struct view *v, struct view_msg *m)
 	return rc;
 }
 
-/* A message in new/ moves to cur/ and is \Recent here: the session whose
- * rename succeeds has it, as with Dovecot. A read-only view only looks. */
+/* A message in new/ moves to cur/ (a read-only view only looks). Whether
+ * it is \Recent here is mark_recent()'s to say. */
 static void take_new(const struct view *v, struct view_msg *m)
 {
 	const char *slash = strrchr(m->path, '/');
 	char *to;
 
-	m->recent = true;
 	if (!v->rw)
 		return;
 	to = xasprintf("%s/cur/%s%s", v->dir, slash + 1, strchr(slash, ':') ? "" : ":2,");
@@ -127,8 +127,7 @@ static void take_new(const struct view *v, struct view_msg *m)
 		m->path = to;
 		return;
 	}
-	/* Another session took it first: it is not recent here. */
-	m->recent = false;
+	/* Another session took it first. */
 	free(to);
 	if (view_locate(v, m) < 0)
 		m->gone = true;
@@ -163,14 +162,12 @@ static const char *msg_base(const struct view_msg *m, size_t *len);
 
 void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st)
 {
-	size_t blen;
-
 	if (!m->unstatted)
 		return;
 	m->size = (uint64_t)st->st_size;
 	m->internal = st->st_mtime;
 	if (m->crlf_size == 0)
-		m->crlf_size = name_size(msg_base(m, &blen), ",W=");
+		m->crlf_size = view_msg_name_vsize(m);
 	m->unstatted = false;
 	view_msg_remember(v, m, NULL, 0);
 }
@@ -185,12 +182,30 @@ static const char *rel_path(const struct view *v, const struct view_msg *m)
 	           : NULL;
 }
 
-int view_msg_open(const struct view *v, const struct view_msg *m)
+static int open_path(const struct view *v, const struct view_msg *m)
 {
 	const char *rel = rel_path(v, m);
 
 	return rel != NULL ? openat(v->dirfd, rel, O_RDONLY | O_CLOEXEC)
 	                   : open(m->path, O_RDONLY | O_CLOEXEC);
+}
+
+int view_msg_open(struct view *v, struct view_msg *m)
+{
+	char old[sizeof(m->flags)];
+	int fd = open_path(v, m);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* Another writer renamed it to change its flags (Dovecot, corral
+	 * refile): the base name finds it; the new flags are told later. */
+	memcpy(old, m->flags, sizeof(old));
+	if (view_locate(v, m) < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	m->changed |= strcmp(old, m->flags) != 0;
+	return open_path(v, m);
 }
 
 static int stat_rel(const struct view *v, const struct view_msg *m, struct stat *st)
@@ -225,7 +240,10 @@ static void add_msg(struct view *v, const struct uidlist_rec *r, size_t *cap)
 	m->uid = r->uid;
 	m->path = xasprintf("%s/%s", v->dir, r->name);
 	flags_from_name(m, r->name);
-	if (in_new(m->path))
+	/* Until mark_recent(): whether it came in new/ (a folder without
+	 * corral-recent yet counts those as recent). */
+	m->recent = in_new(m->path);
+	if (m->recent)
 		take_new(v, m);
 	if (m->gone) {
 		free(m->path);
@@ -259,6 +277,71 @@ static void update_msg(struct view *v, struct view_msg *m, const struct uidlist_
 	if (in_new(path))
 		take_new(v, m);
 	m->changed |= strcmp(old, m->flags) != 0;
+}
+
+/*
+ * \Recent as RFC 3501 2.3.2 defines it: a message is recent in the one
+ * session that is first told of it. The folder's corral-recent holds the
+ * first UID no read-write session has been told of; such a session claims
+ * the UIDs from there under the UID list's lock, so that two sessions
+ * never both see one as recent. A read-only view (EXAMINE, STATUS) sees
+ * them without claiming (6.3.2). In a folder without the file (made by
+ * another program) the messages in new/ are the recent ones.
+ */
+/* The first unclaimed UID of the folder; false without corral-recent. */
+static bool read_recent(const struct view *v, uint32_t *first)
+{
+	char *path = xasprintf("%s/corral-recent", v->dir);
+	FILE *fp = fopen(path, "r");
+	bool have = fp != NULL && fscanf(fp, "%u", first) == 1;
+
+	if (fp != NULL)
+		fclose(fp);
+	free(path);
+	return have;
+}
+
+static void write_recent(const char *dir, uint32_t first)
+{
+	char *path = xasprintf("%s/corral-recent", dir), text[16];
+
+	snprintf(text, sizeof(text), "%u\n", first);
+	if (fs_replace_file(path, text, strlen(text), false) < 0)
+		log_warn("%s: %s", path, strerror(errno));
+	free(path);
+}
+
+void view_recent_init(const char *dir)
+{
+	write_recent(dir, 1);
+}
+
+/* Which of msgs[from..n) are \Recent in this view. */
+static void mark_recent(struct view *v, size_t from)
+{
+	char err[256];
+	int lock = -1;
+	uint32_t first;
+
+	if (from >= v->n)
+		return;
+	if (v->rw && (lock = uidlist_lock(v->dir, 10000, err, sizeof(err))) < 0)
+		log_warn("%s", err);
+	/* Without the file, the messages that came in new/ are (add_msg). */
+	if (read_recent(v, &first))
+		for (size_t i = from; i < v->n; i++)
+			v->msgs[i].recent = v->msgs[i].uid >= first;
+	else
+		first = 0;
+	if (lock >= 0) {
+		if (v->msgs[v->n - 1].uid >= first)
+			write_recent(v->dir, v->msgs[v->n - 1].uid + 1);
+		uidlist_unlock(v->dir, lock);
+	} else if (v->rw) {
+		/* Without the lock no claim is safe: none is made. */
+		for (size_t i = from; i < v->n; i++)
+			v->msgs[i].recent = false;
+	}
 }
 
 int view_sync(struct view *v, char *err, size_t errlen)
@@ -296,6 +379,7 @@ int view_sync(struct view *v, char *err, size_t errlen)
 	v->uidvalidity = ul.uidvalidity;
 	v->uidnext = ul.nextuid;
 	uidlist_free(&ul);
+	mark_recent(v, had);
 	return 0;
 }
 
@@ -425,25 +509,33 @@ void view_close(struct view *v)
 	v->dirfd = -1;
 }
 
-int view_msg_crlf_size(struct view_msg *m, uint64_t *out)
+uint64_t view_msg_name_vsize(const struct view_msg *m)
 {
-	const char *w = strstr(m->path, ",W=");
-	struct md_vsize v = MD_VSIZE_INIT;
+	size_t blen;
+
+	return name_size(msg_base(m, &blen), ",W=");
+}
+
+int view_msg_crlf_size(struct view *v, struct view_msg *m, uint64_t *out)
+{
+	struct md_vsize vs = MD_VSIZE_INIT;
 	char chunk[65536];
 	ssize_t n;
 	int fd;
 
 	*out = 0;
-	if (m->crlf_size > 0 || (w != NULL && (m->crlf_size = strtoull(w + 3, NULL, 10)) > 0)) {
+	if (m->crlf_size == 0)
+		m->crlf_size = view_msg_name_vsize(m);
+	if (m->crlf_size > 0) {
 		*out = m->crlf_size;
 		return 0;
 	}
-	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = view_msg_open(v, m)) < 0)
 		return -1;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		md_vsize_feed(&v, chunk, (size_t)n);
+		md_vsize_feed(&vs, chunk, (size_t)n);
 	close(fd);
-	m->crlf_size = n == 0 ? md_vsize_value(&v) : 0;
+	m->crlf_size = n == 0 ? md_vsize_value(&vs) : 0;
 	*out = m->crlf_size;
 	return n == 0 ? 0 : -1;
 }

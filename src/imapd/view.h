@@ -27,7 +27,7 @@ struct view_msg {
 	uint64_t size;      /* on disk (LF line ends) */
 	uint64_t crlf_size; /* RFC822.SIZE once known; 0 until then */
 	time_t internal;    /* the file's mtime */
-	bool recent;        /* this session took it from new/ (or, read-only, it is there) */
+	bool recent;        /* \Recent in this view (view.c mark_recent) */
 	bool gone;          /* another writer removed it; the session has not said so yet */
 	bool unstatted;     /* size and internal not known yet: view_msg_stat() */
 	bool changed;       /* another writer changed its flags; not said yet */
@@ -56,14 +56,16 @@ char *view_folder_dir(const char *root, const char *name);
 
 /* How a folder is opened. */
 enum {
-	VIEW_RW = 1,    /* SELECT: messages in new/ move to cur/ and are \Recent in
-	                   this view only (as Dovecot: the session whose rename
-	                   succeeds has them) */
+	VIEW_RW = 1,    /* SELECT: messages in new/ move to cur/; the \Recent
+	                   ones are claimed (this view only) */
 	VIEW_WATCH = 2, /* other writers' changes are watched (view_dirty) */
 };
 
 /* Opens the folder at dir (which must exist) with VIEW_* bits. 0, or -1 with err. */
 int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t errlen);
+/* A new folder at dir: every message that comes is \Recent to the first
+ * session told of it (corral-recent). */
+void view_recent_init(const char *dir);
 /* Saves the index when it changed (view_save_index), frees everything. */
 void view_close(struct view *v);
 
@@ -97,12 +99,15 @@ int view_sync(struct view *v, char *err, size_t errlen);
 void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *arg);
 
 /*
- * RFC822.SIZE: the size with CRLF line ends. From the name's ",W=" field
- * when a writer put one there (Dovecot and corral's deliveries do);
- * otherwise the LF line ends are counted once, streaming, and kept in m.
- * 0, or -1 when the file cannot be read (*out is then 0).
+ * RFC822.SIZE: the size with CRLF line ends. From the ",W=" field of the
+ * file's base name (never of the folder's path) when a writer put one
+ * there (Dovecot and corral's deliveries do); otherwise the LF line ends
+ * are counted once, streaming, and kept in m. 0, or -1 when the file
+ * cannot be read (*out is then 0).
  */
-int view_msg_crlf_size(struct view_msg *m, uint64_t *out);
+int view_msg_crlf_size(struct view *v, struct view_msg *m, uint64_t *out);
+/* The ",W=" field of m's base name; 0 without one. */
+uint64_t view_msg_name_vsize(const struct view_msg *m);
 
 /*
  * A message the index did not know is not stat()ed when the folder opens
@@ -114,11 +119,29 @@ int view_msg_crlf_size(struct view_msg *m, uint64_t *out);
 struct stat;
 int view_msg_stat(struct view *v, struct view_msg *m);
 /* Opens m's file for reading (relative to the folder: no long path walk
- * per message); -1 with errno. */
-int view_msg_open(const struct view *v, const struct view_msg *m);
+ * per message), finding it again when another writer renamed it (m's path
+ * and flags follow, m is marked changed); -1 with errno. The one way
+ * message files are read. */
+int view_msg_open(struct view *v, struct view_msg *m);
 void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st);
 
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
 int view_locate(const struct view *v, struct view_msg *m);
+
+/* Changes (view-flags.c). "FLAGS (...)" of m: system flags, keywords of v
+ * and \Recent. */
+struct buf;
+void view_msg_put_flags(const struct view *v, const struct view_msg *m, struct buf *out);
+/* The letters of a message after a change: mode '=' replaces the flags IMAP
+ * knows (other letters stay), '+' adds, '-' removes the letters set in
+ * want (want[c] != 0); sorted. */
+void view_flags_apply(const char *old, const char want[128], char mode, char *out, size_t outlen);
+/* Renames m to carry these letters after ":2," (the same change made to
+ * the flags another writer gave it meanwhile); -1 when it is gone. */
+int view_msg_set_flags(struct view *v, struct view_msg *m, const char *letters);
+/* Unlinks the \Deleted messages (of uids when not NULL) and marks them
+ * gone: the session says EXPUNGE for them (view_drop_gone). */
+struct seqset;
+void view_expunge_deleted(struct view *v, const struct seqset *uids);
 
 #endif

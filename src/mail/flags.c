@@ -52,6 +52,14 @@ unsigned mail_flag_from_imap(const char *name, size_t n)
 	return 0;
 }
 
+const char *mail_flag_imap_name(char letter)
+{
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (flags[i].letter == letter)
+			return flags[i].imap;
+	return NULL;
+}
+
 const char *mail_flags_rule_text(unsigned bits, char out[64])
 {
 	size_t len = 0;

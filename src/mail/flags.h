@@ -29,6 +29,11 @@ void mail_flags_letters(unsigned flags, char out[8]);
 unsigned mail_flags_from_letters(const char *letters);
 /* The bit of an IMAP system flag name ("\Seen", any case, n bytes), or 0. */
 unsigned mail_flag_from_imap(const char *name, size_t n);
+/* The IMAP system flags as Maildir letters in ASCII order, with their
+ * names: letter i is "DFRST"[i], named mail_flag_imap_name(letter). */
+#define MAIL_FLAG_IMAP_LETTERS "DFRST"
+/* The IMAP system flag of a Maildir info letter ("\Seen" for 'S'), or NULL. */
+const char *mail_flag_imap_name(char letter);
 /* "seen flagged" for seen|flagged in the rule language's words ("" for 0). */
 const char *mail_flags_rule_text(unsigned flags, char out[64]);
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,12 +322,50 @@ static bool merge(struct uidlist *ul, struct file *files, size_t nf, bool forget
 	return changed;
 }
 
-static void new_identity(struct uidlist *ul)
+/*
+ * A UIDVALIDITY for a folder of the Maildir of dir that none had before:
+ * the time, or one more than the last one given when that is later, kept
+ * in the root's dovecot-uidvalidity (hex, as Dovecot keeps it). A folder
+ * deleted and created again within a second gets a new one (RFC 3501
+ * 2.3.1.1).
+ */
+static uint32_t next_uidvalidity(const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+	char *path = xasprintf("%s/maildirfolder", dir), text[16];
+	uint32_t now = (uint32_t)time(NULL), last = 0;
+	struct stat st;
+	FILE *fp;
+
+	/* A Maildir++ folder (".A.B", with maildirfolder) lives in the root;
+	 * INBOX is the root. */
+	bool sub = slash != NULL && slash[1] == '.' && stat(path, &st) == 0;
+
+	free(path);
+	if (sub)
+		path = xasprintf("%.*s/dovecot-uidvalidity", (int)(slash - dir), dir);
+	else
+		path = xasprintf("%s/dovecot-uidvalidity", dir);
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fscanf(fp, "%8x", &last) != 1)
+			last = 0;
+		fclose(fp);
+	}
+	if (last >= now && last != UINT32_MAX)
+		now = last + 1;
+	snprintf(text, sizeof(text), "%08x", now);
+	if (fs_replace_file(path, text, strlen(text), false) < 0)
+		log_warn("%s: %s", path, strerror(errno));
+	free(path);
+	return now;
+}
+
+static void new_identity(const char *dir, struct uidlist *ul)
 {
 	unsigned char raw[16];
 	FILE *fp = fopen("/dev/urandom", "rb");
 
-	ul->uidvalidity = (uint32_t)time(NULL);
+	ul->uidvalidity = next_uidvalidity(dir);
 	ul->nextuid = 1;
 	if (fp == NULL || fread(raw, 1, sizeof(raw), fp) != sizeof(raw))
 		memset(raw, 0, sizeof(raw));
@@ -426,7 +465,7 @@ int uidlist_sync(const char *dir, struct uidlist *ul, bool *changed, char *err, 
 		missing = any_missing(ul, files, nf);
 	}
 	if (ul->uidvalidity == 0) {
-		new_identity(ul);
+		new_identity(dir, ul);
 		*changed = true;
 	}
 	*changed |= merge(ul, files, nf, !missing || stable);
@@ -451,7 +490,7 @@ int uidlist_assign(const char *dir, const char *const *bases, size_t n, uint32_t
 		return -1;
 	if (uidlist_read(dir, &ul, err, errlen) == 0) {
 		if (ul.uidvalidity == 0)
-			new_identity(&ul);
+			new_identity(dir, &ul);
 		for (size_t i = 0; i < n; i++) {
 			/* Another session's sync may have given it one already. */
 			uids[i] = 0;

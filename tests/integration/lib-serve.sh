@@ -19,7 +19,8 @@
 #                  Writes $T/config.yml (user "me", password "sesame";
 #                  each LINE is added under "server:" as is, e.g. "cert: F"),
 #                  starts `corral -v serve` in the background on a free
-#                  127.0.0.1 port and waits (at most 10 s) for it to listen.
+#                  port of 127.0.0.1 (or of $SERVE_HOST, an address or a
+#                  name) and waits (at most 10 s) for it to listen.
 #                  Sets SERVE_PORT; the log is $T/serve.log.
 #   serve_stop     Stops it (SIGTERM, then SIGKILL after 5 s); safe to repeat.
 #   serve_sanitizer_check
@@ -83,7 +84,7 @@ serve_start() { # MAILDIR [LINE...]
 	SERVE_PORT=$(freeport)
 	{
 		printf 'maildir: %s\nstate: %s\nserver:\n' "$maildir" "$T/state"
-		printf '  listen: [127.0.0.1:%s]\n' "$SERVE_PORT"
+		printf '  listen: ["%s:%s"]\n' "${SERVE_HOST:-127.0.0.1}" "$SERVE_PORT"
 		for line in "$@"; do
 			printf '  %s\n' "$line"
 		done
@@ -92,7 +93,7 @@ serve_start() { # MAILDIR [LINE...]
 	chmod 600 "$T/config.yml"
 	"$CORRAL" -c "$T/config.yml" -v serve >"$T/serve.out" 2>"$T/serve.log" </dev/null &
 	SERVE_PID=$!
-	wait_until 10 grep -q "listening on 127.0.0.1:$SERVE_PORT" "$T/serve.log" || {
+	wait_until 10 grep -q "listening on .*:$SERVE_PORT" "$T/serve.log" || {
 		sed 's/^/# /' "$T/serve.log"
 		setup_fail "corral serve did not listen"
 	}

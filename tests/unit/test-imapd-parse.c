@@ -179,11 +179,22 @@ static const struct {
     {"unbalanced_list", "q3 FETCH 1 (FLAGS\r\n", "q3", "or ) in a list"},
     {"stray_paren", "q4 FETCH 1 FLAGS)\r\n", "q4", "space between"},
     {"two_spaces", "q5 SELECT  INBOX\r\n", "q5", "expected an argument"},
-    {"open_bracket", "q6 FETCH 1 BODY[HEADER\r\n", "q6", "without its ]"},
+    {"cr_before_crlf", "q6 NOOP\r\r\n", "q6", "CR inside a line"},
     {"bad_literal", "q7 LOGIN {x}\r\n", "q7", "literal"},
     {"control_char", "q8 SELECT IN\001BOX\r\n", "q8", "space between"},
     {"bad_tag", "q(9 NOOP\r\n", "*", "malformed tag"},
 };
+
+/* "[" is an ATOM-CHAR (RFC 3501 9): a folder name may hold one without "]". */
+static void an_open_bracket_without_its_close_is_part_of_an_atom(void **state)
+{
+	struct run t = {.r = imapd_reader_new(NULL)};
+
+	(void)state;
+	assert_int_equal(feed_str(&t, "a1 SELECT x[}\r\n"), IMAPD_COMMAND);
+	assert_arg(&t.cmd->args[0], IMAPD_ATOM, "x[}");
+	imapd_reader_free(t.r);
+}
 
 static void malformed_commands_are_bad_and_dropped(void **state)
 {
@@ -258,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(fetch_sections_stay_whole),
 	    cmocka_unit_test(one_byte_at_a_time),
 	    cmocka_unit_test(malformed_commands_are_bad_and_dropped),
+	    cmocka_unit_test(an_open_bracket_without_its_close_is_part_of_an_atom),
 	    cmocka_unit_test(caps_drop_the_command_and_resync),
 	};
 

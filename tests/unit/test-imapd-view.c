@@ -11,8 +11,13 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "imapd/view.h"
 
@@ -59,11 +64,86 @@ static void no_name_leaves_the_maildir(void **state)
 	}
 }
 
+/* A Maildir folder at <tmp>/<sub> with one message in cur/ named
+ * base + ":2,", body "a\nb\n"; returns the folder's directory. */
+static char *one_message_folder(const char *sub, const char *base)
+{
+	char tmpl[] = "/tmp/test-imapd-view.XXXXXX", path[512];
+	char *dir;
+	FILE *f;
+
+	assert_non_null(mkdtemp(tmpl));
+	snprintf(path, sizeof(path), "%s/%s", tmpl, sub);
+	assert_int_equal(mkdir(path, 0700), 0);
+	dir = strdup(path);
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+		         (const char *[]){"cur", "new", "tmp"}[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	snprintf(path, sizeof(path), "%s/cur/%s:2,", dir, base);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("a\nb\n", f);
+	fclose(f);
+	return dir;
+}
+
+static void rm_folder(char *dir)
+{
+	char cmd[600];
+
+	/* The temporary directory above the folder. */
+	*strrchr(dir, '/') = '\0';
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+static void a_file_renamed_by_another_writer_is_read(void **state)
+{
+	char *dir = one_message_folder("INBOX", "1700000000.M1P1.host"), from[600], to[600],
+	     err[256];
+	struct view v;
+	int fd;
+
+	(void)state;
+	assert_int_equal(view_open(dir, VIEW_RW, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 1);
+	/* Dovecot sets \Seen: a rename the view has not synced. */
+	snprintf(from, sizeof(from), "%s/cur/1700000000.M1P1.host:2,", dir);
+	snprintf(to, sizeof(to), "%s/cur/1700000000.M1P1.host:2,S", dir);
+	assert_int_equal(rename(from, to), 0);
+	fd = view_msg_open(&v, &v.msgs[0]);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_string_equal(v.msgs[0].flags, "S");
+	assert_true(v.msgs[0].changed);
+	view_close(&v);
+	rm_folder(dir);
+}
+
+static void rfc822_size_comes_from_the_base_name_only(void **state)
+{
+	char *dir = one_message_folder("x,W=9", "1700000000.M1P1.host"), err[256];
+	struct view v;
+	uint64_t size;
+
+	(void)state;
+	assert_int_equal(view_open(dir, VIEW_RW, &v, err, sizeof(err)), 0);
+	assert_int_equal(view_msg_name_vsize(&v.msgs[0]), 0);
+	assert_int_equal(view_msg_crlf_size(&v, &v.msgs[0], &size), 0);
+	assert_int_equal(size, 6); /* "a\r\nb\r\n", not the folder's 9 */
+	view_close(&v);
+	rm_folder(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(names_map_into_the_maildir),
 	    cmocka_unit_test(no_name_leaves_the_maildir),
+	    cmocka_unit_test(a_file_renamed_by_another_writer_is_read),
+	    cmocka_unit_test(rfc822_size_comes_from_the_base_name_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,6 +371,24 @@ static void flags_string_is_in_ascii_order(void **state)
 	}
 }
 
+/* The IMAP server's system flags come from the same table. */
+static void imap_system_flags_have_their_letters(void **state)
+{
+	static const char *const names[] = {"\\Draft", "\\Flagged", "\\Answered", "\\Seen",
+	                                    "\\Deleted"};
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++) {
+		char l = MAIL_FLAG_IMAP_LETTERS[i], out[8];
+
+		assert_string_equal(mail_flag_imap_name(l), names[i]);
+		mail_flags_letters(mail_flag_from_imap(names[i], strlen(names[i])), out);
+		assert_int_equal(out[0], l);
+	}
+	assert_null(mail_flag_imap_name('P'));
+	assert_null(mail_flag_imap_name('a'));
+}
+
 /* Writes an empty file tmp/NAME, mtime age_s seconds ago. */
 static void tmp_file(const struct fixture *f, const char *name, long age_s)
 {
@@ -1646,6 +1664,7 @@ int main(void)
 	    T(names_differ_across_processes),
 	    T(host_slash_and_colon_are_escaped),
 	    cmocka_unit_test(flags_string_is_in_ascii_order),
+	    cmocka_unit_test(imap_system_flags_have_their_letters),
 	    T(flagged_delivery_goes_to_cur_with_info),
 	    T(clean_tmp_removes_only_what_nobody_writes),
 	    T(clean_tmp_removes_the_files_of_a_zombie_writer),
