@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,22 +49,19 @@ static time_t parse_date(const char *s)
 static int write_message(const char *dir, const char *data, size_t len, const char *letters,
                          time_t date, char **base)
 {
-	struct timeval tv;
-	char host[64] = "corral", *tmp, *final;
+	char *tmp, *final, *suffix;
 	FILE *fp;
 	int fd, rc = -1;
 	size_t lf_len = 0;
 	struct md_vsize vsize = MD_VSIZE_INIT;
 
-	gettimeofday(&tv, NULL);
-	gethostname(host, sizeof(host) - 1);
-	host[strcspn(host, "/:")] = '\0';
 	for (size_t i = 0; i < len; i++)
 		lf_len += !(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n');
 	md_vsize_feed(&vsize, data, len);
 	/* ,S= the size on disk (LF line ends), ,W= the size with CRLF: RFC822.SIZE. */
-	*base = xasprintf("%lld.M%ldP%ld.%s,S=%zu,W=%zu", (long long)tv.tv_sec, (long)tv.tv_usec,
-	                  (long)getpid(), host, lf_len, md_vsize_value(&vsize));
+	suffix = xasprintf(",S=%zu,W=%zu", lf_len, md_vsize_value(&vsize));
+	*base = md_new_base(0, suffix);
+	free(suffix);
 	tmp = xasprintf("%s/tmp/%s", dir, *base);
 	final = xasprintf("%s/cur/%s:2,%s", dir, *base, letters);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

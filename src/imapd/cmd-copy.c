@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "imapd/seqset.h"
 #include "imapd/session-int.h"
+#include "store/maildir.h"
 #include "store/uidlist.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -54,26 +54,20 @@ static void dest_letters(struct session *s, struct transfer *t, const char *flag
 	view_flags_apply("", want, '+', out, outlen);
 }
 
-/* A new unique base name, keeping the ",S=" and ",W=" fields of old. */
+/* A new unique base name (store's), keeping the ",S=" and ",W=" fields of old. */
 static char *new_base(const char *old_path, size_t k)
 {
-	static char host[64];
 	const char *name = strrchr(old_path, '/') + 1;
 	size_t nlen = strcspn(name, ":");
 	/* Only a comma before ":2," starts a field: "a:2," has none (neomutt's
 	 * COPY of such a file gave "b,:2,"). */
 	const char *fields = memchr(name, ',', nlen);
-	size_t flen = fields != NULL ? nlen - (size_t)(fields - name) : 0;
-	struct timeval tv;
+	char *suffix =
+	    fields != NULL ? xstrndup(fields, nlen - (size_t)(fields - name)) : xstrdup("");
+	char *base = md_new_base(k, suffix);
 
-	if (host[0] == '\0') {
-		gethostname(host, sizeof(host) - 1);
-		host[strcspn(host, "/:,")] = '\0';
-	}
-	gettimeofday(&tv, NULL);
-	/* The counter is padded so that name order is source UID order. */
-	return xasprintf("%lld.M%06ldP%ldQ%06zu.%s%.*s", (long long)tv.tv_sec, (long)tv.tv_usec,
-	                 (long)getpid(), k, host, (int)flen, fields != NULL ? fields : "");
+	free(suffix);
+	return base;
 }
 
 /* Puts one message into the destination; 0, or -1 (the source is gone or

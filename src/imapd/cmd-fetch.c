@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "imapd/fetch-body.h"
+#include "imapd/fetch-int.h"
 #include "imapd/seqset.h"
 #include "imapd/session-int.h"
 #include "store/maildir.h"
@@ -266,23 +267,14 @@ static void needs_of(const struct session *s, const struct view_msg *m, const st
  * most of a message is its body. NULL when the header is not within the
  * first HEAD_MAX bytes (the whole file is read then). */
 #define HEAD_MAX (256u * 1024)
-/* Where the header of raw[0..n) ends, after its blank line; 0 when there is none. */
+/* Where the header of raw[0..n) ends, past its empty line; 0 when the bytes
+ * read so far hold no empty line (read more). FETCH's one header walker. */
 static size_t head_end(const char *raw, size_t n)
 {
-	/* No header at all: the message begins with its blank line. */
-	if (n > 0 && raw[0] == '\n')
-		return 1;
-	if (n > 1 && raw[0] == '\r' && raw[1] == '\n')
-		return 2;
-	for (const char *p = raw; (p = memchr(p, '\n', n - (size_t)(p - raw))) != NULL; p++) {
-		size_t at = (size_t)(p - raw) + 1;
+	bool blank;
+	size_t end = fhdr_section_end(raw, 0, n, &blank);
 
-		if (at < n && raw[at] == '\n')
-			return at + 1;
-		if (at + 1 < n && raw[at] == '\r' && raw[at + 1] == '\n')
-			return at + 2;
-	}
-	return 0;
+	return blank ? end : 0;
 }
 
 static char *read_head(int fd, size_t *len, struct stat *st)

@@ -106,7 +106,8 @@ int md_errno_result(int err)
 
 /* ---- file names ---- */
 
-/* The host part of a name: "/" and ":" would break the path and the info. */
+/* The host part of a name: "/" and ":" would break the path and the info,
+ * "," would start a field (",S="), as Dovecot escapes them. */
 static void host_escape(char *out, size_t outlen)
 {
 	char h[256];
@@ -116,7 +117,10 @@ static void host_escape(char *out, size_t outlen)
 		strcpy(h, "localhost");
 	h[sizeof(h) - 1] = '\0';
 	for (const char *s = h; *s != '\0'; s++) {
-		const char *rep = *s == '/' ? "\\057" : *s == ':' ? "\\072" : NULL;
+		const char *rep = *s == '/'   ? "\\057"
+		                  : *s == ':' ? "\\072"
+		                  : *s == ',' ? "\\054"
+		                              : NULL;
 		size_t n = rep != NULL ? 4 : 1;
 
 		if (o + n >= outlen)
@@ -128,18 +132,36 @@ static void host_escape(char *out, size_t outlen)
 }
 
 /*
- * "SECS.MusecPpidQseq[Lkey].HOST" + suffix: a tmp file names its writer's
- * lock key (maildir-tmp.c), a delivered file none. getpid() each time: a
- * forked child inherits seq, so its pid is what keeps its names apart.
+ * "SECS.MusecPpidQseq[Lkey].HOST" + suffix, the one way Maildir names are
+ * made: a tmp file names its writer's lock key (maildir-tmp.c), a delivered
+ * file none. getpid() each time: a forked child inherits seq, so its pid is
+ * what keeps its names apart. seq has six digits at least, so that names
+ * made within one microsecond sort in the order they were made (a COPY
+ * keeps the source's UID order).
  */
-static void md_unique(struct maildir *md, char *out, size_t outlen, const char *key,
-                      const char *suffix)
+static void base_name(char *out, size_t outlen, unsigned long seq, const char *key,
+                      const char *host, const char *suffix)
 {
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
-	snprintf(out, outlen, "%lld.M%ldP%ldQ%lu%s%s.%s%s", (long long)tv.tv_sec, (long)tv.tv_usec,
-	         (long)getpid(), ++md->seq, *key != '\0' ? "L" : "", key, md->host, suffix);
+	snprintf(out, outlen, "%lld.M%06ldP%ldQ%06lu%s%s.%s%s", (long long)tv.tv_sec,
+	         (long)tv.tv_usec, (long)getpid(), seq, *key != '\0' ? "L" : "", key, host, suffix);
+}
+
+static void md_unique(struct maildir *md, char *out, size_t outlen, const char *key,
+                      const char *suffix)
+{
+	base_name(out, outlen, ++md->seq, key, md->host, suffix);
+}
+
+char *md_new_base(unsigned long seq, const char *suffix)
+{
+	char host[MD_HOST_MAX + 1], out[NAME_MAX + 1];
+
+	host_escape(host, sizeof(host));
+	base_name(out, sizeof(out), seq, "", host, suffix);
+	return xstrdup(out);
 }
 
 /* ---- directories ---- */

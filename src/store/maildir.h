@@ -88,6 +88,14 @@ void md_vsize_feed(struct md_vsize *v, const void *data, size_t len);
 size_t md_vsize_value(const struct md_vsize *v);
 
 /* A batch of deliveries made durable together. */
+/*
+ * A new unique base name for a writer that links or writes one file itself
+ * (the IMAP server's APPEND and COPY): the name deliveries use,
+ * "SECS.MusecPpidQseq.HOST" + suffix (",S=...,W=..."), HOST escaped alike.
+ * seq keeps the names of one process apart. The caller frees it.
+ */
+char *md_new_base(unsigned long seq, const char *suffix);
+
 struct md_batch *md_batch_new(struct maildir *md);
 
 /*

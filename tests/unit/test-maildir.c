@@ -1655,6 +1655,24 @@ static void moved_message_keeps_its_name_and_source(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* APPEND's and COPY's names are made like deliveries' (md_new_base). */
+static void new_base_is_the_delivery_name_with_a_padded_counter(void **state)
+{
+	regex_t re;
+	char *a = md_new_base(7, ",S=10,W=12"), *b = md_new_base(12, ",S=10,W=12");
+
+	(void)state;
+	assert_int_equal(regcomp(&re, "^[0-9]+\\.M[0-9]{6}P[0-9]+Q0000(07|12)\\.[^/:,]+,S=10,W=12$",
+	                         REG_EXTENDED | REG_NOSUB),
+	                 0);
+	assert_int_equal(regexec(&re, a, 0, NULL, 0), 0);
+	assert_int_equal(regexec(&re, b, 0, NULL, 0), 0);
+	assert_string_not_equal(a, b);
+	regfree(&re);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1664,6 +1682,7 @@ int main(void)
 	    T(names_differ_across_processes),
 	    T(host_slash_and_colon_are_escaped),
 	    cmocka_unit_test(flags_string_is_in_ascii_order),
+	    cmocka_unit_test(new_base_is_the_delivery_name_with_a_padded_counter),
 	    cmocka_unit_test(imap_system_flags_have_their_letters),
 	    T(flagged_delivery_goes_to_cur_with_info),
 	    T(clean_tmp_removes_only_what_nobody_writes),
