@@ -52,7 +52,14 @@ static void put_absent(struct session *s, const struct seqset *known, const char
 		struct seqset_range rg = known != NULL ? known->r[r] : all;
 		uint32_t at = rg.lo;
 
-		for (size_t i = view_uid_at_least(v, 0, rg.lo); i < v->n && v->msgs[i].uid <= rg.hi; i++) {
+		/* UIDs from UIDNEXT on were never given: none of them vanished. */
+		if (rg.hi > all.hi)
+			rg.hi = all.hi;
+		if (rg.lo > rg.hi)
+			continue;
+
+		for (size_t i = view_uid_at_least(v, 0, rg.lo); i < v->n && v->msgs[i].uid <= rg.hi;
+		     i++) {
 			if (v->msgs[i].uid > at)
 				put_range(&s->out, sep, at, v->msgs[i].uid - 1);
 			at = v->msgs[i].uid + 1;

@@ -110,6 +110,14 @@ u, t = a.cmd("UID SEARCH MODSEQ %d" % (hms + 1))
 check(u and u[0].startswith("* SEARCH 7 (MODSEQ "), "SEARCH MODSEQ finds UID 7", repr(u))
 u, t = a.cmd("UID STORE 7 (UNCHANGEDSINCE %d) -FLAGS (\\Flagged)" % hms)
 check("[MODIFIED 7]" in t, "STORE (UNCHANGEDSINCE old) says MODIFIED", t)
+# A mod-sequence older than anything the record of expunges holds (1:
+# below the floor): every known UID that is gone, and every known message.
+u, t = a.cmd("SELECT INBOX (QRESYNC (%d 1 1:400,%d:4294967295))" % (uv, nmsgs - 1))
+vanished = [l for l in u if l.startswith("* VANISHED")]
+fetches = [l for l in u if " FETCH " in l]
+check(vanished == ["* VANISHED (EARLIER) 100,200,300"],
+      "a client older than the record: the gone known UIDs, none past UIDNEXT", repr(vanished))
+check(len(fetches) == 397 + 2, "and a FETCH for each known message (%d)" % len(fetches))
 a.close()
 print("# QRESYNC SELECT over %d messages: %d bytes exchanged, %.3f s" % (nmsgs, sel_bytes, took))
 sys.exit(0 if all(results) else 1)
