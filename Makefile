@@ -119,6 +119,7 @@ SRCS = \
 	src/imapd/cmd-search.c \
 	src/imapd/cmd-store.c \
 	src/imapd/commands.c \
+	src/imapd/condstore.c \
 	src/imapd/dispatch.c \
 	src/imapd/fetch-body.c \
 	src/imapd/fetch-envelope.c \
@@ -134,6 +135,7 @@ SRCS = \
 	src/imapd/tls.c \
 	src/imapd/updates.c \
 	src/imapd/view-flags.c \
+	src/imapd/view-modseq.c \
 	src/imapd/view.c \
 	src/cli/cmd-check.c \
 	src/cli/cmd-complete.c \
@@ -206,7 +208,7 @@ test-mdindex_DEPS = store/mdindex $(UTIL)
 test-imapd-seqset_DEPS = imapd/seqset $(UTIL)
 test-imapd-list-match_DEPS = imapd/list-match $(UTIL)
 test-imapd-search_DEPS = imapd/search imapd/search-eval imapd/seqset imapd/parse $(MAIL) $(UTIL)
-test-imapd-view_DEPS = imapd/view store/uidlist store/mdindex store/maildir-name mail/folder mail/mutf7 $(UTIL)
+test-imapd-view_DEPS = imapd/view imapd/view-modseq imapd/view-flags imapd/seqset mail/flags store/uidlist store/mdindex store/maildir-name mail/folder mail/mutf7 $(UTIL)
 test-imapd-fetch_DEPS = imapd/fetch-body imapd/fetch-header imapd/fetch-envelope $(MAIL) $(UTIL)
 test-mutf7_DEPS   = mail/mutf7 $(UTIL)
 test-daemon_DEPS  = daemon/sched daemon/notify store/status store/journal store/journal-state $(UTIL)

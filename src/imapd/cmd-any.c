@@ -39,16 +39,34 @@ void imap_cmd_namespace(struct session *s)
 	done(s, ST_OK, "NAMESPACE completed");
 }
 
-/* RFC 5161: nothing corral offers needs enabling yet (CONDSTORE, QRESYNC,
- * UTF8=ACCEPT are not advertised), so the answer is an empty ENABLED and
- * unknown names are ignored, as the RFC says. Nothing else is sent: an
+/* RFC 5161: CONDSTORE and QRESYNC (which implies CONDSTORE, RFC 7162
+ * 3.2.3) can be enabled; unknown names are ignored, as the RFC says.
+ * ENABLED names what this command enabled, and nothing else is sent: an
  * extra untagged line after ENABLED made neomutt hang. */
 void imap_cmd_enable(struct session *s)
 {
+	const char *cs = "", *qr = "";
+
 	if (s->cmd->nargs == 0) {
 		done(s, ST_BAD, "ENABLE needs capability names");
 		return;
 	}
-	reply(s, "* ENABLED");
+
+	for (size_t i = 0; i < s->cmd->nargs; i++) {
+		const struct imapd_arg *a = &s->cmd->args[i];
+
+		if (imapd_arg_is(a, "CONDSTORE") && !s->condstore) {
+			s->condstore = true;
+			cs = " CONDSTORE";
+		} else if (imapd_arg_is(a, "QRESYNC") && !s->qresync) {
+			s->qresync = true;
+			qr = " QRESYNC";
+		}
+	}
+	if (s->qresync && !s->condstore) {
+		s->condstore = true;
+		cs = " CONDSTORE";
+	}
+	reply(s, "* ENABLED%s%s", cs, qr);
 	done(s, ST_OK, "ENABLE completed");
 }

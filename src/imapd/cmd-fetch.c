@@ -28,7 +28,16 @@
 #define FETCH_FLUSH (256u * 1024)
 
 struct item {
-	enum { IT_UID, IT_FLAGS, IT_DATE, IT_SIZE, IT_BODY, IT_ENVELOPE, IT_STRUCTURE } kind;
+	enum {
+		IT_UID,
+		IT_FLAGS,
+		IT_MODSEQ,
+		IT_DATE,
+		IT_SIZE,
+		IT_BODY,
+		IT_ENVELOPE,
+		IT_STRUCTURE
+	} kind;
 	bool extensible;          /* IT_STRUCTURE: BODYSTRUCTURE rather than BODY */
 	bool cached;              /* IT_BODY: answered from the index's header fields */
 	struct fetch_section sec; /* IT_BODY; sec.label is what the answer says */
@@ -132,6 +141,7 @@ static bool parse_item(const struct imapd_arg *a, struct item *it)
 	} simple[] = {
 	    {"UID", IT_UID, false, NULL},
 	    {"FLAGS", IT_FLAGS, false, NULL},
+	    {"MODSEQ", IT_MODSEQ, false, NULL},
 	    {"INTERNALDATE", IT_DATE, false, NULL},
 	    {"RFC822.SIZE", IT_SIZE, false, NULL},
 	    {"ENVELOPE", IT_ENVELOPE, false, NULL},
@@ -363,7 +373,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	const char *fields = NULL;
 	char *data = NULL;
 	size_t len = 0, flen = 0;
-	bool sent_uid = false, sent_flags = false;
+	bool sent_uid = false, sent_flags = false, sent_modseq = false;
 	struct needs nd;
 	uint64_t size = 0;
 
@@ -412,6 +422,10 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 			view_msg_put_flags(&s->view, m, &s->out);
 			sent_flags = true;
 			break;
+		case IT_MODSEQ:
+			put_modseq(s, m);
+			sent_modseq = true;
+			break;
 		case IT_DATE:
 			put_date(s, m->internal);
 			break;
@@ -435,9 +449,15 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 		buf_putc(&s->out, ' ');
 		view_msg_put_flags(&s->view, m, &s->out);
 	}
-	/* UID FETCH always says the UID. */
-	if (uid && !sent_uid)
+	/* UID FETCH always says the UID; so does every FETCH once QRESYNC is
+	 * on (RFC 7162 3.2.4). */
+	if ((uid || s->qresync) && !sent_uid)
 		buf_printf(&s->out, " UID %u", m->uid);
+	/* RFC 7162 3.1.4.1: with CONDSTORE on, flags come with their MODSEQ. */
+	if (s->condstore && !sent_modseq && (sent_flags || nd.seen_now)) {
+		buf_putc(&s->out, ' ');
+		put_modseq(s, m);
+	}
 	buf_puts(&s->out, ")\r\n");
 	fetch_msg_free(&fm);
 	fetch_msg_free(&cache);
@@ -471,20 +491,44 @@ static size_t parse_items(struct session *s, const struct imapd_arg *arg, struct
 	return n;
 }
 
-/* The first message at or after from whose UID is at least uid (UIDs ascend). */
-static size_t first_uid_at_least(const struct view *v, size_t from, uint32_t uid)
+/* FETCH's modifiers (RFC 7162 3.1.4.1, 3.2.6). */
+struct changed {
+	bool on, vanished;
+	uint64_t since;
+};
+
+static int fetch_modifiers(struct session *s, const struct imapd_arg *a, bool uid,
+                           struct changed *ch)
 {
-	size_t lo = from, hi = v->n;
+	memset(ch, 0, sizeof(*ch));
+	for (size_t i = 0; a != NULL && i < a->nsub; i++) {
+		const struct imapd_arg *p = &a->sub[i];
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (imapd_arg_is(p, "CHANGEDSINCE") && p->kind == IMAPD_ATOM && i + 1 < a->nsub &&
+		    !ch->on && modseq_arg(&a->sub[i + 1], true, &ch->since)) {
+			ch->on = true;
+			i++;
+		} else if (imapd_arg_is(p, "VANISHED") && p->kind == IMAPD_ATOM && uid &&
+		           s->qresync) {
+			ch->vanished = true;
+		} else {
+			done(s, ST_BAD, "unknown FETCH modifier");
+			return -1;
+		}
 	}
-	return lo;
+	if (a != NULL && (a->kind != IMAPD_LIST || a->nsub == 0 || (ch->vanished && !ch->on))) {
+		done(s, ST_BAD, "FETCH modifiers: (CHANGEDSINCE modseq [VANISHED])");
+		return -1;
+	}
+	return 0;
+}
+
+static bool has_modseq(const struct item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (items[i].kind == IT_MODSEQ)
+			return true;
+	return false;
 }
 
 static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
@@ -492,24 +536,36 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	struct item *items;
 	size_t nitems, failed = 0;
 	struct seqset set;
+	struct changed ch;
 
-	if (nargs != 2 || args[0].kind != IMAPD_ATOM) {
-		done(s, ST_BAD, "FETCH needs a sequence set and items");
+	if (nargs < 2 || nargs > 3 || args[0].kind != IMAPD_ATOM) {
+		done(s, ST_BAD, "FETCH needs a sequence set, items and modifiers");
 		return;
 	}
-	items = xcalloc(FETCH_ITEMS_MAX, sizeof(*items));
+	items = xcalloc(FETCH_ITEMS_MAX + 1, sizeof(*items));
 	if ((nitems = parse_items(s, &args[1], items)) == 0)
 		goto out;
+	if (fetch_modifiers(s, nargs == 3 ? &args[2] : NULL, uid, &ch) < 0)
+		goto out;
+	if (ch.on || has_modseq(items, nitems))
+		condstore_on(s);
+	/* CHANGEDSINCE implies the MODSEQ item (3.1.4.1). */
+	if (ch.on && !has_modseq(items, nitems))
+		items[nitems++].kind = IT_MODSEQ;
 	if (seqset_arg(s, &args[0], uid, &set) < 0)
 		goto out;
+	if (ch.vanished)
+		put_vanished_earlier(s, &set, ch.since);
 	/* The set's ranges are ascending: the answers come in sequence order. */
 	/* A client that is gone stops the work: no file more is read for it. */
 	for (size_t r = 0, i = 0; r < set.n && i < s->view.n && !s->gone; r++) {
 		const struct seqset_range *rg = &set.r[r];
 
-		i = uid ? first_uid_at_least(&s->view, i, rg->lo)
+		i = uid ? view_uid_at_least(&s->view, i, rg->lo)
 		        : (i > rg->lo - 1 ? i : rg->lo - 1);
 		for (; i < s->view.n && (uid ? s->view.msgs[i].uid : i + 1) <= rg->hi; i++) {
+			if (ch.on && s->view.msgs[i].modseq <= ch.since)
+				continue;
 			failed += fetch_one(s, i + 1, items, nitems, uid) < 0;
 			/* Sent as it goes: the client reads while the rest is made, and
 			 * a listing of 50,000 messages is not held in memory. */

@@ -51,22 +51,34 @@ static void open_folder(struct session *s, const char *what)
 {
 	char *dir, err[256];
 	size_t recent = 0;
+	struct qresync q;
 
-	if (s->cmd->nargs != 1) {
-		done(s, ST_BAD, "%s needs one folder name", what);
+	if (s->cmd->nargs < 1 || s->cmd->nargs > 2 ||
+	    (s->cmd->nargs == 2 && s->cmd->args[1].kind != IMAPD_LIST)) {
+		done(s, ST_BAD, "%s needs one folder name and parameters in a list", what);
 		return;
 	}
+	if (select_params(s, s->cmd->nargs == 2 ? &s->cmd->args[1] : NULL, &q) < 0)
+		return;
 	if (s->state == S_SELECTED) {
 		view_close(&s->view);
 		s->state = S_AUTH;
+		/* RFC 7162 3.2.11: where the old folder's responses end, for a
+		 * client that enabled QRESYNC (others never asked for it). */
+		if (s->qresync)
+			reply(s, "* OK [CLOSED] previous folder closed");
 	}
-	if ((dir = folder_arg(s, &s->cmd->args[0])) == NULL)
+	s->modseq_told = false;
+	if ((dir = folder_arg(s, &s->cmd->args[0])) == NULL) {
+		seqset_free(&q.known);
 		return;
+	}
 	if (view_open(dir, VIEW_WATCH | (strcmp(what, "SELECT") == 0 ? VIEW_RW : 0), &s->view, err,
 	              sizeof(err)) < 0) {
 		log_err("%s: %s", s->peer, err);
 		done(s, ST_NO, "[SERVERBUG] cannot open the folder");
 		free(dir);
+		seqset_free(&q.known);
 		return;
 	}
 	free(dir);
@@ -84,6 +96,17 @@ static void open_folder(struct session *s, const char *what)
 		}
 	reply(s, "* OK [UIDVALIDITY %u] UIDs valid", s->view.uidvalidity);
 	reply(s, "* OK [UIDNEXT %u] predicted next UID", s->view.uidnext);
+	/* RFC 7162 3.1.2.1: once CONDSTORE is on (a later enabling command
+	 * says it then: condstore_on). */
+	if (q.condstore || q.qresync)
+		s->condstore = true;
+	if (s->condstore) {
+		reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
+		      (unsigned long long)s->view.highestmodseq);
+		s->modseq_told = true;
+	}
+	qresync_select(s, &q);
+	seqset_free(&q.known);
 	s->state = S_SELECTED;
 	done(s, ST_OK, "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
@@ -107,7 +130,7 @@ void imap_cmd_status(struct session *s)
 	if (c->nargs != 2 || c->args[1].kind != IMAPD_LIST ||
 	    !status_items_valid(c->args[1].sub, c->args[1].nsub)) {
 		done(s, ST_BAD,
-		     "STATUS needs a folder name and a list of MESSAGES UIDNEXT "
+		     "STATUS needs a folder name and a list of MESSAGES UIDNEXT HIGHESTMODSEQ "
 		     "UIDVALIDITY UNSEEN RECENT");
 		return;
 	}

@@ -71,6 +71,7 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 	struct search_query q;
 	char err[160];
 	uint32_t maxuid = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0, *ids;
+	uint64_t *modseqs;
 	size_t n = 0;
 	enum search_parsed r =
 	    search_parse(args, nargs, (uint32_t)s->view.n, maxuid, &q, err, sizeof(err));
@@ -79,7 +80,10 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 		answer_parse_error(s, r, err);
 		return;
 	}
+	if (q.modseq)
+		condstore_on(s);
 	ids = xcalloc(s->view.n ? s->view.n : 1, sizeof(*ids));
+	modseqs = xcalloc(s->view.n ? s->view.n : 1, sizeof(*modseqs));
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *vm = &s->view.msgs[i];
 		struct one one = {&s->view, vm};
@@ -95,16 +99,20 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 		    .recent = vm->recent,
 		    .internal = vm->internal,
 		    .kw = &s->view.kw,
+		    .modseq = vm->modseq,
 		    .size = msg_size,
 		    .load = msg_load,
 		    .arg = &one,
 		};
 
-		if (search_match(q.key, &m))
+		if (search_match(q.key, &m)) {
+			modseqs[n] = vm->modseq;
 			ids[n++] = uid ? vm->uid : (uint32_t)(i + 1);
+		}
 	}
-	search_answer(&s->out, &q, s->cmd->tag, uid, ids, n);
+	search_answer_modseq(&s->out, &q, s->cmd->tag, uid, ids, q.modseq ? modseqs : NULL, n);
 	free(ids);
+	free(modseqs);
 	search_query_free(&q);
 	done(s, ST_OK, "%sSEARCH completed", uid ? "UID " : "");
 }

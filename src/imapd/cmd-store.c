@@ -122,7 +122,22 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 	bool silent;
 	const char *what;
 	size_t gone = 0;
+	uint64_t since = 0;
+	bool cond = false;
+	struct imapd_arg plain[3];
+	struct buf modified;
 
+	/* RFC 7162 3.1.3: STORE set (UNCHANGEDSINCE n) item flags. */
+	if (nargs == 4 && args[1].kind == IMAPD_LIST && args[1].nsub == 2 &&
+	    imapd_arg_is(&args[1].sub[0], "UNCHANGEDSINCE") &&
+	    modseq_arg(&args[1].sub[1], true, &since)) {
+		cond = true;
+		plain[0] = args[0];
+		plain[1] = args[2];
+		plain[2] = args[3];
+		args = plain;
+		nargs = 3;
+	}
 	if (nargs != 3 || args[0].kind != IMAPD_ATOM || args[1].kind != IMAPD_ATOM) {
 		done(s, ST_BAD, "STORE needs a sequence set, an item and flags");
 		return;
@@ -150,11 +165,20 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 		return;
 	}
 	session_new_keywords(s);
+	if (cond)
+		condstore_on(s);
+	buf_init(&modified, 1u << 20);
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct view_msg *m = &s->view.msgs[i];
+		uint32_t id = uid ? m->uid : (uint32_t)(i + 1);
 
-		if (!seqset_has(&set, uid ? m->uid : (uint32_t)(i + 1)))
+		if (!seqset_has(&set, id))
 			continue;
+		/* Changed since the client looked: not stored, said in MODIFIED. */
+		if (cond && m->modseq > since) {
+			buf_printf(&modified, "%s%u", modified.len > 0 ? "," : "", id);
+			continue;
+		}
 		view_flags_apply(m->flags, want, mode, letters, sizeof(letters));
 		if (view_msg_set_flags(&s->view, m, letters) < 0) {
 			gone++;
@@ -163,16 +187,31 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 		if (!silent) {
 			buf_printf(&s->out, "* %zu FETCH (", i + 1);
 			view_msg_put_flags(&s->view, m, &s->out);
-			if (uid)
+			if (uid || s->qresync)
 				buf_printf(&s->out, " UID %u", m->uid);
+			if (s->condstore) {
+				buf_putc(&s->out, ' ');
+				put_modseq(s, m);
+			}
+			buf_puts(&s->out, ")\r\n");
+		} else if (s->condstore) {
+			/* RFC 7162 3.1.3: .SILENT still says the new mod-sequence. */
+			buf_printf(&s->out, "* %zu FETCH (", i + 1);
+			if (uid || s->qresync)
+				buf_printf(&s->out, "UID %u ", m->uid);
+			put_modseq(s, m);
 			buf_puts(&s->out, ")\r\n");
 		}
 	}
 	seqset_free(&set);
-	if (gone > 0)
+	if (modified.len > 0)
+		done(s, ST_OK, "[MODIFIED %.*s] conditional %sSTORE failed", (int)modified.len,
+		     modified.data, uid ? "UID " : "");
+	else if (gone > 0)
 		done(s, ST_NO, "[EXPUNGEISSUED] %zu messages are gone", gone);
 	else
 		done(s, ST_OK, "%sSTORE completed", uid ? "UID " : "");
+	buf_free(&modified);
 }
 
 void imap_cmd_store(struct session *s)

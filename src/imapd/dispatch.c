@@ -80,8 +80,9 @@ void command_end(struct session *s, const char *tag, enum sync sync)
 		s->state = S_LOGOUT;
 		return;
 	}
-	/* What the index learnt is written after the answer is on its way. */
-	if (s->save_index) {
+	/* What the index learnt is written after the answer is on its way;
+	 * a new mod-sequence at once, for the other sessions to see. */
+	if (s->save_index || (s->state == S_SELECTED && s->view.modseq_changed)) {
 		s->save_index = false;
 		if (flush_out(s) == 0 && s->view.ix != NULL)
 			view_save_index(&s->view);

@@ -123,6 +123,11 @@ static bool op_size(struct eval *e, const struct search_key *k)
 	return k->op == SK_LARGER ? e->size > k->num : e->size < k->num;
 }
 
+static bool op_modseq(struct eval *e, const struct search_key *k)
+{
+	return e->m->modseq >= k->num;
+}
+
 static bool by_day(enum search_op op, int64_t day, int64_t want)
 {
 	if (op == SK_BEFORE || op == SK_SENTBEFORE)
@@ -328,6 +333,7 @@ static op_fn *const ops[] = {
     [SK_BEFORE] = op_date,       [SK_ON] = op_date,       [SK_SINCE] = op_date,
     [SK_SENTBEFORE] = op_sent,   [SK_SENTON] = op_sent,   [SK_SENTSINCE] = op_sent,
     [SK_HEADER] = op_header,     [SK_BODY] = op_body,     [SK_TEXT] = op_text,
+    [SK_MODSEQ] = op_modseq,
 };
 
 static bool eval(struct eval *e, const struct search_key *k)

@@ -16,7 +16,7 @@
 /* NOT NOT NOT ... and OR OR ... recurse: a bound keeps the stack small. */
 #define SEARCH_DEPTH_MAX 100
 
-enum karg { A_NONE, A_STRING, A_DATE, A_NUMBER, A_SET, A_KEYWORD, A_HEADER, A_NOT, A_OR };
+enum karg { A_NONE, A_STRING, A_DATE, A_NUMBER, A_SET, A_KEYWORD, A_HEADER, A_NOT, A_OR, A_MODSEQ };
 
 static const struct keydef {
 	const char *name;
@@ -37,6 +37,7 @@ static const struct keydef {
     {"HEADER", SK_HEADER, A_HEADER, NULL},
     {"KEYWORD", SK_KEYWORD, A_KEYWORD, NULL},
     {"LARGER", SK_LARGER, A_NUMBER, NULL},
+    {"MODSEQ", SK_MODSEQ, A_MODSEQ, NULL},
     {"NEW", SK_NEW, A_NONE, NULL},
     {"NOT", SK_NOT, A_NOT, NULL},
     {"OLD", SK_OLD, A_NONE, NULL},
@@ -70,6 +71,7 @@ struct cursor {
 struct pctx {
 	uint32_t nmsgs, maxuid;
 	unsigned depth;
+	bool modseq; /* a MODSEQ key was read */
 	char *err;
 	size_t errlen;
 };
@@ -214,6 +216,18 @@ static enum search_parsed parse_arg(struct pctx *p, struct cursor *c, const stru
 			return bad(p, "HEADER needs a field name and a string%s", NULL, 0);
 		k->name = xstrndup(s, len);
 		break;
+	case A_MODSEQ:
+		/* An entry name and type may come first ("/flags/\\seen" all):
+		 * corral keeps one mod-sequence per message, for every entry. */
+		p->modseq = true;
+		if (c->i + 1 < c->n && c->a[c->i].kind != IMAPD_ATOM) {
+			if (!take_string(c, &s, &len) || !take_string(c, &s, &len) ||
+			    !(str_ieq_n(s, len, "priv") || str_ieq_n(s, len, "shared") ||
+			      str_ieq_n(s, len, "all")))
+				return bad(p, "MODSEQ needs [entry type] and a mod-sequence%s",
+				           NULL, 0);
+		}
+		break;
 	default:
 		break;
 	}
@@ -225,6 +239,7 @@ static enum search_parsed parse_arg(struct pctx *p, struct cursor *c, const stru
 			return bad(p, "not a date (like 1-Feb-1994): %s", s, len);
 		return SEARCH_OK;
 	case A_NUMBER:
+	case A_MODSEQ:
 		if (!parse_number(s, len, &k->num))
 			return bad(p, "not a number: %s", s, len);
 		return SEARCH_OK;
@@ -444,7 +459,7 @@ static enum search_parsed parse_return(struct pctx *p, struct cursor *c, unsigne
 enum search_parsed search_parse(const struct imapd_arg *args, size_t nargs, uint32_t nmsgs,
                                 uint32_t maxuid, struct search_query *q, char *err, size_t errlen)
 {
-	struct pctx p = {nmsgs, maxuid, 0, err, errlen};
+	struct pctx p = {nmsgs, maxuid, 0, false, err, errlen};
 	struct cursor c = {args, nargs, 0};
 	enum search_parsed r;
 	const char *cs;
@@ -467,7 +482,9 @@ enum search_parsed search_parse(const struct imapd_arg *args, size_t nargs, uint
 	}
 	if (c.i >= c.n)
 		return bad(&p, "SEARCH needs a search key%s", NULL, 0);
-	return parse_list(&p, &c, &q->key);
+	r = parse_list(&p, &c, &q->key);
+	q->modseq = p.modseq;
+	return r;
 }
 
 void search_query_free(struct search_query *q)
@@ -479,10 +496,39 @@ void search_query_free(struct search_query *q)
 void search_answer(struct buf *out, const struct search_query *q, const char *tag, bool uid,
                    const uint32_t *ids, size_t n)
 {
+	search_answer_modseq(out, q, tag, uid, ids, NULL, n);
+}
+
+/* The mod-sequence a MODSEQ search answers with; 0 for none. */
+static uint64_t answer_modseq(const struct search_query *q, const uint64_t *modseqs, size_t n)
+{
+	uint64_t top = 0;
+
+	if (modseqs == NULL || n == 0)
+		return 0;
+	if (q->ret != 0 && !(q->ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT))) {
+		if (q->ret & SEARCH_RET_MIN)
+			top = modseqs[0];
+		if ((q->ret & SEARCH_RET_MAX) && modseqs[n - 1] > top)
+			top = modseqs[n - 1];
+		return top;
+	}
+	for (size_t i = 0; i < n; i++)
+		top = modseqs[i] > top ? modseqs[i] : top;
+	return top;
+}
+
+void search_answer_modseq(struct buf *out, const struct search_query *q, const char *tag, bool uid,
+                          const uint32_t *ids, const uint64_t *modseqs, size_t n)
+{
+	uint64_t ms = answer_modseq(q, modseqs, n);
+
 	if (q->ret == 0) {
 		buf_puts(out, "* SEARCH");
 		for (size_t i = 0; i < n; i++)
 			buf_printf(out, " %u", ids[i]);
+		if (ms > 0)
+			buf_printf(out, " (MODSEQ %llu)", (unsigned long long)ms);
 		buf_puts(out, "\r\n");
 		return;
 	}
@@ -497,5 +543,7 @@ void search_answer(struct buf *out, const struct search_query *q, const char *ta
 	}
 	if (q->ret & SEARCH_RET_COUNT)
 		buf_printf(out, " COUNT %zu", n);
+	if (ms > 0)
+		buf_printf(out, " MODSEQ %llu", (unsigned long long)ms);
 	buf_puts(out, "\r\n");
 }

@@ -50,6 +50,7 @@ enum search_op {
 	SK_HEADER,
 	SK_BODY,
 	SK_TEXT,
+	SK_MODSEQ, /* RFC 7162: a mod-sequence at least num */
 };
 
 struct search_key {
@@ -72,6 +73,7 @@ enum { SEARCH_RET_MIN = 1, SEARCH_RET_MAX = 2, SEARCH_RET_ALL = 4, SEARCH_RET_CO
 struct search_query {
 	unsigned ret; /* 0: a plain "* SEARCH" answer; else ESEARCH with these */
 	struct search_key *key;
+	bool modseq; /* a MODSEQ key: the answer says the mod-sequence (RFC 7162 3.1.5) */
 };
 
 enum search_parsed {
@@ -96,6 +98,7 @@ struct search_msg {
 	bool recent;
 	time_t internal;
 	const struct keywords *kw; /* the letters a-z */
+	uint64_t modseq;
 	/* RFC822.SIZE (CRLF line ends); 0 when the message is gone. */
 	uint64_t (*size)(void *arg);
 	/* The whole message, malloc()ed (the evaluator frees it); NULL when gone. */
@@ -112,6 +115,11 @@ bool search_match(const struct search_key *k, const struct search_msg *m);
  * CRLF included. */
 void search_answer(struct buf *out, const struct search_query *q, const char *tag, bool uid,
                    const uint32_t *ids, size_t n);
+/* The same with the matches' mod-sequences, for a query with a MODSEQ key:
+ * "(MODSEQ n)" or "MODSEQ n", the highest of the matches (of those MIN and
+ * MAX return when they are all it returns: RFC 7162 3.1.5, RFC 4731). */
+void search_answer_modseq(struct buf *out, const struct search_query *q, const char *tag, bool uid,
+                          const uint32_t *ids, const uint64_t *modseqs, size_t n);
 
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 int64_t search_day(int year, int month, int day);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "imapd/parse.h"
+#include "imapd/seqset.h"
 #include "imapd/view.h"
 #include "util/buf.h"
 
@@ -64,6 +65,9 @@ struct session {
 	uint64_t rate_s; /* before login: the second being counted */
 	unsigned rate_n; /* and the commands in it */
 	char caps[512];  /* capabilities() */
+	/* RFC 7162 (condstore.c): enabled in this session; HIGHESTMODSEQ
+	 * said in this selection. */
+	bool condstore, qresync, modseq_told;
 };
 
 /* Appends an answer line (CRLF added). */
@@ -161,6 +165,27 @@ int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], s
 /* The directory of a folder argument that exists, or NULL after a tagged
  * NO ([NONEXISTENT], or [TRYCREATE] for APPEND) or BAD. (cmd-mailbox.c) */
 char *folder_arg(struct session *s, const struct imapd_arg *a);
+
+/* CONDSTORE and QRESYNC (condstore.c). */
+struct qresync {
+	bool condstore, qresync, have_known;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct seqset known; /* have_known */
+};
+/* CONDSTORE enabled by a command; while selected, HIGHESTMODSEQ said once. */
+void condstore_on(struct session *s);
+/* "MODSEQ (n)" of m. */
+void put_modseq(struct session *s, const struct view_msg *m);
+/* "* VANISHED (EARLIER) set": the UIDs of known (NULL: any) expunged after
+ * since; nothing when there are none. */
+void put_vanished_earlier(struct session *s, const struct seqset *known, uint64_t since);
+/* A mod-sequence argument (zero: 0 allowed). */
+bool modseq_arg(const struct imapd_arg *a, bool zero, uint64_t *out);
+/* SELECT's parameter list a (NULL: none) into q; -1 after a tagged BAD. */
+int select_params(struct session *s, const struct imapd_arg *a, struct qresync *q);
+/* What SELECT (QRESYNC ...) adds: VANISHED (EARLIER) and the changes. */
+void qresync_select(struct session *s, const struct qresync *q);
 
 /* The families */
 cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;

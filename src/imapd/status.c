@@ -49,6 +49,9 @@ int put_status(struct session *s, const char *name, const char *dir, const struc
 			buf_printf(&s->out, "UNSEEN %zu", count_unseen(&v));
 		else if (imapd_arg_is(it, "RECENT"))
 			buf_printf(&s->out, "RECENT %zu", recent);
+		else if (imapd_arg_is(it, "HIGHESTMODSEQ"))
+			buf_printf(&s->out, "HIGHESTMODSEQ %llu",
+			           (unsigned long long)v.highestmodseq);
 	}
 	buf_puts(&s->out, ")\r\n");
 	view_close(&v);
@@ -57,8 +60,8 @@ int put_status(struct session *s, const char *name, const char *dir, const struc
 
 bool status_items_valid(const struct imapd_arg *items, size_t n)
 {
-	static const char *const known[] = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-	                                    "RECENT"};
+	static const char *const known[] = {"MESSAGES", "UIDNEXT", "UIDVALIDITY",
+	                                    "UNSEEN",   "RECENT",  "HIGHESTMODSEQ"};
 
 	for (size_t i = 0; i < n; i++) {
 		bool ok = false;

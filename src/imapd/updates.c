@@ -7,6 +7,7 @@
  * marked, so no sequence number moves under the client).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "imapd/session-int.h"
 #include "util/log.h"
@@ -19,15 +20,49 @@ static void said_expunge(size_t seq, void *arg)
 	s->exists--;
 }
 
+/* With QRESYNC, one VANISHED for them all (RFC 7162 3.2.10): the UIDs are
+ * gathered (from the highest sequence number down) and said after. */
+struct vanished {
+	uint32_t *uids;
+	size_t n;
+	const struct view *v;
+};
+
+static void said_vanished(size_t seq, void *arg)
+{
+	struct vanished *g = arg;
+
+	g->uids[g->n++] = g->v->msgs[seq - 1].uid;
+}
+
 void session_expunges(struct session *s, bool silent)
 {
 	size_t before = s->view.n;
+	struct vanished g = {NULL, 0, &s->view};
 
 	if (s->state != S_SELECTED)
 		return;
-	view_drop_gone(&s->view, silent ? NULL : said_expunge, s);
-	if (silent)
-		s->exists -= before - s->view.n;
+	if (silent || !s->qresync) {
+		view_drop_gone(&s->view, silent ? NULL : said_expunge, s);
+		if (silent)
+			s->exists -= before - s->view.n;
+		return;
+	}
+	g.uids = xcalloc(before + 1, sizeof(*g.uids));
+	view_drop_gone(&s->view, said_vanished, &g);
+	if (g.n > 0) {
+		for (size_t i = 0; i < g.n / 2; i++) {
+			uint32_t t = g.uids[i];
+
+			g.uids[i] = g.uids[g.n - 1 - i];
+			g.uids[g.n - 1 - i] = t;
+		}
+		buf_puts(&s->out, "* VANISHED ");
+		seqset_put(&s->out, g.uids, g.n);
+		buf_puts(&s->out, "\r\n");
+		s->exists -= g.n;
+	}
+	free(g.uids);
 }
 
 static size_t keyword_count(const struct keywords *kw)
@@ -97,6 +132,10 @@ void session_sync(struct session *s, bool force)
 		m->changed = false;
 		buf_printf(&s->out, "* %zu FETCH (UID %u ", i + 1, m->uid);
 		view_msg_put_flags(&s->view, m, &s->out);
+		if (s->condstore) {
+			buf_putc(&s->out, ' ');
+			put_modseq(s, m);
+		}
 		buf_puts(&s->out, ")\r\n");
 	}
 	if (s->view.n != s->exists) {

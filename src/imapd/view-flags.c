@@ -93,11 +93,15 @@ static int rename_flags(struct view_msg *m, const char *letters)
 int view_msg_set_flags(struct view *v, struct view_msg *m, const char *letters)
 {
 	char add[128] = {0}, del[128] = {0}, merged[sizeof(m->flags) + 26];
+	bool differ = strcmp(m->flags, letters) != 0;
 
 	if (m->gone)
 		return -1;
-	if (rename_flags(m, letters) == 0)
+	if (rename_flags(m, letters) == 0) {
+		if (differ)
+			view_modseq_bump(v, m);
 		return 0;
+	}
 	if (errno != ENOENT)
 		return -1;
 	/* Another writer renamed it meanwhile: the same change, made to the
@@ -113,7 +117,12 @@ int view_msg_set_flags(struct view *v, struct view_msg *m, const char *letters)
 	m->changed = false;
 	view_flags_apply(m->flags, add, '+', merged, sizeof(merged));
 	view_flags_apply(merged, del, '-', merged, sizeof(merged));
-	return rename_flags(m, merged);
+	if (rename_flags(m, merged) < 0)
+		return -1;
+	/* Told as a change even when merged is what it had (another writer
+	 * made the same change): one FETCH too many, never one too few. */
+	view_modseq_bump(v, m);
+	return 0;
 }
 
 /* Unlinks m's file; false when it stays (an error, or another session

@@ -204,7 +204,10 @@ int view_msg_open(struct view *v, struct view_msg *m)
 		errno = ENOENT;
 		return -1;
 	}
-	m->changed |= strcmp(old, m->flags) != 0;
+	if (strcmp(old, m->flags) != 0) {
+		m->changed = true;
+		view_modseq_bump(v, m);
+	}
 	return open_path(v, m);
 }
 
@@ -249,6 +252,7 @@ static void add_msg(struct view *v, const struct uidlist_rec *r, size_t *cap)
 		free(m->path);
 		return;
 	}
+	view_modseq_added(v, m);
 	if (!from_index(v, m, r->base)) {
 		m->unstatted = true;
 		m->size = name_size(r->base, ",S=");
@@ -276,7 +280,10 @@ static void update_msg(struct view *v, struct view_msg *m, const struct uidlist_
 	flags_from_name(m, r->name);
 	if (in_new(path))
 		take_new(v, m);
-	m->changed |= strcmp(old, m->flags) != 0;
+	if (strcmp(old, m->flags) != 0) {
+		m->changed = true;
+		view_modseq_bump(v, m);
+	}
 }
 
 /*
@@ -376,6 +383,8 @@ int view_sync(struct view *v, char *err, size_t errlen)
 	}
 	while (i < had)
 		v->msgs[i++].gone = true;
+	if (v->uidvalidity == 0)
+		view_modseq_opened(v, &ul);
 	v->uidvalidity = ul.uidvalidity;
 	v->uidnext = ul.nextuid;
 	uidlist_free(&ul);
@@ -406,6 +415,7 @@ int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t e
 	}
 	v->msgs = xcalloc(1, sizeof(*v->msgs));
 	v->ix = mdindex_load(dir, FETCH_CACHE_TAG);
+	view_modseq_init(v);
 	if (view_sync(v, err, errlen) < 0) {
 		mdindex_free(v->ix);
 		v->ix = NULL;
@@ -442,6 +452,7 @@ void view_drop_gone(struct view *v, void (*said)(size_t seq, void *arg), void *a
 			said(i + 1, arg);
 	for (size_t i = keep; i < v->n; i++) {
 		if (v->msgs[i].gone) {
+			view_modseq_expunged(v, &v->msgs[i]);
 			free(v->msgs[i].path);
 			continue;
 		}
@@ -486,7 +497,7 @@ void view_msg_remember(struct view *v, const struct view_msg *m, const char *hdr
 
 void view_save_index(struct view *v)
 {
-	if (v->ix != NULL && mdindex_dirty(v->ix) && mdindex_save(v->ix, v->dir) < 0)
+	if (v->ix != NULL && (mdindex_dirty(v->ix) || v->modseq_changed) && view_modseq_save(v) < 0)
 		log_warn("%s/%s: %s", v->dir, MDINDEX_NAME, strerror(errno));
 }
 
@@ -498,6 +509,7 @@ void view_close(struct view *v)
 	for (size_t i = 0; i < v->n; i++)
 		free(v->msgs[i].path);
 	free(v->msgs);
+	free(v->gone);
 	free(v->dir);
 	keywords_free(&v->kw);
 	if (v->watch >= 0)
@@ -538,4 +550,19 @@ int view_msg_crlf_size(struct view *v, struct view_msg *m, uint64_t *out)
 	m->crlf_size = n == 0 ? md_vsize_value(&vs) : 0;
 	*out = m->crlf_size;
 	return n == 0 ? 0 : -1;
+}
+
+size_t view_uid_at_least(const struct view *v, size_t from, uint32_t uid)
+{
+	size_t lo = from, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }

@@ -31,6 +31,7 @@ struct view_msg {
 	bool gone;          /* another writer removed it; the session has not said so yet */
 	bool unstatted;     /* size and internal not known yet: view_msg_stat() */
 	bool changed;       /* another writer changed its flags; not said yet */
+	uint64_t modseq;    /* RFC 7162 mod-sequence (view-modseq.c) */
 };
 
 struct view {
@@ -43,6 +44,12 @@ struct view {
 	int watch; /* inotify on new/ and cur/, or -1 */
 	int dirfd; /* the folder's directory (O_PATH), or -1: files open relative to it */
 	struct mdindex *ix;
+	/* Mod-sequences (view-modseq.c): the highest given; those above base
+	 * were given by this view since the index was last read or written. */
+	uint64_t highestmodseq, modseq_base, modseq_floor;
+	struct mdindex_gone *gone; /* expunged UIDs, ascending modseqs */
+	size_t ngone, gone_cap;
+	bool modseq_changed;
 };
 
 /*
@@ -125,6 +132,10 @@ int view_msg_stat(struct view *v, struct view_msg *m);
 int view_msg_open(struct view *v, struct view_msg *m);
 void view_msg_statted(struct view *v, struct view_msg *m, const struct stat *st);
 
+/* The first message at or after from whose UID is at least uid (v->n when
+ * none): a binary search, UIDs ascend. */
+size_t view_uid_at_least(const struct view *v, size_t from, uint32_t uid);
+
 /* Finds m's file again after another writer renamed it; 0 or -1 (gone). */
 int view_locate(const struct view *v, struct view_msg *m);
 
@@ -143,5 +154,31 @@ int view_msg_set_flags(struct view *v, struct view_msg *m, const char *letters);
  * gone: the session says EXPUNGE for them (view_drop_gone). */
 struct seqset;
 void view_expunge_deleted(struct view *v, const struct seqset *uids);
+
+/*
+ * Mod-sequences (view-modseq.c, RFC 7162), kept in the folder's index by
+ * UID with a hash of the flags they were given for. Every change the view
+ * sees or makes gets the next one: a message new to the index, one whose
+ * flags differ from the hash (another writer renamed it), a flag change of
+ * this session, an expunge (recorded by UID, for VANISHED (EARLIER)).
+ * Saving merges with what other sessions saved meanwhile, under the UID
+ * list's lock: the mod-sequences this view gave are moved above theirs,
+ * so that no two changes share one and none is ever lowered.
+ */
+/* From the index, before the first view_sync(). */
+void view_modseq_init(struct view *v);
+/* A message added to the view: its kept mod-sequence when its flags are
+ * those it was given for, else a new one. */
+void view_modseq_added(struct view *v, struct view_msg *m);
+/* m changed (flags): a new mod-sequence. */
+void view_modseq_bump(struct view *v, struct view_msg *m);
+/* m left the folder: its UID is recorded as expunged. */
+void view_modseq_expunged(struct view *v, const struct view_msg *m);
+/* At the first view_sync(): the UIDs the index knew that ul has not. */
+void view_modseq_opened(struct view *v, const struct uidlist *ul);
+/* Merges and writes the index when a mod-sequence changed; 0 or -1. */
+int view_modseq_save(struct view *v);
+/* Whether an expunge after modseq may be missing from v->gone. */
+bool view_modseq_forgot(const struct view *v, uint64_t modseq);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -17,10 +18,14 @@
  *   "CORRALIX" u32 version, u32 tag length, the tag, u32 entry count,
  *   per entry: u32 base length, u32 hdr length (NO_HDR: none), u64 size,
  *              i64 mtime, u64 crlf_size, the base name, the hdr block;
+ *   u64 highest modseq, u64 floor, u32 count, per message: u32 uid,
+ *   u64 modseq, u64 flagsum; u32 count, per expunge: u32 uid, u64 modseq;
  *   u64 checksum of everything before it.
+ * Version 1 had no mod-sequences: it loads as an index to rebuild (its
+ * entries are a cache; its messages get new mod-sequences).
  */
 #define MAGIC     "CORRALIX"
-#define VERSION   1u
+#define VERSION   2u
 #define NO_HDR    UINT32_MAX
 #define BASE_MAX  255
 #define TAG_MAX   4096
@@ -45,6 +50,9 @@ struct mdindex {
 	size_t nslots;
 	size_t stale; /* loaded and not in use */
 	bool changed;
+	struct mdindex_modseqs ms; /* owned arrays */
+	bool ms_changed;
+	bool from_file;
 };
 
 /* A checksum fed in pieces, eight bytes at a time where it can. */
@@ -194,6 +202,53 @@ static bool parse_ent(struct mdindex *ix, const char *map, size_t len, size_t *p
 	return true;
 }
 
+/* The mod-sequence section at *pos into ms (arrays allocated); false when
+ * it does not fit or breaks an order (UIDs ascending, modseqs of the
+ * expunges ascending, none above highest). */
+static bool parse_modseqs(struct mdindex_modseqs *ms, const char *map, size_t len, size_t *pos)
+{
+	uint32_t n, ngone;
+
+	if (!take(map, len, pos, &ms->highest, 8) || !take(map, len, pos, &ms->floor, 8) ||
+	    !take(map, len, pos, &n, 4) || n > (len - *pos) / 20 || ms->floor > ms->highest)
+		return false;
+	ms->msgs = xcalloc(n ? n : 1, sizeof(*ms->msgs));
+	for (uint32_t i = 0; i < n; i++) {
+		struct mdindex_modseq *m = &ms->msgs[i];
+
+		take(map, len, pos, &m->uid, 4);
+		take(map, len, pos, &m->modseq, 8);
+		take(map, len, pos, &m->flagsum, 8);
+		if ((i > 0 && m->uid <= m[-1].uid) || m->modseq > ms->highest || m->modseq == 0)
+			return false;
+		ms->n++;
+	}
+	if (!take(map, len, pos, &ngone, 4) || ngone > (len - *pos) / 12 ||
+	    ngone > MDINDEX_GONE_MAX)
+		return false;
+	ms->gone = xcalloc(ngone ? ngone : 1, sizeof(*ms->gone));
+	for (uint32_t i = 0; i < ngone; i++) {
+		struct mdindex_gone *g = &ms->gone[i];
+
+		take(map, len, pos, &g->uid, 4);
+		take(map, len, pos, &g->modseq, 8);
+		if ((i > 0 && g->modseq < g[-1].modseq) || g->modseq > ms->highest)
+			return false;
+		ms->ngone++;
+	}
+	return true;
+}
+
+/* A record with no mod-sequences, starting above any a lost index may have
+ * given (2^16 a second since the epoch: far below 2^63). */
+static void modseqs_fresh(struct mdindex_modseqs *ms)
+{
+	free(ms->msgs);
+	free(ms->gone);
+	memset(ms, 0, sizeof(*ms));
+	ms->highest = ms->floor = (uint64_t)time(NULL) << 16;
+}
+
 /* The mapped file's entries; false (and nothing kept) when it is not a
  * whole index. */
 static bool parse_file(struct mdindex *ix, const char *map, size_t len)
@@ -225,7 +280,7 @@ static bool parse_file(struct mdindex *ix, const char *map, size_t len)
 	for (uint32_t i = 0; i < count; i++)
 		if (!parse_ent(ix, map, len, &pos, hdrs))
 			return false;
-	return pos == len;
+	return parse_modseqs(&ix->ms, map, len, &pos) && pos == len;
 }
 
 static void forget_all(struct mdindex *ix)
@@ -259,8 +314,10 @@ struct mdindex *mdindex_load(const char *dir, const char *tag)
 	free(path);
 	ix->tag = xstrdup(tag);
 	rehash(ix, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		modseqs_fresh(&ix->ms);
 		return ix;
+	}
 	if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size <= MDINDEX_FILE_MAX) {
 		ix->map_len = (size_t)st.st_size;
 		ix->map = mmap(NULL, ix->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -271,7 +328,10 @@ struct mdindex *mdindex_load(const char *dir, const char *tag)
 	if (ix->map == NULL || !parse_file(ix, ix->map, ix->map_len)) {
 		/* Not a whole index: rebuilt as the folder is read. */
 		forget_all(ix);
+		modseqs_fresh(&ix->ms);
 		ix->changed = true;
+	} else {
+		ix->from_file = true;
 	}
 	return ix;
 }
@@ -328,13 +388,27 @@ void mdindex_put(struct mdindex *ix, const char *base, size_t blen, const struct
 
 bool mdindex_dirty(const struct mdindex *ix)
 {
-	return ix->changed || ix->stale > 0;
+	return ix->changed || ix->stale > 0 || ix->ms_changed;
 }
 
 static bool put(FILE *fp, struct sum *s, const void *p, size_t n)
 {
 	sum_add(s, p, n);
 	return fwrite(p, 1, n, fp) == n;
+}
+
+static bool write_modseqs(const struct mdindex_modseqs *ms, FILE *fp, struct sum *s)
+{
+	uint32_t n = (uint32_t)ms->n, ngone = (uint32_t)ms->ngone;
+	bool ok = put(fp, s, &ms->highest, 8) && put(fp, s, &ms->floor, 8) && put(fp, s, &n, 4);
+
+	for (size_t i = 0; ok && i < ms->n; i++)
+		ok = put(fp, s, &ms->msgs[i].uid, 4) && put(fp, s, &ms->msgs[i].modseq, 8) &&
+		     put(fp, s, &ms->msgs[i].flagsum, 8);
+	ok = ok && put(fp, s, &ngone, 4);
+	for (size_t i = 0; ok && i < ms->ngone; i++)
+		ok = put(fp, s, &ms->gone[i].uid, 4) && put(fp, s, &ms->gone[i].modseq, 8);
+	return ok;
 }
 
 static bool write_all(const struct mdindex *ix, FILE *fp)
@@ -359,6 +433,7 @@ static bool write_all(const struct mdindex *ix, FILE *fp)
 		     put(fp, &s, &x->e.crlf_size, 8) && put(fp, &s, x->base, x->blen) &&
 		     (x->e.hdr == NULL || put(fp, &s, x->e.hdr, x->e.hdr_len));
 	}
+	ok = ok && write_modseqs(&ix->ms, fp, &s);
 	sum = sum_end(&s);
 	return ok && fwrite(&sum, 1, 8, fp) == 8;
 }
@@ -393,6 +468,7 @@ int mdindex_save(struct mdindex *ix, const char *dir)
 			ix->ents[i].loaded &= ix->ents[i].used;
 		ix->stale = 0;
 		ix->changed = false;
+		ix->ms_changed = false;
 	}
 	free(tmp);
 	free(path);
@@ -415,5 +491,62 @@ void mdindex_free(struct mdindex *ix)
 	if (ix->map != NULL)
 		munmap(ix->map, ix->map_len);
 	free(ix->tag);
+	free(ix->ms.msgs);
+	free(ix->ms.gone);
 	free(ix);
+}
+
+uint64_t mdindex_flagsum(const char *letters)
+{
+	return hash_name(letters, strlen(letters)) | 1;
+}
+
+bool mdindex_from_file(const struct mdindex *ix)
+{
+	return ix->from_file;
+}
+
+const struct mdindex_modseqs *mdindex_modseqs(const struct mdindex *ix)
+{
+	return &ix->ms;
+}
+
+void mdindex_set_modseqs(struct mdindex *ix, const struct mdindex_modseqs *ms)
+{
+	size_t drop = ms->ngone > MDINDEX_GONE_MAX ? ms->ngone - MDINDEX_GONE_MAX : 0;
+	struct mdindex_modseqs c = *ms;
+
+	c.msgs = xmalloc((ms->n ? ms->n : 1) * sizeof(*c.msgs));
+	if (ms->n > 0)
+		memcpy(c.msgs, ms->msgs, ms->n * sizeof(*c.msgs));
+	/* The oldest expunges go; a client older than the last of them is
+	 * answered as one that knows nothing. */
+	c.ngone = ms->ngone - drop;
+	c.gone = xmalloc((c.ngone ? c.ngone : 1) * sizeof(*c.gone));
+	if (c.ngone > 0)
+		memcpy(c.gone, ms->gone + drop, c.ngone * sizeof(*c.gone));
+	if (drop > 0 && ms->gone[drop - 1].modseq > c.floor)
+		c.floor = ms->gone[drop - 1].modseq;
+	/* A record the loader would refuse is never written. */
+	if (c.floor > c.highest)
+		c.floor = c.highest;
+	free(ix->ms.msgs);
+	free(ix->ms.gone);
+	ix->ms = c;
+	ix->ms_changed = true;
+}
+
+const struct mdindex_modseq *mdindex_modseq_find(const struct mdindex_modseqs *ms, uint32_t uid)
+{
+	size_t lo = 0, hi = ms->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ms->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ms->n && ms->msgs[lo].uid == uid ? &ms->msgs[lo] : NULL;
 }

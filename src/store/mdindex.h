@@ -22,8 +22,21 @@
  * but cached entries. Bounded: at most MDINDEX_HDR_MAX bytes of hdr per
  * message, and a file over MDINDEX_FILE_MAX is not read.
  *
- * Memory: the index owns everything; the pointers mdindex_get() returns
- * stay valid until the entry is stored again or mdindex_free().
+ * The index also keeps the folder's mod-sequences (RFC 7162), by UID: one
+ * per message with a hash of the flag letters it was given for (a file
+ * whose flags changed on disk since then gets a new one: the caller's to
+ * give), HIGHESTMODSEQ, and the expunged UIDs with their mod-sequences,
+ * at most MDINDEX_GONE_MAX of them. When that record is trimmed, or when
+ * the index is rebuilt, `floor` rises: below it, expunges may be missing
+ * from the record, and a client that knows no later mod-sequence must be
+ * answered as if it knew none. A rebuilt index starts its mod-sequences
+ * above any it may have given before (from the clock: 2^16 per second),
+ * so that a client's cached mod-sequence never looks newer than the
+ * folder.
+ *
+ * Memory: the index owns everything; the pointers mdindex_get() and
+ * mdindex_modseqs() return stay valid until the entry (the record) is
+ * stored again or mdindex_free().
  */
 #ifndef CORRAL_STORE_MDINDEX_H
 #define CORRAL_STORE_MDINDEX_H
@@ -46,6 +59,31 @@ struct mdindex_entry {
 	size_t hdr_len;
 };
 
+#define MDINDEX_GONE_MAX 10000
+
+struct mdindex_modseq {
+	uint32_t uid;
+	uint64_t modseq;
+	uint64_t flagsum; /* mdindex_flagsum() of the letters it was given for */
+};
+
+struct mdindex_gone {
+	uint32_t uid;
+	uint64_t modseq;
+};
+
+struct mdindex_modseqs {
+	uint64_t highest;            /* HIGHESTMODSEQ: no modseq above it was given */
+	uint64_t floor;              /* expunges at or below it may be missing from gone */
+	struct mdindex_modseq *msgs; /* ascending UIDs */
+	size_t n;
+	struct mdindex_gone *gone; /* ascending modseqs */
+	size_t ngone;
+};
+
+/* The hash of a message's flag letters that the record keeps. */
+uint64_t mdindex_flagsum(const char *letters);
+
 /* The index of the folder at dir, written with this tag (a short string
  * naming what the hdr blocks hold). Never NULL: anything unreadable is an
  * empty index. */
@@ -65,6 +103,17 @@ bool mdindex_dirty(const struct mdindex *ix);
 /* Writes the entries in use as dir's index when mdindex_dirty(). 0, or -1
  * with errno (the index stays as it was in memory). */
 int mdindex_save(struct mdindex *ix, const char *dir);
+
+/* The folder's mod-sequences as loaded or last set; never NULL (a new
+ * index has none, and highest = floor = the clock's start). */
+const struct mdindex_modseqs *mdindex_modseqs(const struct mdindex *ix);
+/* Replaces them (copied): the expunges beyond MDINDEX_GONE_MAX are trimmed,
+ * the oldest first, raising floor. */
+void mdindex_set_modseqs(struct mdindex *ix, const struct mdindex_modseqs *ms);
+/* Whether the index was read from its file (false: new or rebuilt). */
+bool mdindex_from_file(const struct mdindex *ix);
+/* The mod-sequence of uid in ms, or NULL. */
+const struct mdindex_modseq *mdindex_modseq_find(const struct mdindex_modseqs *ms, uint32_t uid);
 
 void mdindex_free(struct mdindex *ix);
 

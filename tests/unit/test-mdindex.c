@@ -3,7 +3,10 @@
  * entries kept by base name across a save and a load, a flag change
  * (another name, the same base) keeping its entry, stale entries left out,
  * and every kind of broken file (missing, truncated, a flipped byte,
- * another tag, not an index at all) loading as an index to rebuild.
+ * another tag, not an index at all) loading as an index to rebuild; the
+ * mod-sequences (RFC 7162) kept by UID across a save and a load, the
+ * record of expunges trimmed with its floor raised, and a rebuilt index
+ * starting its mod-sequences above the clock's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/mdindex.h"
@@ -279,6 +283,90 @@ static void many_entries(void **state)
 	mdindex_free(ix);
 }
 
+/* The record of a folder of three, one expunged. */
+static void modseqs_survive_save_and_load(void **state)
+{
+	struct mdindex *ix = saved_three();
+	struct mdindex_modseq msgs[] = {{1, 101, mdindex_flagsum("S")},
+	                                {2, 150, mdindex_flagsum("")},
+	                                {5, 103, mdindex_flagsum("FS")}};
+	struct mdindex_gone gone[] = {{3, 140}};
+	struct mdindex_modseqs ms = {
+	    .highest = 150, .floor = 100, .msgs = msgs, .n = 3, .gone = gone, .ngone = 1};
+	const struct mdindex_modseqs *got;
+
+	(void)state;
+	assert_non_null(get(ix, "1700000001.M1P1.host,S=100,W=110"));
+	assert_non_null(get(ix, "1700000002.M2P1.host"));
+	assert_non_null(get(ix, "1700000003.M3P1.host"));
+	assert_false(mdindex_dirty(ix));
+	mdindex_set_modseqs(ix, &ms);
+	assert_true(mdindex_dirty(ix));
+	assert_int_equal(mdindex_save(ix, dir), 0);
+	mdindex_free(ix);
+	ix = mdindex_load(dir, TAG);
+	got = mdindex_modseqs(ix);
+	assert_int_equal(got->highest, 150);
+	assert_int_equal(got->floor, 100);
+	assert_int_equal(got->n, 3);
+	assert_int_equal(mdindex_modseq_find(got, 2)->modseq, 150);
+	assert_int_equal(mdindex_modseq_find(got, 5)->flagsum, mdindex_flagsum("FS"));
+	assert_true(mdindex_flagsum("FS") != mdindex_flagsum("S"));
+	assert_null(mdindex_modseq_find(got, 3));
+	assert_null(mdindex_modseq_find(got, 6));
+	assert_int_equal(got->ngone, 1);
+	assert_int_equal(got->gone[0].uid, 3);
+	assert_int_equal(got->gone[0].modseq, 140);
+	/* the entries by base name are still there */
+	assert_non_null(get(ix, "1700000002.M2P1.host"));
+	mdindex_free(ix);
+}
+
+static void new_and_rebuilt_index_start_above_the_clock(void **state)
+{
+	uint64_t before = (uint64_t)time(NULL) << 16;
+	struct mdindex *ix = mdindex_load(dir, TAG);
+	const struct mdindex_modseqs *ms = mdindex_modseqs(ix);
+
+	(void)state;
+	assert_true(ms->highest >= before);
+	assert_int_equal(ms->floor, ms->highest);
+	assert_int_equal(ms->n, 0);
+	assert_true(ms->highest < (UINT64_C(1) << 63));
+	mdindex_free(ix);
+	/* a file that is not an index (as one of version 1) */
+	mdindex_free(saved_three());
+	assert_int_equal(truncate(index_path(), 20), 0);
+	ix = mdindex_load(dir, TAG);
+	assert_true(mdindex_modseqs(ix)->floor >= before);
+	mdindex_free(ix);
+}
+
+static void expunges_are_trimmed_raising_the_floor(void **state)
+{
+	struct mdindex *ix = mdindex_load(dir, TAG);
+	size_t n = MDINDEX_GONE_MAX + 5;
+	struct mdindex_gone *gone = calloc(n, sizeof(*gone));
+	struct mdindex_modseqs ms = {.highest = 100 + n, .floor = 50, .gone = gone, .ngone = n};
+	const struct mdindex_modseqs *got;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		gone[i] = (struct mdindex_gone){(uint32_t)i + 1, 101 + i};
+	mdindex_set_modseqs(ix, &ms);
+	free(gone);
+	assert_int_equal(mdindex_save(ix, dir), 0);
+	mdindex_free(ix);
+	ix = mdindex_load(dir, TAG);
+	got = mdindex_modseqs(ix);
+	assert_int_equal(got->ngone, MDINDEX_GONE_MAX);
+	/* the five oldest went: a client older than the fifth knows too little */
+	assert_int_equal(got->floor, 105);
+	assert_int_equal(got->gone[0].uid, 6);
+	assert_int_equal(got->gone[0].modseq, 106);
+	mdindex_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +381,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(missing_or_foreign_file_is_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(another_tag_drops_the_blocks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(many_entries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(modseqs_survive_save_and_load, setup, teardown),
+	    cmocka_unit_test_setup_teardown(new_and_rebuilt_index_start_above_the_clock, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(expunges_are_trimmed_raising_the_floor, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
