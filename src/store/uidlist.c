@@ -52,6 +52,10 @@ static int parse_header(struct uidlist *ul, char *line)
 	if (w == NULL || strcmp(w, "3") != 0)
 		return -1;
 	while ((w = strtok_r(NULL, " ", &save)) != NULL) {
+		/* cut to 32 bits, another number; N 2^32-1 would wrap as records do */
+		if ((w[0] == 'V' || w[0] == 'N') &&
+		    strtoul(w + 1, NULL, 10) >= (w[0] == 'N' ? UINT32_MAX : UINT32_MAX + 1ul))
+			return -1;
 		if (w[0] == 'V')
 			ul->uidvalidity = (uint32_t)strtoul(w + 1, NULL, 10);
 		else if (w[0] == 'N')
@@ -70,7 +74,8 @@ static int parse_rec(struct uidlist *ul, const char *line)
 	const char *colon = strstr(end, " :"), *ext = end;
 
 	/* "11:a :b" is no record: written back as "11 :a :b", it would name a */
-	if (end == line || *end != ' ' || uid == 0 || uid > UINT32_MAX || colon == NULL ||
+	/* UID 2^32-1 would leave no next UID: nextuid wrapped to 1 and gave UIDs twice. */
+	if (end == line || *end != ' ' || uid == 0 || uid >= UINT32_MAX || colon == NULL ||
 	    colon[2] == '\0' || colon[2] == ':')
 		return -1; /* ... and "2 ::x" names no file */
 	if (ul->n > 0 && uid <= ul->recs[ul->n - 1].uid)

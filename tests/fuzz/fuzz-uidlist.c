@@ -17,7 +17,8 @@ static uint32_t strict_rec(const char *s, size_t n, const char **base, size_t *b
 
 	while (i < n && s[i] >= '0' && s[i] <= '9' && uid <= UINT32_MAX)
 		uid = uid * 10 + (uint64_t)(s[i++] - '0');
-	if (i == 0 || uid == 0 || uid > UINT32_MAX || i == n || s[i] != ' ')
+	/* 2^32-1 leaves no next UID: not a record */
+	if (i == 0 || uid == 0 || uid >= UINT32_MAX || i == n || s[i] != ' ')
 		return 0;
 	colon = memchr(s + i, ':', n - i);
 	if (colon == NULL || colon[-1] != ' ' || colon + 1 == s + n || memchr(s, '\0', n) != NULL)

@@ -230,6 +230,11 @@ static void a_broken_list_is_an_error_with_its_line(void **state)
 	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
 	put("dovecot-uidlist", "3 V5 N3 Gx\n2 ::3\n"); /* an empty base name */
 	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
+	/* Found by fuzz-uidlist: after UID 2^32-1 the next UID wrapped to 1. */
+	put("dovecot-uidlist", "3 V5 N3 Gx\n1 :a\n4294967295 :b\n");
+	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
+	put("dovecot-uidlist", "3 V4294967301 N3 Gx\n1 :a\n"); /* 5 in 32 bits */
+	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
 }
 
 static void keywords_as_dovecot_writes_them(void **state)
