@@ -20,7 +20,8 @@ servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util
 # isync (mbsync) logs in with SASL PLAIN through the Cyrus plugins of
 # libsasl2-modules (without them it offers only EXTERNAL).
 # zsh loads the completion script in test-completion.sh (bash is there already).
-clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh"
+# libfaketime steps the daemon's wall clock in test-run-stall-clock.sh.
+clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh libfaketime"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;
