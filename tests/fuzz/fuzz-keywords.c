@@ -30,15 +30,12 @@ static int strict_line(const char *s, size_t n, const char **name, size_t *nlen)
 /* The index any line the reader could take is for (as strtoul reads it). */
 static int loose_index(const char *s, size_t n)
 {
-	char buf[32], *end;
-	unsigned long i;
+	char *buf = strndup(s, n), *end;
+	unsigned long i = strtoul(buf, &end, 10);
+	bool ok = end != buf && *end == ' ' && i < UIDLIST_KEYWORDS_MAX;
 
-	memcpy(buf, s, n < sizeof(buf) - 1 ? n : sizeof(buf) - 1);
-	buf[n < sizeof(buf) - 1 ? n : sizeof(buf) - 1] = '\0';
-	i = strtoul(buf, &end, 10);
-	if (end == buf || *end != ' ' || i >= UIDLIST_KEYWORDS_MAX)
-		return -1;
-	return (int)i;
+	free(buf);
+	return ok ? (int)i : -1;
 }
 
 static void check_kept(const struct keywords *kw, const char *s, size_t n)
