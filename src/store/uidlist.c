@@ -52,9 +52,8 @@ static int parse_header(struct uidlist *ul, char *line)
 	if (w == NULL || strcmp(w, "3") != 0)
 		return -1;
 	while ((w = strtok_r(NULL, " ", &save)) != NULL) {
-		/* cut to 32 bits, another number; N 2^32-1 would wrap as records do */
-		if ((w[0] == 'V' || w[0] == 'N') &&
-		    strtoul(w + 1, NULL, 10) >= (w[0] == 'N' ? UINT32_MAX : UINT32_MAX + 1ul))
+		/* cut to 32 bits, another number */
+		if ((w[0] == 'V' || w[0] == 'N') && strtoul(w + 1, NULL, 10) > UINT32_MAX)
 			return -1;
 		if (w[0] == 'V')
 			ul->uidvalidity = (uint32_t)strtoul(w + 1, NULL, 10);

@@ -3,23 +3,41 @@
 #ifndef CORRAL_FUZZ_STORE_FILE_H
 #define CORRAL_FUZZ_STORE_FILE_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static char fz_dir_path[256];
+
+/* Removes the scratch folder and the files the targets left in it. */
+static void fz_dir_remove(void)
+{
+	DIR *d = opendir(fz_dir_path);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' || (e->d_name[1] != '\0' && strcmp(e->d_name, "..") != 0))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d != NULL)
+		closedir(d);
+	rmdir(fz_dir_path);
+}
+
 /* The scratch folder (made once, under TMPDIR or /tmp, removed at exit). */
 static const char *fz_dir(void)
 {
-	static char dir[256];
+	char *dir = fz_dir_path;
 
 	if (dir[0] == '\0') {
 		const char *t = getenv("TMPDIR");
 
-		snprintf(dir, sizeof(dir), "%s/corral-fuzz-XXXXXX", t ? t : "/tmp");
+		snprintf(dir, sizeof(fz_dir_path), "%s/corral-fuzz-XXXXXX", t ? t : "/tmp");
 		if (mkdtemp(dir) == NULL)
 			abort();
+		atexit(fz_dir_remove);
 	}
 	return dir;
 }
