@@ -244,6 +244,7 @@ demo:
 	$(MAKE) all
 	contrib/demo.sh
 
+# make fuzz FUZZ_S=1800: every target for that many seconds (FUZZ_TIME: the old name)
 fuzz:
 	@contrib/install-deps.sh fuzz
 	$(MAKE) -C tests/fuzz run

@@ -2,7 +2,8 @@
 # Installs what corral needs on Debian 12, for one purpose. This file holds
 # the only lists of packages: no test or demo script installs anything.
 #   install-deps.sh build   compiler, pkg-config, the libraries' -dev packages, cmocka
-#   install-deps.sh check   build + the real servers and clients the tests start, imaptest  (make check)
+#   install-deps.sh check   build + the real servers and clients the tests start,
+#                           imaptest's build, clang for the fuzz smoke runs     (make check)
 #   install-deps.sh demo    build + Dovecot and what the demo runs               (make demo)
 #   install-deps.sh fuzz    build + clang and its libFuzzer runtime              (make fuzz)
 #   install-deps.sh bench   check + the tools the benchmarks compare against     (bench/*.sh)
@@ -20,17 +21,21 @@ servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util
 # isync (mbsync) logs in with SASL PLAIN through the Cyrus plugins of
 # libsasl2-modules (without them it offers only EXTERNAL).
 # zsh loads the completion script in test-completion.sh (bash is there already).
-clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh"
+# libfaketime steps the daemon's wall clock in test-run-stall-clock.sh.
+clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh libfaketime"
 # Dovecot's imaptest, built from ../shared/vendor/ by ../shared/tools/imaptest-build.sh
 # (tests/integration/test-serve-imaptest.sh) against Debian's dovecot-dev.
 imaptest="dovecot-dev build-essential autoconf automake libtool"
+# clang and its libFuzzer runtime: make fuzz, and make check's short fuzz runs
+# under ASan+UBSan (test-fuzz-smoke.sh).
+fuzz="clang libclang-rt-14-dev"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $servers $clients $imaptest" ;;
+check) want="$build $servers $clients $imaptest $fuzz" ;;
 demo) want="$build $servers" ;;
-fuzz) want="$build clang libclang-rt-14-dev" ;;
-bench) want="$build $servers $clients $imaptest $others" ;;
+fuzz) want="$build $fuzz" ;;
+bench) want="$build $servers $clients $imaptest $fuzz $others" ;;
 *) echo "usage: $0 build|check|demo|fuzz|bench" >&2; exit 64 ;;
 esac
 

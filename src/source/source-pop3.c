@@ -276,6 +276,12 @@ static int list_messages(struct source *s, struct result *err)
 		return -1;
 	if (s->folder.nmsgs > 1)
 		qsort(s->folder.msgs, s->folder.nmsgs, sizeof(*s->folder.msgs), cmp_num);
+	/* A number listed twice would be fetched, delivered and deleted twice. */
+	for (size_t i = 1; i < s->folder.nmsgs; i++)
+		if (s->folder.msgs[i].num == s->folder.msgs[i - 1].num)
+			return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL,
+			                "%s: malformed LIST response (message %u listed twice)",
+			                net_peer(s->net), s->folder.msgs[i].num);
 	if (!s->pipelining) {
 		buf_puts(&s->out, "UIDL\r\n");
 		if (flush_out(s, err) < 0)

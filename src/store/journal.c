@@ -39,12 +39,14 @@ static int fail(char *err, size_t errlen, int res, const char *fmt, ...)
 	return res;
 }
 
+/* EROFS is temporary, as ENOSPC: a file system remounted read-only (after an
+ * error, during maintenance) comes back without a change to the config, and
+ * the daemon must then retry within its backoff, not an hour later. */
 static int errno_result(int e)
 {
 	switch (e) {
 	case EACCES:
 	case EPERM:
-	case EROFS:
 	case ENOTDIR:
 	case EISDIR:
 	case ELOOP:

@@ -53,6 +53,9 @@ static int parse_header(struct uidlist *ul, char *line)
 	if (w == NULL || strcmp(w, "3") != 0)
 		return -1;
 	while ((w = strtok_r(NULL, " ", &save)) != NULL) {
+		/* cut to 32 bits, another number */
+		if ((w[0] == 'V' || w[0] == 'N') && strtoul(w + 1, NULL, 10) > UINT32_MAX)
+			return -1;
 		if (w[0] == 'V')
 			ul->uidvalidity = (uint32_t)strtoul(w + 1, NULL, 10);
 		else if (w[0] == 'N')
@@ -70,8 +73,11 @@ static int parse_rec(struct uidlist *ul, const char *line)
 	unsigned long uid = strtoul(line, &end, 10);
 	const char *colon = strstr(end, " :"), *ext = end;
 
-	if (end == line || uid == 0 || uid > UINT32_MAX || colon == NULL || colon[2] == '\0')
-		return -1;
+	/* "11:a :b" is no record: written back as "11 :a :b", it would name a */
+	/* UID 2^32-1 would leave no next UID: nextuid wrapped to 1 and gave UIDs twice. */
+	if (end == line || *end != ' ' || uid == 0 || uid >= UINT32_MAX || colon == NULL ||
+	    colon[2] == '\0' || colon[2] == ':')
+		return -1; /* ... and "2 ::x" names no file */
 	if (ul->n > 0 && uid <= ul->recs[ul->n - 1].uid)
 		return -1; /* UIDs ascend */
 	while (*ext == ' ')
@@ -512,10 +518,15 @@ int uidlist_assign(const char *dir, const char *const *bases, size_t n, uint32_t
 
 /* ---- keywords ---- */
 
+/* A keyword line longer than this is not one (Dovecot's are short atoms). */
+#define KEYWORD_LINE_MAX 4096
+
 int keywords_read(const char *dir, struct keywords *kw, char *err, size_t errlen)
 {
-	char *path = xasprintf("%s/dovecot-keywords", dir), line[512];
+	char *path = xasprintf("%s/dovecot-keywords", dir), *line = NULL;
 	FILE *fp = fopen(path, "r");
+	size_t cap = 0;
+	ssize_t len;
 
 	memset(kw, 0, sizeof(*kw));
 	if (fp == NULL) {
@@ -526,11 +537,15 @@ int keywords_read(const char *dir, struct keywords *kw, char *err, size_t errlen
 		free(path);
 		return e == ENOENT ? 0 : -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	/* Whole lines: a long one read in pieces would make its tail a line. */
+	while ((len = getline(&line, &cap, fp)) > 0) {
 		char *end, *name;
 		unsigned long i = strtoul(line, &end, 10);
 
-		line[strcspn(line, "\n")] = '\0';
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > KEYWORD_LINE_MAX || memchr(line, '\0', (size_t)len) != NULL)
+			continue;
 		if (end == line || *end != ' ' || i >= UIDLIST_KEYWORDS_MAX)
 			continue;
 		name = end + 1;
@@ -540,6 +555,7 @@ int keywords_read(const char *dir, struct keywords *kw, char *err, size_t errlen
 		if (i + 1 > kw->n)
 			kw->n = i + 1;
 	}
+	free(line);
 	fclose(fp);
 	free(path);
 	return 0;
@@ -567,14 +583,22 @@ int keywords_index(struct keywords *kw, const char *name, bool add, bool *added)
 
 int keywords_write(const char *dir, const struct keywords *kw, char *err, size_t errlen)
 {
-	char text[UIDLIST_KEYWORDS_MAX * 260];
-	size_t len = 0;
+	size_t cap = 1, len = 0;
+	char *text;
+	int rc;
 
 	for (size_t i = 0; i < kw->n; i++)
-		if (kw->names[i] != NULL && len < sizeof(text))
-			len += (size_t)snprintf(text + len, sizeof(text) - len, "%zu %.250s\n", i,
-			                        kw->names[i]);
-	return replace_file(dir, "dovecot-keywords", text, len, err, errlen);
+		if (kw->names[i] != NULL)
+			cap += strlen(kw->names[i]) + 8;
+	text = xmalloc(cap);
+	text[0] = '\0';
+	/* Names whole: a cut one would be another keyword to the next reader. */
+	for (size_t i = 0; i < kw->n; i++)
+		if (kw->names[i] != NULL)
+			len += (size_t)snprintf(text + len, cap - len, "%zu %s\n", i, kw->names[i]);
+	rc = replace_file(dir, "dovecot-keywords", text, len, err, errlen);
+	free(text);
+	return rc;
 }
 
 void keywords_free(struct keywords *kw)

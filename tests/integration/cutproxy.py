@@ -14,6 +14,8 @@ file); when the file is missing or empty the connection is not cut:
     stall up|down N forward N bytes that way, then forward nothing more in
                     either direction but keep both sockets open (the client's
                     timeout has to notice)
+    trickle down S  forward server -> client one byte at a time, sleeping S
+                    seconds (a float) after each; client -> server as usual
     none            no cut
 
 A cut closes both sockets: with FIN, or with RST when the line says "rst".
@@ -66,6 +68,8 @@ def parse(line):
             return "cut", w[0], int(w[1]), "rst" in w[2:]
         if len(w) >= 3 and w[0] == "stall" and w[1] in ("up", "down"):
             return "stall", w[1], int(w[2]), False
+        if len(w) >= 3 and w[0] == "trickle" and w[1] == "down":
+            return "trickle", "down", float(w[2]), False
     except ValueError:
         pass
     return "none", None, None, False
@@ -133,7 +137,13 @@ def relay(cs, target, plan_path, log_path, stall_path=None):
                     except OSError:
                         pass
                     continue
-                if mode != "none" and d == way and count[d] + len(data) >= limit:
+                if mode == "trickle" and d == way:
+                    for i in range(len(data)):
+                        other.sendall(data[i:i + 1])
+                        count[d] += 1
+                        time.sleep(limit)
+                    continue
+                if mode in ("cut", "stall") and d == way and count[d] + len(data) >= limit:
                     data = data[: limit - count[d]]
                     if data:
                         other.sendall(data)

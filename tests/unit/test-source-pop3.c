@@ -353,6 +353,20 @@ static void no_uidl_with_keep_false_is_flagged(void **state)
 	finish(&t);
 }
 
+/* Found by fuzz-source-pop3: a repeated number would be fetched twice. */
+static void list_with_a_number_twice_is_an_account_error(void **state)
+{
+	struct session t;
+
+	(void)state;
+	start(&t, CAPA_PIPELINING "+OK\r\n1 7\r\n2 5\r\n2 5\r\n.\r\n+OK\r\n1 a\r\n2 b\r\n.\r\n",
+	      false);
+	assert_int_equal(source_pop3.select(t.s, "INBOX", 0, &t.f, &t.err), -1);
+	assert_int_equal(t.err.scope, RES_SCOPE_ACCOUNT);
+	assert_non_null(strstr(t.err.text, "listed twice"));
+	finish(&t);
+}
+
 static const char *const bad_uidl_lines[] = {
     "1 \r\n",
     "x id\r\n",
@@ -462,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(server_without_capa_gets_plain_commands_in_order),
 	    cmocka_unit_test(no_uidl_is_refused_when_keeping_mail),
 	    cmocka_unit_test(no_uidl_with_keep_false_is_flagged),
+	    cmocka_unit_test(list_with_a_number_twice_is_an_account_error),
 	    cmocka_unit_test(malformed_uidl_is_an_account_error),
 	    cmocka_unit_test(only_inbox_exists),
 	    cmocka_unit_test(dele_then_quit_commits),

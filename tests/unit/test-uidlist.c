@@ -224,6 +224,17 @@ static void a_broken_list_is_an_error_with_its_line(void **state)
 	assert_non_null(strstr(err, "dovecot-uidlist:3:"));
 	put("dovecot-uidlist", "3 V5 N2 Gx\n2 :a\n1 :b\n");
 	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1); /* UIDs must ascend */
+	/* Found by fuzz-uidlist: no space after the UID, a base that a rewrite
+	 * would have changed ("11 :1.M1 :4.M3" names 1.M1). */
+	put("dovecot-uidlist", "3 V5 N2 Gx\n11:1.M1 :4.M3\n");
+	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
+	put("dovecot-uidlist", "3 V5 N3 Gx\n2 ::3\n"); /* an empty base name */
+	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
+	/* Found by fuzz-uidlist: after UID 2^32-1 the next UID wrapped to 1. */
+	put("dovecot-uidlist", "3 V5 N3 Gx\n1 :a\n4294967295 :b\n");
+	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
+	put("dovecot-uidlist", "3 V4294967301 N3 Gx\n1 :a\n"); /* 5 in 32 bits */
+	assert_int_equal(uidlist_read(dir, &ul, err, sizeof(err)), -1);
 }
 
 static void keywords_as_dovecot_writes_them(void **state)
@@ -254,10 +265,40 @@ static void keywords_as_dovecot_writes_them(void **state)
 	keywords_free(&kw);
 }
 
+/* Found by fuzz-keywords: a line longer than the reader's buffer was read
+ * in pieces, its tail taken as a line; and names were cut at 250 bytes when
+ * written, another keyword to the next reader. */
+static void a_long_keyword_stays_whole_and_one_line(void **state)
+{
+	struct keywords kw;
+	char err[256], text[1200], name[600];
+
+	(void)state;
+	memset(name, 'k', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	/* the tail of line 0 would read as "3 tail" */
+	snprintf(text, sizeof(text), "0 %s\n1 after\n", name);
+	memcpy(text + 2 + 509, "3 tail", 6);
+	name[509] = '3';
+	memcpy(name + 509, "3 tail", 6);
+	put("dovecot-keywords", text);
+	assert_int_equal(keywords_read(dir, &kw, err, sizeof(err)), 0);
+	assert_string_equal(kw.names[0], name);
+	assert_null(kw.names[3]);
+	assert_string_equal(kw.names[1], "after");
+	assert_int_equal(keywords_write(dir, &kw, err, sizeof(err)), 0);
+	keywords_free(&kw);
+	assert_int_equal(keywords_read(dir, &kw, err, sizeof(err)), 0);
+	assert_string_equal(kw.names[0], name);
+	keywords_free(&kw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(reads_what_dovecot_wrote, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_long_keyword_stays_whole_and_one_line, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(sync_keeps_gives_and_forgets_uids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(files_renamed_during_a_sync_keep_their_uids, setup,
 	                                    teardown),
