@@ -297,6 +297,11 @@ for i in range(1, n + 1):
     name = "%d.M%dP%d.corraltest" % (1700000000 + i, i, os.getpid())
     with open(os.path.join(d, name), "w") as f:
         f.write(head + "\n".join(body) + "\n")
+    # What was stored, for a caller that cannot list the folder afterwards
+    # (a running fetch may already have taken the messages).
+    if os.environ.get("DOVECOT_ADDED"):
+        with open(os.environ["DOVECOT_ADDED"], "a") as f:
+            f.write("<%d.%s@corral.test>\n" % (i, seed))
 EOF
 	chown -R nobody: "$dir"
 }
