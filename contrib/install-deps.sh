@@ -13,8 +13,9 @@ set -eu
 
 build="gcc make pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libyaml-dev libmagic-dev libmagic-mgc libcmocka-dev libcrypt-dev"
 # The test Dovecot (IMAP + POP3) and its certificates, the scripts' helpers
-# (python3 writes mailboxes and plays clients and proxies), setsid, mount.
-servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util-linux mount passwd"
+# (python3 writes mailboxes and plays clients and proxies), setsid, mount,
+# ss (iproute2: which address a listener is bound to, test-serve-limits.sh).
+servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util-linux mount passwd iproute2"
 # The SMTP relay of the tests and the clients they drive. Postfix is the MTA
 # in front of `corral deliver` in test-deliver-postfix.sh, which starts its
 # own instance on 127.0.0.1 (installed unconfigured: no system MTA runs).
