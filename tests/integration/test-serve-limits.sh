@@ -34,12 +34,21 @@ for i, line in enumerate(lines):
 PY
 }
 
-# 1. listen: [localhost:PORT] binds 127.0.0.1 only.
+# 1. listen: [localhost:PORT] binds what localhost names, loopback only:
+# 127.0.0.1, and [::1] too where /etc/hosts names it localhost (as a fresh
+# Debian's does), never 0.0.0.0 or [::].
 SERVE_HOST=localhost serve_start "$M"
-listening=$(ss -ltnH "sport = :$SERVE_PORT" | awk '{print $4}' | tr '\n' ' ')
+listening=$(ss -ltnH "sport = :$SERVE_PORT" | awk '{print $4}' | sort | tr '\n' ' ')
 echo "# listening: $listening"
-check "listen: [localhost:P] binds 127.0.0.1:P, not 0.0.0.0 ($listening)" \
-	test "$listening" = "127.0.0.1:$SERVE_PORT "
+loopback_only() {
+	local a
+	[ -n "$listening" ] && echo "$listening" | grep -q "127.0.0.1:$SERVE_PORT" || return 1
+	for a in $listening; do
+		case $a in "127.0.0.1:$SERVE_PORT" | "[::1]:$SERVE_PORT") ;; *) return 1 ;; esac
+	done
+}
+check "listen: [localhost:P] binds 127.0.0.1:P (and [::1]:P), not 0.0.0.0 ($listening)" \
+	loopback_only
 check "the log names the address the name resolved to" \
 	grep -q "listening on 127.0.0.1:$SERVE_PORT (localhost)" "$T/serve.log"
 serve_stop
