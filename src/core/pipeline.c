@@ -46,7 +46,8 @@ enum res_kind pipeline_open(struct pipeline *pl, const struct pipeline_params *p
 	pl->cfg = p->cfg;
 	pl->rules = p->rules;
 	if (p->dry_run)
-		return p->dedupe && p->cfg->dedupe_s > 0 ? open_dedupe(pl, true, err, errlen) : RES_OK;
+		return p->dedupe && p->cfg->dedupe_s > 0 ? open_dedupe(pl, true, err, errlen)
+		                                         : RES_OK;
 	pl->md = maildir_open(p->cfg->maildir, err, errlen);
 	if (pl->md == NULL)
 		return RES_TEMP;
@@ -163,8 +164,7 @@ void pipeline_msg_free(struct pipeline_msg *pm)
 
 /* ---- forwards and pipes ---- */
 
-static void refuse_all(struct pipeline_action **acts, size_t n, enum res_kind kind,
-                       const char *why)
+static void refuse_all(struct pipeline_action **acts, size_t n, enum res_kind kind, const char *why)
 {
 	for (size_t i = 0; i < n; i++) {
 		acts[i]->outcome = kind;

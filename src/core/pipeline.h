@@ -81,7 +81,7 @@ struct pipeline_action {
 	 * the message is kept as if the forward were not there (INBOX when
 	 * nothing else files it), never in corral-failed. */
 	enum res_kind outcome;
-	char why[256];            /* what the relay or the command said when not RES_OK */
+	char why[256]; /* what the relay or the command said when not RES_OK */
 };
 
 /* What one message gets. */

@@ -63,14 +63,16 @@ static enum res_kind run_fetch(const struct worker_params *wp, const struct acco
 	enum res_kind kind;
 
 	p->rules = wp->rules;
-	if (p->rules == NULL && (p->rules = own = wp->load_rules(wp->cfg, a, why, sizeof(why))) == NULL) {
+	if (p->rules == NULL &&
+	    (p->rules = own = wp->load_rules(wp->cfg, a, why, sizeof(why))) == NULL) {
 		p->rules = own = wp->inbox_rules();
 		problem = why;
 	}
 	if (problem != NULL)
-		log_err("%s: the rules have errors (%s): new mail is filed into INBOX unsorted until "
-		        "they are fixed",
-		        a->name, problem);
+		log_err(
+		    "%s: the rules have errors (%s): new mail is filed into INBOX unsorted until "
+		    "they are fixed",
+		    a->name, problem);
 	kind = fetch_account(p, st);
 	*rc = res_exit_code(kind);
 	if (problem != NULL && kind == RES_OK) {

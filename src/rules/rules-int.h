@@ -87,7 +87,7 @@ struct actions {
 	char **forwards;
 	struct act_pos *forward_pos; /* one per forward */
 	size_t nforwards;
-	char ***pipes; /* each NULL-terminated */
+	char ***pipes;            /* each NULL-terminated */
 	struct act_pos *pipe_pos; /* one per pipe */
 	size_t npipes;
 	bool discard;

@@ -363,8 +363,7 @@ static struct dedupe *dedupe_new(const char *path, uint64_t window_s, time_t now
 	return d;
 }
 
-struct dedupe *dedupe_open_readonly(const char *path, uint64_t window_s, char *err,
-                                    size_t errlen)
+struct dedupe *dedupe_open_readonly(const char *path, uint64_t window_s, char *err, size_t errlen)
 {
 	struct dedupe *d = dedupe_new(path, window_s, 0);
 	struct load_stats st;

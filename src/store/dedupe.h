@@ -32,8 +32,7 @@ struct dedupe;
 struct dedupe *dedupe_open(const char *path, uint64_t window_s, char *err, size_t errlen);
 /* Reads the store for a dry run: nothing is created, tidied or written, not
  * even by dedupe_close(); a missing file is an empty store. */
-struct dedupe *dedupe_open_readonly(const char *path, uint64_t window_s, char *err,
-                                    size_t errlen);
+struct dedupe *dedupe_open_readonly(const char *path, uint64_t window_s, char *err, size_t errlen);
 
 /* True when msgid ("<a@b>" as msg_message_id() gives it; NULL allowed)
  * was added within the window. Comparison ignores the angle brackets,

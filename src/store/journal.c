@@ -268,34 +268,9 @@ static int open_readonly(struct journal *j, char *err, size_t errlen)
 	return load(j, err, errlen);
 }
 
-struct journal *journal_open_readonly(const char *state_dir, const char *account,
-                                      enum res_kind *res, char *err, size_t errlen)
-{
-	struct journal *j = xcalloc(1, sizeof(*j));
-	char *base = journal_account_base(account);
-	int rc;
-
-	j->fd = j->lock_fd = -1;
-	buf_init(&j->out, FILE_MAX);
-	j->dir = xasprintf("%s/accounts", state_dir);
-	if (!base) {
-		rc = fail(err, errlen, RES_CONFIG, "bad account name '%s'", account);
-	} else {
-		j->path = xasprintf("%s/%s.journal", j->dir, base);
-		rc = open_readonly(j, err, errlen);
-	}
-	free(base);
-	if (res)
-		*res = (enum res_kind)rc;
-	if (rc != RES_OK) {
-		journal_close(j);
-		return NULL;
-	}
-	return j;
-}
-
-struct journal *journal_open(const char *state_dir, const char *account, enum res_kind *res,
-                             char *err, size_t errlen)
+/* Both opens: files named, then read-only or locked, made when missing, read. */
+static struct journal *open_journal(const char *state_dir, const char *account, bool readonly,
+                                    enum res_kind *res, char *err, size_t errlen)
 {
 	struct journal *j = xcalloc(1, sizeof(*j));
 	char *base = journal_account_base(account), cerr[512];
@@ -306,6 +281,9 @@ struct journal *journal_open(const char *state_dir, const char *account, enum re
 	j->dir = xasprintf("%s/accounts", state_dir);
 	if (!base) {
 		rc = fail(err, errlen, RES_CONFIG, "bad account name '%s'", account);
+	} else if (readonly) {
+		j->path = xasprintf("%s/%s.journal", j->dir, base);
+		rc = open_readonly(j, err, errlen);
 	} else if (fs_mkdir_p(j->dir, 0700) < 0) {
 		rc = fail(err, errlen, errno_result(errno), "%s: %s", j->dir, strerror(errno));
 	} else {
@@ -328,6 +306,18 @@ struct journal *journal_open(const char *state_dir, const char *account, enum re
 	if (compact_due(j) && journal_compact(j, cerr, sizeof(cerr)) != RES_OK)
 		log_warn("%s", cerr);
 	return j;
+}
+
+struct journal *journal_open_readonly(const char *state_dir, const char *account,
+                                      enum res_kind *res, char *err, size_t errlen)
+{
+	return open_journal(state_dir, account, true, res, err, errlen);
+}
+
+struct journal *journal_open(const char *state_dir, const char *account, enum res_kind *res,
+                             char *err, size_t errlen)
+{
+	return open_journal(state_dir, account, false, res, err, errlen);
 }
 
 void journal_close(struct journal *j)
