@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-all: alone (loads both cores itself, or measures time under load)
 # Dovecot's imaptest (its scripted tests, src/tests/ of the release-2.3
 # branch) against `corral serve` on a throwaway Maildir: every test group
 # must pass. One check per failed group, one for the whole run, one for

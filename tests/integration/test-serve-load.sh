@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-all: alone (loads both cores itself, or measures time under load)
 # `corral serve` under load: 20 sessions at once (serve-load.py, one
 # process each) SELECT, IDLE, FETCH, STORE, COPY, MOVE, APPEND, EXPUNGE,
 # SEARCH, LIST and STATUS for 20 s while `corral fetch` sorts new messages

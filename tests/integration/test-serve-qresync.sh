@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-all: alone (loads both cores itself, or measures time under load)
 # CONDSTORE and QRESYNC (RFC 7162) in `corral serve` against a large
 # folder (NMSGS, 50,000 unless set): serve-qresync.py's sessions over a raw
 # socket. Another session changes one flag and expunges three messages;
