@@ -1,6 +1,9 @@
 #include "net/curlw.h"
 
+#include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/dl.h"
 #include "util/log.h"
@@ -56,4 +59,93 @@ const struct curl_api *curlw(void)
 	if (!loaded)
 		fatal("libcurl used before curlw_load()");
 	return &api;
+}
+
+/*
+ * Servers write TLS records of a few KiB (Dovecot: 4 KiB), and OpenSSL reads
+ * each with two recv calls, its 5-byte header and then its body: some 2,500
+ * system calls per 10 MB fetched. With read-ahead, one recv takes whatever
+ * the socket holds, up to the read buffer. libssl is loaded already (libcurl
+ * uses it); these calls come from it by name, once per process.
+ *
+ * libcurl does not hand out the SSL of a CONNECT_ONLY connection once its
+ * perform is over, so the context callback leaves the caller's slot in the
+ * SSL_CTX's application data, and an info callback fills the slot when the
+ * handshake is done.
+ */
+static struct {
+	int state; /* 0: not tried, 1: usable, -1: not OpenSSL 3 or missing */
+	long (*ssl_ctrl)(SSL *, int, long, void *);
+	void (*set_read_buffer_len)(SSL_CTX *, size_t);
+	int (*ctx_set_ex_data)(SSL_CTX *, int, void *);
+	void *(*ctx_get_ex_data)(const SSL_CTX *, int);
+	void (*set_info_callback)(SSL_CTX *, void (*)(const SSL *, int, int));
+	SSL_CTX *(*get_ssl_ctx)(const SSL *);
+} bulk;
+
+static bool bulk_load(void)
+{
+	static const char *const names[] = {"SSL_ctrl",
+	                                    "SSL_CTX_set_default_read_buffer_len",
+	                                    "SSL_CTX_set_ex_data",
+	                                    "SSL_CTX_get_ex_data",
+	                                    "SSL_CTX_set_info_callback",
+	                                    "SSL_get_SSL_CTX"};
+	static const char *const vnames[] = {"curl_version"};
+	void *fns[6], *vfn[1];
+	char err[256];
+	const char *(*version)(void);
+
+	if (bulk.state != 0)
+		return bulk.state == 1;
+	bulk.state = -1;
+	/* The ssl_ctx of the callback is an SSL_CTX only with OpenSSL. */
+	if (dl_load("libcurl.so.4", vnames, vfn, 1, err, sizeof(err)) < 0)
+		return false;
+	*(void **)&version = vfn[0];
+	if (strstr(version(), "OpenSSL/3") == NULL ||
+	    dl_load("libssl.so.3", names, fns, 6, err, sizeof(err)) < 0)
+		return false;
+	*(void **)&bulk.ssl_ctrl = fns[0];
+	*(void **)&bulk.set_read_buffer_len = fns[1];
+	*(void **)&bulk.ctx_set_ex_data = fns[2];
+	*(void **)&bulk.ctx_get_ex_data = fns[3];
+	*(void **)&bulk.set_info_callback = fns[4];
+	*(void **)&bulk.get_ssl_ctx = fns[5];
+	bulk.state = 1;
+	return true;
+}
+
+static void bulk_info(const SSL *ssl, int where, int ret)
+{
+	void **slot;
+
+	(void)ret;
+	if ((where & SSL_CB_HANDSHAKE_DONE) &&
+	    (slot = bulk.ctx_get_ex_data(bulk.get_ssl_ctx(ssl), 0)) != NULL)
+		*slot = (void *)ssl;
+}
+
+static CURLcode bulk_ctx(CURL *c, void *ssl_ctx, void *slot)
+{
+	(void)c;
+	bulk.set_read_buffer_len(ssl_ctx, 256 * 1024);
+	bulk.ctx_set_ex_data(ssl_ctx, 0, slot);
+	bulk.set_info_callback(ssl_ctx, bulk_info);
+	return CURLE_OK;
+}
+
+void curlw_tls_bulk_prepare(CURL *c, void **ssl_slot)
+{
+	*ssl_slot = NULL;
+	if (bulk_load()) {
+		curlw()->easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, bulk_ctx);
+		curlw()->easy_setopt(c, CURLOPT_SSL_CTX_DATA, ssl_slot);
+	}
+}
+
+void curlw_tls_bulk_start(void *ssl)
+{
+	if (ssl != NULL)
+		bulk.ssl_ctrl(ssl, SSL_CTRL_SET_READ_AHEAD, 1, NULL);
 }

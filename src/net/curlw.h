@@ -42,6 +42,15 @@ struct curl_api {
 int curlw_load(char *err, size_t errlen);
 /* The loaded library; calling it before a successful curlw_load() is a bug. */
 const struct curl_api *curlw(void);
+/* Makes the TLS reads of handle c take whole socket buffers: call _prepare
+ * before the connection is made (a 256 KiB read buffer; *ssl_slot, which
+ * must live as long as c, gets the connection's SSL after the handshake),
+ * and _start with that SSL once libcurl is done with its own exchange
+ * (OpenSSL's read-ahead: libcurl's pingpong waits on the socket, which does
+ * not show what read-ahead holds). Nothing happens when libcurl is not
+ * built on OpenSSL 3. */
+void curlw_tls_bulk_prepare(CURL *c, void **ssl_slot);
+void curlw_tls_bulk_start(void *ssl);
 
 #undef curl_easy_setopt
 #undef curl_easy_getinfo

@@ -41,6 +41,7 @@ struct net {
 	size_t start, end, size;
 	char peer[300];
 	char last_server[256]; /* the last line curl read, for auth errors */
+	void *ssl;             /* the connection's SSL, for curlw_tls_bulk_start() */
 };
 
 static struct net *net_new(int timeout_s)
@@ -228,6 +229,8 @@ static int set_tls(struct net *n, const struct account *a, struct result *err)
 	/* starttls: refuse to go on in plaintext when STARTTLS fails. */
 	curl_easy_setopt(n->curl, CURLOPT_USE_SSL,
 	                 (long)(a->tls == TLS_STARTTLS ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+	if (a->tls != TLS_OFF)
+		curlw_tls_bulk_prepare(n->curl, &n->ssl);
 	if (a->ca_file != NULL)
 		curl_easy_setopt(n->curl, CURLOPT_CAINFO, a->ca_file);
 	if (a->insecure) {
@@ -394,8 +397,10 @@ static struct net *connect_once(const struct account *acct, const net_stop_flag 
 		         n->peer);
 		goto fail;
 	}
-	/* From here on only our own lines are logged (no curl chatter). */
+	/* From here on only our own lines are logged (no curl chatter), and
+	 * only corral reads: TLS may read ahead. */
 	curl_easy_setopt(n->curl, CURLOPT_VERBOSE, 0L);
+	curlw_tls_bulk_start(n->ssl);
 	n->rfd = (int)sock; /* owned by curl: only used for poll() */
 	if (secret != NULL)
 		log_debug("%s: logged in%s%s", n->peer, mech ? " with " : "", mech ? mech : "");
