@@ -17,11 +17,11 @@
 
 char *folder_arg(struct session *s, const struct imapd_arg *a)
 {
-	char *name = arg_string(a), *dir;
+	char *name = name_arg_utf(s, a), *dir;
 	struct stat st;
 
 	if (name == NULL) {
-		done(s, ST_BAD, "a folder name was expected");
+		done(s, ST_BAD, "a folder name was expected%s", s->utf8 ? " (UTF-8)" : "");
 		return NULL;
 	}
 	dir = view_folder_dir(s->cfg->maildir, name);
@@ -136,7 +136,7 @@ void imap_cmd_status(struct session *s)
 	}
 	if ((dir = folder_arg(s, &c->args[0])) == NULL)
 		return;
-	name = arg_string(&c->args[0]);
+	name = name_arg_utf(s, &c->args[0]);
 	rc = put_status(s, name, dir, c->args[1].sub, c->args[1].nsub);
 	free(name);
 	free(dir);

@@ -32,7 +32,7 @@ int put_status(struct session *s, const char *name, const char *dir, const struc
 	for (size_t k = 0; k < v.n; k++)
 		recent += v.msgs[k].recent;
 	buf_puts(&s->out, "* STATUS ");
-	put_string(&s->out, name, strlen(name));
+	put_name(s, name);
 	buf_puts(&s->out, " (");
 	for (size_t i = 0; i < nitems; i++) {
 		const struct imapd_arg *it = &items[i];
