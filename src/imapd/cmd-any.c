@@ -67,10 +67,10 @@ void imap_cmd_enable(struct session *s)
 			u8 = " UTF8=ACCEPT";
 		}
 	}
-	if (s->qresync && !s->condstore) {
+	/* QRESYNC turns CONDSTORE on without naming it: "* ENABLED QRESYNC",
+	 * as RFC 7162 3.2.3's example answers. */
+	if (s->qresync)
 		s->condstore = true;
-		cs = " CONDSTORE";
-	}
 	reply(s, "* ENABLED%s%s%s", cs, qr, u8);
 	done(s, ST_OK, "ENABLE completed");
 }

@@ -70,7 +70,7 @@ static void open_folder(struct session *s, const char *what)
 	}
 	s->modseq_told = false;
 	if ((dir = folder_arg(s, &s->cmd->args[0])) == NULL) {
-		seqset_free(&q.known);
+		qresync_free(&q);
 		return;
 	}
 	if (view_open(dir, VIEW_WATCH | (strcmp(what, "SELECT") == 0 ? VIEW_RW : 0), &s->view, err,
@@ -78,7 +78,7 @@ static void open_folder(struct session *s, const char *what)
 		log_err("%s: %s", s->peer, err);
 		done(s, ST_NO, "[SERVERBUG] cannot open the folder");
 		free(dir);
-		seqset_free(&q.known);
+		qresync_free(&q);
 		return;
 	}
 	free(dir);
@@ -100,13 +100,17 @@ static void open_folder(struct session *s, const char *what)
 	 * says it then: condstore_on). */
 	if (q.condstore || q.qresync)
 		s->condstore = true;
-	if (s->condstore) {
+	/* 3.1.2.2: a folder whose mod-sequences would not last says so at
+	 * every SELECT and EXAMINE, and never HIGHESTMODSEQ. */
+	if (s->view.nomodseq) {
+		reply(s, "* OK [NOMODSEQ] this folder cannot be written: no mod-sequences");
+	} else if (s->condstore) {
 		reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
 		      (unsigned long long)s->view.highestmodseq);
 		s->modseq_told = true;
 	}
 	qresync_select(s, &q);
-	seqset_free(&q.known);
+	qresync_free(&q);
 	s->state = S_SELECTED;
 	done(s, ST_OK, "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
 }

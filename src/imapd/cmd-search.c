@@ -91,6 +91,10 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 		done(s, ST_BAD, "%s", no_charset);
 		return;
 	}
+	if (q.modseq && modseq_refused(s) < 0) {
+		search_query_free(&q);
+		return;
+	}
 	if (q.modseq)
 		condstore_on(s);
 	ids = xcalloc(s->view.n ? s->view.n : 1, sizeof(*ids));

@@ -146,6 +146,8 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
 		return;
 	}
+	if (cond && modseq_refused(s) < 0)
+		return;
 	what = args[1].s;
 	mode = what[0] == '+' || what[0] == '-' ? what[0] : '=';
 	if (mode != '=')
@@ -189,12 +191,12 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 			view_msg_put_flags(&s->view, m, &s->out);
 			if (uid || s->qresync)
 				buf_printf(&s->out, " UID %u", m->uid);
-			if (s->condstore) {
+			if (modseq_shown(s)) {
 				buf_putc(&s->out, ' ');
 				put_modseq(s, m);
 			}
 			buf_puts(&s->out, ")\r\n");
-		} else if (s->condstore) {
+		} else if (modseq_shown(s)) {
 			/* RFC 7162 3.1.3: .SILENT still says the new mod-sequence. */
 			buf_printf(&s->out, "* %zu FETCH (", i + 1);
 			if (uid || s->qresync)

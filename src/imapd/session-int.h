@@ -187,10 +187,19 @@ struct qresync {
 	bool condstore, qresync, have_known;
 	uint32_t uidvalidity;
 	uint64_t modseq;
-	struct seqset known; /* have_known */
+	struct seqset known;                  /* have_known */
+	struct seqset match_seqs, match_uids; /* the seq-match data (3.2.5.2), or empty */
 };
+/* Frees what select_params() put into q. */
+void qresync_free(struct qresync *q);
 /* CONDSTORE enabled by a command; while selected, HIGHESTMODSEQ said once. */
 void condstore_on(struct session *s);
+/* Whether FETCH responses carry MODSEQ: CONDSTORE is on and the selected
+ * folder keeps mod-sequences (not NOMODSEQ). */
+bool modseq_shown(const struct session *s);
+/* -1 after a tagged BAD when the selected folder is NOMODSEQ (RFC 7162
+ * 3.1.2.2: no CHANGEDSINCE, UNCHANGEDSINCE, MODSEQ item or key there). */
+int modseq_refused(struct session *s);
 /* "MODSEQ (n)" of m. */
 void put_modseq(struct session *s, const struct view_msg *m);
 /* "* VANISHED (EARLIER) set": the UIDs of known (NULL: any) expunged after

@@ -51,7 +51,8 @@ int put_status(struct session *s, const char *name, const char *dir, const struc
 			buf_printf(&s->out, "RECENT %zu", recent);
 		else if (imapd_arg_is(it, "HIGHESTMODSEQ"))
 			buf_printf(&s->out, "HIGHESTMODSEQ %llu",
-			           (unsigned long long)v.highestmodseq);
+			           /* RFC 7162 3.1.2.2: 0 where they do not last */
+			           (unsigned long long)(v.nomodseq ? 0 : v.highestmodseq));
 	}
 	buf_puts(&s->out, ")\r\n");
 	view_close(&v);
