@@ -8,49 +8,16 @@ replays; the numbers differ from the RFC's (they are the server's), the
 shape and the relations between them are asserted. Raw socket, one line
 per response. Prints "ok NAME" / "not ok NAME # detail"."""
 import re
-import socket
 import sys
+
+from imapraw import Raw, check
 
 port = int(sys.argv[1])
 
 
-def check(cond, name, detail=""):
-    print(("ok " if cond else "not ok ") + name + ("" if cond or not detail else " # " + str(detail)[:500]))
-
-
-class S:
+class S(Raw):
     def __init__(self, login=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-        self.n = 0
-        self.line()
-        if login:
-            self.cmd("LOGIN me sesame")
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode()
-
-    def cmd(self, text):
-        """(untagged lines, tagged line without its tag)"""
-        self.n += 1
-        tag = "t%d" % self.n
-        self.s.sendall(("%s %s\r\n" % (tag, text)).encode())
-        out = []
-        while True:
-            l = self.line()
-            if l.startswith(tag + " "):
-                return out, l[len(tag) + 1:]
-            out.append(l)
-
-    def close(self):
-        self.cmd("LOGOUT")
-        self.s.close()
+        Raw.__init__(self, port, login)
 
 
 def code(lines, name):

@@ -11,45 +11,11 @@ that are not UTF-8). Prints "ok NAME" / "not ok NAME # detail" lines."""
 import imaplib
 import os
 import re
-import socket
 import sys
 
+from imapraw import Raw, check
+
 port, maildir = int(sys.argv[1]), sys.argv[2]
-
-
-def check(cond, name, detail=""):
-    print(("ok " if cond else "not ok ") + name + ("" if cond or not detail else " # " + str(detail)[:400]))
-
-
-class Raw:
-    """One session over a raw socket: answers as bytes, literals inline."""
-
-    def __init__(self):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-        self.n = 0
-        self.line()
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l
-
-    def cmd(self, text):
-        """text: bytes after the tag; returns (untagged lines, tagged line)."""
-        self.n += 1
-        tag = b"r%d" % self.n
-        self.s.sendall(tag + b" " + text + b"\r\n")
-        out = []
-        while True:
-            l = self.line()
-            if l.startswith(tag + b" "):
-                return out, l[len(tag) + 1:]
-            out.append(l)
 
 
 def attrs_of(lines, name):
@@ -67,29 +33,26 @@ def listed(lines):
 
 
 # ---- before ENABLE: modified UTF-7, and CHARSET as RFC 3501 has it ----
-r = Raw()
+r = Raw(port, login=False)
 caps, t = r.cmd(b"CAPABILITY")
 check(any(b" UTF8=ACCEPT" in l for l in caps), "UTF8=ACCEPT is advertised", caps)
 r.cmd(b"LOGIN me sesame")
 lst, t = r.cmd(b'LIST "" "*"')
 check(b'"Envoy&AOk-s"' in listed(lst), "before ENABLE, LIST names Envoyés in modified UTF-7", lst)
 check(not any(b"\xc3" in l for l in lst), "before ENABLE, no 8-bit byte in LIST")
-sel, t = r.cmd(b'SELECT "Envoy&AOk-s"')
-check(t.startswith(b"OK"), "before ENABLE, SELECT takes the modified UTF-7 name", t)
-_, t = r.cmd(b"SEARCH CHARSET UTF-8 ALL")
-check(t.startswith(b"OK"), "before ENABLE, SEARCH CHARSET UTF-8 is accepted", t)
-_, t = r.cmd(b"SEARCH CHARSET KOI8-R ALL")
-check(t.startswith(b"NO [BADCHARSET"), "before ENABLE, an unknown CHARSET is NO [BADCHARSET]", t)
+for text, status, name in (
+        (b'SELECT "Envoy&AOk-s"', b"OK", "before ENABLE, SELECT takes the modified UTF-7 name"),
+        (b"SEARCH CHARSET UTF-8 ALL", b"OK", "before ENABLE, SEARCH CHARSET UTF-8 is accepted"),
+        (b"SEARCH CHARSET KOI8-R ALL", b"NO [BADCHARSET", "before ENABLE, an unknown CHARSET is NO [BADCHARSET]")):
+    r.expect(text, status, name)
 
 # ---- ENABLE UTF8=ACCEPT ----
 en, t = r.cmd(b"ENABLE UTF8=ACCEPT")
 check(en == [b"* ENABLED UTF8=ACCEPT"] and t.startswith(b"OK"), "ENABLE UTF8=ACCEPT says ENABLED UTF8=ACCEPT and nothing more", en)
-_, t = r.cmd(b"SEARCH CHARSET UTF-8 ALL")
-check(t.startswith(b"BAD"), "after ENABLE, SEARCH with a CHARSET is BAD (RFC 6855 3)", t)
-_, t = r.cmd(b"SEARCH CHARSET KOI8-R ALL")
-check(t.startswith(b"BAD"), "after ENABLE, SEARCH with an unknown CHARSET is BAD too", t)
-_, t = r.cmd(b'SEARCH SUBJECT "\xff\xfe"')
-check(t.startswith(b"BAD"), "after ENABLE, a quoted string that is not UTF-8 is BAD", t)
+for text, name in ((b"SEARCH CHARSET UTF-8 ALL", "after ENABLE, SEARCH with a CHARSET is BAD (RFC 6855 3)"),
+                   (b"SEARCH CHARSET KOI8-R ALL", "after ENABLE, SEARCH with an unknown CHARSET is BAD too"),
+                   (b'SEARCH SUBJECT "\xff\xfe"', "after ENABLE, a quoted string that is not UTF-8 is BAD")):
+    r.expect(text, b"BAD", name)
 lst, t = r.cmd(b'LIST "" "*"')
 names = listed(lst)
 check('"Envoyés"'.encode() in names and b'"Envoy&AOk-s"' not in names,
@@ -123,23 +86,15 @@ check(listed(ls) == ['"Données/Hiver ❄"'.encode()], "SUBSCRIBE and LSUB in UT
 
 # APPEND with the UTF8 data item: a literal8 (RFC 6855 4)
 msg = ("From: Zoë <zoe@exämple.org>\r\nSubject: Grüße aus Köln\r\n\r\nHallo!\r\n").encode()
-r.s.sendall(b"ap1 APPEND \"Envoy\xc3\xa9s\" (\\Seen) UTF8 (~{%d+}\r\n" % len(msg) + msg + b")\r\n")
-while True:
-    l = r.line()
-    if l.startswith(b"ap1 "):
-        break
+_, l = r.send(b"APPEND \"Envoy\xc3\xa9s\" (\\Seen) UTF8 (~{%d+}\r\n" % len(msg) + msg + b")")
 m = re.search(rb"APPENDUID \d+ (\d+)", l)
-check(l.startswith(b"ap1 OK") and m is not None, "APPEND ... UTF8 (~{N+}...) is stored, with APPENDUID", l)
+check(l.startswith(b"OK") and m is not None, "APPEND ... UTF8 (~{N+}...) is stored, with APPENDUID", l)
 cur = os.path.join(maildir, ".Envoy&AOk-s", "cur")
 stored = [open(os.path.join(cur, f), "rb").read() for f in os.listdir(cur) if f.endswith(",S")]
 check(msg.replace(b"\r\n", b"\n") in stored, "the UTF8 message is stored byte for byte (LF line ends)",
       [s[:60] for s in stored])
-r.s.sendall(b"ap2 APPEND \"Envoy\xc3\xa9s\" UTF8 ({%d+}\r\n" % len(msg) + msg + b")\r\n")
-while True:
-    l = r.line()
-    if l.startswith(b"ap2 "):
-        break
-check(l.startswith(b"ap2 BAD"), "UTF8 (...) with a plain literal instead of a literal8 is BAD", l)
+_, l = r.send(b"APPEND \"Envoy\xc3\xa9s\" UTF8 ({%d+}\r\n" % len(msg) + msg + b")")
+check(l.startswith(b"BAD"), "UTF8 (...) with a plain literal instead of a literal8 is BAD", l)
 fe, t = r.cmd(b"UID FETCH %s (BODY.PEEK[HEADER.FIELDS (SUBJECT)])" % m.group(1) if m else b"NOOP")
 check(any("Grüße aus Köln".encode() in x for x in fe), "FETCH gives the UTF-8 header back as stored", fe)
 r.cmd(b"LOGOUT")
@@ -169,8 +124,7 @@ check(typ == "OK" and os.path.isdir(os.path.join(maildir, ".&BBEEQAQ+BEgENQQ9BD0
 c.logout()
 
 # ---- SPECIAL-USE from server.special_use, defaults for the rest ----
-r = Raw()
-r.cmd(b"LOGIN me sesame")
+r = Raw(port)
 lst, t = r.cmd(b'LIST "" "*"')
 check(b"\\Sent" in (attrs_of(lst, b'"Envoy&AOk-s"') or []), "special_use: sent: Envoyés gets \\Sent", lst)
 check(b"\\Sent" not in (attrs_of(lst, b'"Sent"') or [b"\\Sent"]), "the usual name Sent does not, once sent is configured")

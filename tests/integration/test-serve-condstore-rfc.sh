@@ -40,15 +40,7 @@ else
 	chmod a-w "$RO" || setup_fail "chmod a-w $RO"
 fi
 serve_start "$M"
-out=$(timeout 60 python3 "$here/serve-condstore-rfc.py" "$SERVE_PORT" 2>&1)
-rc=$?
-while IFS= read -r l; do
-	case $l in
-	"ok "*) ok "${l#ok }" ;;
-	*) not_ok "${l#not ok }" ;;
-	esac
-done < <(echo "$out" | grep -E '^(ok|not ok)')
-[ $rc -eq 0 ] || not_ok "serve-condstore-rfc.py ran to its end" "$(echo "$out" | grep -v -E '^(ok|not ok)' | tail -5 | tr '\n' ' ')"
+serve_tap 60 python3 "$here/serve-condstore-rfc.py" "$SERVE_PORT"
 serve_stop
 chmod u+w "$RO" 2>/dev/null
 serve_sanitizer_check

@@ -15,15 +15,7 @@ done
 printf 'From: a@example.org\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n\nhi\n' \
 	>"$M/.Envoy&AOk-s/cur/1700000000.M1P1.test:2,S" || setup_fail "writing a message"
 serve_start "$M" 'special_use: {sent: "Envoyés", junk: [Pourriel, Spam], archive: []}'
-out=$(timeout 60 python3 "$here/serve-utf8.py" "$SERVE_PORT" "$M" 2>&1)
-rc=$?
-while IFS= read -r l; do
-	case $l in
-	"ok "*) ok "${l#ok }" ;;
-	*) not_ok "${l#not ok }" ;;
-	esac
-done < <(echo "$out" | grep -E '^(ok|not ok)')
-[ $rc -eq 0 ] || not_ok "serve-utf8.py ran to its end" "$(echo "$out" | grep -v -E '^(ok|not ok)' | tail -5 | tr '\n' ' ')"
+serve_tap 60 python3 "$here/serve-utf8.py" "$SERVE_PORT" "$M"
 serve_stop
 serve_sanitizer_check
 
