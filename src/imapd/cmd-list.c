@@ -42,8 +42,8 @@ struct folders {
 
 /* The usual names of the special folders (enum special_use order), in
  * order of preference, compared without case: the first one that exists
- * gets the attribute, unless server.special_use names the folders. \\All
- * and \\Flagged have none: corral has no virtual folders. */
+ * gets the attribute, unless server.special_use names the folders. \All
+ * and \Flagged have none: corral has no virtual folders. */
 static const char *const special_names[SU_COUNT][6] = {
     [SU_SENT] = {"Sent", "Sent Items", "Sent Messages", "Sent Mail", NULL},
     [SU_DRAFTS] = {"Drafts", "Draft", NULL},
