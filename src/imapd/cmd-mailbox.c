@@ -4,11 +4,13 @@
  * "/" separates levels (cmd-list.c lists them, cmd-folders.c makes them).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "imapd/session-int.h"
@@ -45,6 +47,18 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 	}
 	free(name);
 	return dir;
+}
+
+/* Whether flags can change in the folder at dir: its cur/ can be written
+ * (not so on a read-only mount, or without permission: SELECT is then
+ * READ-ONLY, RFC 3501 6.3.1). */
+static bool cur_writable(const char *dir)
+{
+	char *cur = xasprintf("%s/cur", dir);
+	bool yes = faccessat(AT_FDCWD, cur, W_OK, AT_EACCESS) == 0;
+
+	free(cur);
+	return yes;
 }
 
 static void open_folder(struct session *s, const char *what)
@@ -84,7 +98,7 @@ static void open_folder(struct session *s, const char *what)
 	free(dir);
 	for (size_t i = 0; i < s->view.n; i++)
 		recent += s->view.msgs[i].recent;
-	s->readonly = strcmp(what, "EXAMINE") == 0;
+	s->readonly = strcmp(what, "EXAMINE") == 0 || !cur_writable(s->view.dir);
 	session_flags(s);
 	reply(s, "* %zu EXISTS", s->view.n);
 	s->exists = s->view.n;

@@ -332,7 +332,8 @@ static void mark_recent(struct view *v, size_t from)
 
 	if (from >= v->n)
 		return;
-	if (v->rw && (lock = uidlist_lock(v->dir, 10000, err, sizeof(err))) < 0)
+	/* A folder that cannot be written (nomodseq) has no lock to take. */
+	if (v->rw && !v->nomodseq && (lock = uidlist_lock(v->dir, 10000, err, sizeof(err))) < 0)
 		log_warn("%s", err);
 	/* Without the file, the messages that came in new/ are (add_msg). */
 	if (read_recent(v, &first))

@@ -205,6 +205,7 @@ q.close()
 n = S()
 n.cmd("ENABLE CONDSTORE")
 sel, t = n.cmd("SELECT RO")
+sel_t = t
 check(any(l.startswith("* OK [NOMODSEQ]") for l in sel) and code(sel, "HIGHESTMODSEQ") is None and
       t.startswith("OK"), "3.1.2.2: SELECT of a folder that cannot be written: * OK [NOMODSEQ], no HIGHESTMODSEQ",
       sel + [t])
@@ -216,6 +217,9 @@ for cmdline, what in (("FETCH 1 (MODSEQ)", "FETCH (MODSEQ)"),
     check(t.startswith("BAD") and "NOMODSEQ" in t, "3.1.2.2: after NOMODSEQ, %s is BAD" % what, t)
 fe, t = n.cmd("FETCH 1 (FLAGS)")
 check(t.startswith("OK") and fe and "MODSEQ" not in fe[0], "3.1.2.2: FETCH FLAGS there carries no MODSEQ", fe)
+check(sel_t.startswith("OK [READ-ONLY]"), "RFC 3501 6.3.1: SELECT of a folder that cannot be written is OK [READ-ONLY]", sel_t)
+_, t = n.cmd("STORE 1 +FLAGS (\\Seen)")
+check(t.startswith("NO [READ-ONLY]"), "... and STORE there is NO [READ-ONLY]", t)
 sel, t = n.cmd("EXAMINE RO")
 check(any(l.startswith("* OK [NOMODSEQ]") for l in sel), "3.1.2.2: EXAMINE says NOMODSEQ too", sel)
 st, t = n.cmd("STATUS RO (MESSAGES HIGHESTMODSEQ)")
