@@ -3,8 +3,9 @@
 
 usage: imap-open.py PORT USER PASS PARENT_PID COMM [BODIES] [SEED]
 
-Over a raw socket (imaplib's parsing would be most of the time): LOGIN,
-then, timed with time.perf_counter:
+Over a raw socket (imaplib's parsing would be most of the time): LOGIN
+(and ENABLE CONDSTORE when $CONDSTORE is set: every FETCH then carries
+MODSEQ, as for Thunderbird or K-9), then, timed with time.perf_counter:
   select   SELECT INBOX
   headers  UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE
            BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID)])
@@ -128,6 +129,8 @@ def main():
     before = children(parent, comm)
     c = Conn(port)
     c.command('LOGIN "%s" "%s"' % (user, pw))
+    if os.environ.get("CONDSTORE"):
+        c.command("ENABLE CONDSTORE")
     digest = hashlib.sha256()
     uids = []
 

@@ -27,6 +27,9 @@
 # CPU is the user + system time of that process (login included): the
 # times also hold the Python client's own work, the same for both.
 #
+# With CONDSTORE=1 the client sends ENABLE CONDSTORE after LOGIN (both
+# servers then give HIGHESTMODSEQ and a MODSEQ in every FETCH).
+#
 # usage: bench/imapd.sh [COUNT...]   (default: 5000 50000)
 # The generated Maildirs are kept in ${BENCH_CACHE:-/tmp/corral-bench-imapd}
 # (keyed by count and SEED), so that later runs do not write 50,000 files again.
@@ -170,7 +173,7 @@ done
 
 echo "imapd: open an INBOX (SELECT; UID FETCH 1:* UID FLAGS RFC822.SIZE INTERNALDATE"
 echo "  BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID)]; $BODIES x BODY.PEEK[])"
-echo "best of $ROUNDS rounds, servers taking turns; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "best of $ROUNDS rounds, servers taking turns; load $(cut -d' ' -f1-3 /proc/loadavg)${CONDSTORE:+; client: ENABLE CONDSTORE}"
 echo "cold: no index (page cache warm); disk-cold: no index and caches dropped; warm: second open"
 printf '%-7s %-5s %-28s %-28s %6s  %-18s %-18s %s\n' messages case \
 	"corral s (sel/hdr/bodies)" "Dovecot s (sel/hdr/bodies)" "c/D" "corral RSS (peak)" \

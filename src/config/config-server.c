@@ -181,6 +181,73 @@ static void load_users(struct loader *L, yaml_node_t *map, const char *path, voi
 	}
 }
 
+const char *const special_use_keys[SU_COUNT] = {
+    [SU_SENT] = "sent",       [SU_DRAFTS] = "drafts", [SU_TRASH] = "trash",    [SU_JUNK] = "junk",
+    [SU_ARCHIVE] = "archive", [SU_ALL] = "all",       [SU_FLAGGED] = "flagged"};
+const char *const special_use_attrs[SU_COUNT] = {
+    [SU_SENT] = "\\Sent",      [SU_DRAFTS] = "\\Drafts",   [SU_TRASH] = "\\Trash",
+    [SU_JUNK] = "\\Junk",      [SU_ARCHIVE] = "\\Archive", [SU_ALL] = "\\All",
+    [SU_FLAGGED] = "\\Flagged"};
+
+/* What is wrong with a folder name of special_use, or NULL: the names a
+ * client can name back ("/" between levels, no empty level, no "." which
+ * is Maildir++'s separator, no control character). */
+static const char *folder_name_problem(const char *name)
+{
+	if (*name == '\0' || *name == '/' || name[strlen(name) - 1] == '/' || strstr(name, "//"))
+		return "expected a folder name such as Sent or Archive/2024 (no empty level)";
+	if (strchr(name, '.') != NULL || cfg_has_ctl(name))
+		return "a folder name cannot hold '.' (the Maildir++ separator) or control "
+		       "characters";
+	return NULL;
+}
+
+/* special_use: {sent: NAME or [NAMES], drafts: ..., ...} */
+static void load_special_use(struct loader *L, yaml_node_t *map, const char *path, void *field)
+{
+	struct server_conf *s = field;
+	char kp[YDOC_PATH_MAX], ip[YDOC_PATH_MAX];
+
+	if (ydoc_expect(L->y, L->d, map, path, YAML_MAPPING_NODE) < 0)
+		return;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *key = ydoc_node(L->y, p->key), *val = ydoc_node(L->y, p->value);
+		const char *name = ydoc_scalar(key);
+		size_t u = 0;
+
+		while (u < SU_COUNT && (name == NULL || strcmp(name, special_use_keys[u]) != 0))
+			u++;
+		if (u == SU_COUNT) {
+			ydoc_error(L->y, L->d, key, path,
+			           "unknown use '%s' (expected sent, drafts, trash, junk, archive, "
+			           "all or flagged)",
+			           name != NULL ? name : "?");
+			continue;
+		}
+		ydoc_path_key(kp, path, name);
+		argv_free(s->special_use[u].folders.v);
+		s->special_use[u].folders = (struct strlist){0};
+		if (ydoc_strings(L->y, L->d, val, kp, &s->special_use[u].folders.v,
+		                 &s->special_use[u].folders.n) < 0)
+			continue;
+		s->special_use[u].set = true;
+		for (size_t i = 0; i < s->special_use[u].folders.n; i++) {
+			const char *why = folder_name_problem(s->special_use[u].folders.v[i]);
+			yaml_node_t *at = val->type == YAML_SEQUENCE_NODE
+			                      ? ydoc_node(L->y, val->data.sequence.items.start[i])
+			                      : val;
+
+			if (why != NULL)
+				ydoc_error(L->y, L->d, at,
+				           val->type == YAML_SEQUENCE_NODE
+				               ? ydoc_path_index(ip, kp, i)
+				               : kp,
+				           "%s", why);
+		}
+	}
+}
+
 /* max_connections, max_connections_per_address: a count of sessions. */
 static void load_count(struct loader *L, yaml_node_t *v, const char *path, void *field)
 {
@@ -190,7 +257,7 @@ static void load_count(struct loader *L, yaml_node_t *v, const char *path, void 
 		*(unsigned *)field = (unsigned)n;
 }
 
-enum { V_LISTEN, V_TLS_LISTEN, V_CERT, V_KEY, V_USERS, V_PLAIN, V_MAXC, V_MAXA };
+enum { V_LISTEN, V_TLS_LISTEN, V_CERT, V_KEY, V_USERS, V_PLAIN, V_MAXC, V_MAXA, V_SPECIAL };
 
 static const struct key server_keys[] = {
     [V_LISTEN] = CUSTOM_KEY("listen", 0, load_listen),
@@ -203,6 +270,7 @@ static const struct key server_keys[] = {
         CUSTOM_KEY("max_connections", offsetof(struct server_conf, max_connections), load_count),
     [V_MAXA] = CUSTOM_KEY("max_connections_per_address",
                           offsetof(struct server_conf, max_connections_per_address), load_count),
+    [V_SPECIAL] = CUSTOM_KEY("special_use", 0, load_special_use),
 };
 
 /* Each address may be bound once, plain or TLS. */

@@ -416,6 +416,8 @@ static void server_free(struct server_conf *s)
 	free(s->listen);
 	free(s->tls_listen);
 	free(s->users);
+	for (size_t u = 0; u < SU_COUNT; u++)
+		strlist_free(&s->special_use[u].folders);
 	free(s->cert);
 	free(s->key);
 }

@@ -102,6 +102,23 @@ struct server_user {
 	char *password_hash; /* crypt(3) string */
 };
 
+/* The special uses of folders (RFC 6154), in the order of their keys
+ * under server.special_use. */
+enum special_use {
+	SU_SENT,
+	SU_DRAFTS,
+	SU_TRASH,
+	SU_JUNK,
+	SU_ARCHIVE,
+	SU_ALL,
+	SU_FLAGGED,
+	SU_COUNT
+};
+
+/* "sent" and "\\Sent" of each use (config-server.c). */
+extern const char *const special_use_keys[SU_COUNT];
+extern const char *const special_use_attrs[SU_COUNT];
+
 struct server_conf {
 	bool present;
 	struct listen_addr *listen;
@@ -118,6 +135,13 @@ struct server_conf {
 	/* Sessions at once, in all and from one client address. */
 	unsigned max_connections;
 	unsigned max_connections_per_address;
+	/* server.special_use: the folders ("/" between levels, UTF-8) that
+	 * may carry each attribute, the first that exists getting it; set[u]
+	 * false: not configured, the usual names apply (an empty list: none). */
+	struct {
+		struct strlist folders;
+		bool set;
+	} special_use[SU_COUNT];
 };
 
 #define SERVER_MAX_CONNECTIONS             128

@@ -40,12 +40,13 @@ void imap_cmd_namespace(struct session *s)
 }
 
 /* RFC 5161: CONDSTORE and QRESYNC (which implies CONDSTORE, RFC 7162
- * 3.2.3) can be enabled; unknown names are ignored, as the RFC says.
+ * 3.2.3) and UTF8=ACCEPT (RFC 6855) can be enabled; unknown names are
+ * ignored, as the RFC says.
  * ENABLED names what this command enabled, and nothing else is sent: an
  * extra untagged line after ENABLED made neomutt hang. */
 void imap_cmd_enable(struct session *s)
 {
-	const char *cs = "", *qr = "";
+	const char *cs = "", *qr = "", *u8 = "";
 
 	if (s->cmd->nargs == 0) {
 		done(s, ST_BAD, "ENABLE needs capability names");
@@ -61,12 +62,15 @@ void imap_cmd_enable(struct session *s)
 		} else if (imapd_arg_is(a, "QRESYNC") && !s->qresync) {
 			s->qresync = true;
 			qr = " QRESYNC";
+		} else if (imapd_arg_is(a, "UTF8=ACCEPT") && !s->utf8) {
+			s->utf8 = true;
+			u8 = " UTF8=ACCEPT";
 		}
 	}
-	if (s->qresync && !s->condstore) {
+	/* QRESYNC turns CONDSTORE on without naming it: "* ENABLED QRESYNC",
+	 * as RFC 7162 3.2.3's example answers. */
+	if (s->qresync)
 		s->condstore = true;
-		cs = " CONDSTORE";
-	}
-	reply(s, "* ENABLED%s%s", cs, qr);
+	reply(s, "* ENABLED%s%s%s", cs, qr, u8);
 	done(s, ST_OK, "ENABLE completed");
 }

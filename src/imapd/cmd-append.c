@@ -5,6 +5,12 @@
  * list gives it the next UID, which the answer names (APPENDUID, RFC 4315).
  * The file has LF line ends, as corral's deliveries and Maildir readers
  * expect; the optional date becomes its mtime (INTERNALDATE).
+ *
+ * The message may come as RFC 6855's UTF8 data item, "UTF8 (~{N}...)": a
+ * literal8, stored as it is. A message with 8-bit header bytes is stored
+ * as sent even before ENABLE UTF8=ACCEPT (RFC 6855 4 says NO): a client
+ * moving mail from another server would lose it otherwise, and corral
+ * keeps every message byte-exact.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,23 +102,63 @@ static int write_message(const char *dir, const char *data, size_t len, const ch
 	return rc;
 }
 
+/* The message argument of APPEND, its options before it (args[1..*nopt));
+ * NULL after a tagged BAD. */
+static const struct imapd_arg *message_arg(struct session *s, size_t *nopt)
+{
+	const struct imapd_cmd *c = s->cmd;
+	const struct imapd_arg *a = c->args, *m;
+
+	if (c->nargs >= 3 && a[c->nargs - 2].kind == IMAPD_ATOM &&
+	    imapd_arg_is(&a[c->nargs - 2], "UTF8")) {
+		m = &a[c->nargs - 1];
+		*nopt = c->nargs - 2;
+		if (m->kind != IMAPD_LIST || m->nsub != 1 || m->sub[0].kind != IMAPD_STRING ||
+		    !m->sub[0].literal8) {
+			done(s, ST_BAD, "UTF8 needs the message as a literal8: UTF8 (~{N}...)");
+			return NULL;
+		}
+		return &m->sub[0];
+	}
+	*nopt = c->nargs > 0 ? c->nargs - 1 : 0;
+	m = &a[*nopt];
+	if (c->nargs < 2 || m->kind != IMAPD_STRING) {
+		done(s, ST_BAD, "APPEND needs a folder, [flags], [date] and the message");
+		return NULL;
+	}
+	return m;
+}
+
 void imap_cmd_append(struct session *s)
 {
 	const struct imapd_cmd *c = s->cmd;
-	const struct imapd_arg *msg = &c->args[c->nargs > 0 ? c->nargs - 1 : 0];
+	const struct imapd_arg *msg;
+	const char *data;
+	size_t nopt, len;
 	char want[128] = {0}, letters[32] = "", *dir, *base = NULL, err[256], *date_s;
 	struct keywords kw;
 	time_t date = -1;
 	bool selected;
 	uint32_t uid = 0, validity = 0;
 
-	if (c->nargs < 2 || c->nargs > 4 || msg->kind != IMAPD_STRING) {
+	if ((msg = message_arg(s, &nopt)) == NULL)
+		return;
+	if (nopt > 3) {
 		done(s, ST_BAD, "APPEND needs a folder, [flags], [date] and the message");
 		return;
 	}
+	data = msg->s;
+	len = msg->len;
+	/* Python's imaplib before 3.14 (after ENABLE UTF8=ACCEPT) puts
+	 * "UTF8 (...)" inside a plain literal: no message begins so. */
+	if (s->utf8 && msg->literal && !msg->literal8 && len >= 7 &&
+	    memcmp(data, "UTF8 (", 6) == 0 && data[len - 1] == ')') {
+		data += 6;
+		len -= 7;
+	}
 	if ((dir = folder_arg(s, &c->args[0])) == NULL)
 		return;
-	for (size_t i = 1; i + 1 < c->nargs; i++) {
+	for (size_t i = 1; i < nopt; i++) {
 		if (c->args[i].kind == IMAPD_LIST) {
 			if (keywords_read(dir, &kw, err, sizeof(err)) < 0) {
 				log_err("%s: APPEND to %s: %s", s->peer, dir, err);
@@ -137,7 +183,7 @@ void imap_cmd_append(struct session *s)
 			}
 		}
 	}
-	if (write_message(dir, msg->s, msg->len, letters, date, &base) < 0) {
+	if (write_message(dir, data, len, letters, date, &base) < 0) {
 		log_err("%s: APPEND to %s: %s", s->peer, dir, strerror(errno));
 		done(s, ST_NO, "[SERVERBUG] the message could not be stored");
 		free(base);

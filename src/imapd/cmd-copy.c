@@ -156,7 +156,7 @@ static void do_copy(struct session *s, const struct imapd_arg *args, size_t narg
 		return;
 	if (move && s->readonly) {
 		seqset_free(&set);
-		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "[READ-ONLY] the folder is read-only: MOVE cannot remove");
 		return;
 	}
 	if ((dest = folder_arg(s, &args[1])) == NULL) {

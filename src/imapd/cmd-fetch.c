@@ -454,7 +454,7 @@ static int fetch_one(struct session *s, size_t seq, const struct item *items, si
 	if ((uid || s->qresync) && !sent_uid)
 		buf_printf(&s->out, " UID %u", m->uid);
 	/* RFC 7162 3.1.4.1: with CONDSTORE on, flags come with their MODSEQ. */
-	if (s->condstore && !sent_modseq && (sent_flags || nd.seen_now)) {
+	if (modseq_shown(s) && !sent_modseq && (sent_flags || nd.seen_now)) {
 		buf_putc(&s->out, ' ');
 		put_modseq(s, m);
 	}
@@ -546,6 +546,8 @@ static void do_fetch(struct session *s, const struct imapd_arg *args, size_t nar
 	if ((nitems = parse_items(s, &args[1], items)) == 0)
 		goto out;
 	if (fetch_modifiers(s, nargs == 3 ? &args[2] : NULL, uid, &ch) < 0)
+		goto out;
+	if ((ch.on || has_modseq(items, nitems)) && modseq_refused(s) < 0)
 		goto out;
 	if (ch.on || has_modseq(items, nitems))
 		condstore_on(s);

@@ -34,11 +34,11 @@ static char *scratch_dir(const char *root, const char *what)
  * A, RFC 3501 6.3.3); NULL after a tagged BAD. */
 static char *name_arg(struct session *s, const struct imapd_arg *a)
 {
-	char *name = arg_string(a);
+	char *name = name_arg_utf(s, a);
 	size_t n;
 
 	if (name == NULL) {
-		done(s, ST_BAD, "a folder name was expected");
+		done(s, ST_BAD, "a folder name was expected%s", s->utf8 ? " (UTF-8)" : "");
 		return NULL;
 	}
 	n = strlen(name);

@@ -3,8 +3,10 @@
  * selection options SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE; return
  * options SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS (RFC 5819); several
  * patterns), and LSUB. Every answer carries \HasChildren or \HasNoChildren
- * (CHILDREN) and the special-use attribute of the usual folder names (RFC
- * 6154), in plain LIST and LSUB too: iOS and macOS Mail look for them there.
+ * (CHILDREN) and the special-use attribute (RFC 6154) of the folders that
+ * server.special_use names, or else of the usual names, in plain LIST and
+ * LSUB too: iOS and macOS Mail look for them there. After ENABLE
+ * UTF8=ACCEPT names and patterns are UTF-8 (RFC 6855).
  * A level that exists only as the parent of another ("A" of ".A.B") is
  * \Noselect, \NonExistent in the extended form. Until a client subscribes
  * to something, every folder counts as subscribed.
@@ -24,7 +26,8 @@
 #include "util/log.h"
 
 struct folder {
-	char *name;          /* the IMAP name, "/" between levels */
+	char *name;          /* the IMAP name, "/" between levels (modified UTF-7) */
+	char *shown;         /* as the client reads it: name, or UTF-8 (RFC 6855) */
 	bool exists;         /* a Maildir folder; else only a parent of some */
 	bool children;       /* some folder lies below it */
 	const char *special; /* "\\Sent"..., or NULL */
@@ -37,17 +40,16 @@ struct folders {
 	size_t n, cap;
 };
 
-/* The usual names of the special folders, in order of preference: the
- * first one that exists gets the attribute. */
-static const struct {
-	const char *attr;
-	const char *names[6];
-} special_names[] = {
-    {"\\Sent", {"Sent", "Sent Items", "Sent Messages", "Sent Mail", NULL}},
-    {"\\Drafts", {"Drafts", "Draft", NULL}},
-    {"\\Trash", {"Trash", "Deleted Items", "Deleted Messages", "Bin", NULL}},
-    {"\\Junk", {"Junk", "Spam", "Junk E-mail", "Junk Mail", "Bulk Mail", NULL}},
-    {"\\Archive", {"Archive", "Archives", NULL}},
+/* The usual names of the special folders (enum special_use order), in
+ * order of preference, compared without case: the first one that exists
+ * gets the attribute, unless server.special_use names the folders. \All
+ * and \Flagged have none: corral has no virtual folders. */
+static const char *const special_names[SU_COUNT][6] = {
+    [SU_SENT] = {"Sent", "Sent Items", "Sent Messages", "Sent Mail", NULL},
+    [SU_DRAFTS] = {"Drafts", "Draft", NULL},
+    [SU_TRASH] = {"Trash", "Deleted Items", "Deleted Messages", "Bin", NULL},
+    [SU_JUNK] = {"Junk", "Spam", "Junk E-mail", "Junk Mail", "Bulk Mail", NULL},
+    [SU_ARCHIVE] = {"Archive", "Archives", NULL},
 };
 
 static struct folder *find(struct folders *f, const char *name)
@@ -98,10 +100,48 @@ static int cmp_folder(const void *a, const void *b)
 	return strcmp(((const struct folder *)a)->name, ((const struct folder *)b)->name);
 }
 
+/* The existing folder named utf8 (server.special_use, UTF-8) or, without
+ * case, one of the usual names; NULL when there is none. */
+static struct folder *find_special(struct folders *f, const char *utf8, bool icase)
+{
+	char *name = mutf7_encode(utf8);
+	struct folder *hit = NULL;
+
+	for (size_t i = 0; name != NULL && i < f->n && hit == NULL; i++)
+		if (f->v[i].exists && f->v[i].special == NULL &&
+		    (icase ? strcasecmp(f->v[i].name, name) : strcmp(f->v[i].name, name)) == 0)
+			hit = &f->v[i];
+	free(name);
+	return hit;
+}
+
+/* Each special use goes to the first existing folder of its list. */
+static void specials(struct folders *f, const struct server_conf *conf)
+{
+	for (size_t u = 0; u < SU_COUNT; u++) {
+		const struct strlist *l = &conf->special_use[u].folders;
+		bool set = conf->special_use[u].set;
+		size_t n = set ? l->n : sizeof(special_names[u]) / sizeof(special_names[u][0]);
+		struct folder *hit = NULL;
+
+		for (size_t j = 0; j < n && hit == NULL; j++) {
+			const char *want = set ? l->v[j] : special_names[u][j];
+
+			if (want == NULL)
+				break;
+			hit = find_special(f, want, !set);
+		}
+		if (hit != NULL)
+			hit->special = special_use_attrs[u];
+	}
+}
+
 /* The folders under root: INBOX, each Maildir++ folder and the parents
  * they imply, with their children, subscriptions and special uses. */
-static void folders_read(struct folders *f, const char *root, const struct subscriptions *subs)
+static void folders_read(struct folders *f, const struct session *s,
+                         const struct subscriptions *subs)
 {
+	const char *root = s->cfg->maildir;
 	DIR *d = opendir(root);
 	struct dirent *e;
 	size_t n;
@@ -140,25 +180,17 @@ static void folders_read(struct folders *f, const char *root, const struct subsc
 			}
 			free(up);
 		}
-	for (size_t k = 0; k < sizeof(special_names) / sizeof(special_names[0]); k++)
-		for (size_t j = 0; special_names[k].names[j] != NULL; j++) {
-			struct folder *hit = NULL;
-
-			for (size_t i = 0; i < f->n && hit == NULL; i++)
-				if (f->v[i].exists &&
-				    strcasecmp(f->v[i].name, special_names[k].names[j]) == 0)
-					hit = &f->v[i];
-			if (hit != NULL && hit->special == NULL) {
-				hit->special = special_names[k].attr;
-				break;
-			}
-		}
+	specials(f, &s->cfg->server);
+	for (size_t i = 0; i < f->n; i++)
+		f->v[i].shown = name_shown(s, f->v[i].name);
 }
 
 static void folders_free(struct folders *f)
 {
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
 		free(f->v[i].name);
+		free(f->v[i].shown);
+	}
 	free(f->v);
 }
 
@@ -194,7 +226,7 @@ static void put_folder(struct session *s, const struct folder *e, const struct l
 		ATTR("\\Subscribed");
 #undef ATTR
 	buf_puts(&s->out, ") \"/\" ");
-	put_string(&s->out, e->name, strlen(e->name));
+	put_name(s, e->name);
 	if (childinfo)
 		buf_puts(&s->out, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_puts(&s->out, "\r\n");
@@ -233,7 +265,7 @@ static bool hidden_child(const struct folders *f, const struct folder *e, const 
 
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].subscribed && strncmp(f->v[i].name, e->name, len) == 0 &&
-		    f->v[i].name[len] == '/' && !matches_any(ref, pats, npats, f->v[i].name))
+		    f->v[i].name[len] == '/' && !matches_any(ref, pats, npats, f->v[i].shown))
 			return true;
 	return false;
 }
@@ -247,12 +279,12 @@ static void list_folders(struct session *s, const char *ref, const struct imapd_
 
 	if (subs_read(s->cfg->maildir, &subs, err, sizeof(err)) < 0)
 		log_warn("%s: %s", s->peer, err);
-	folders_read(&f, s->cfg->maildir, &subs);
+	folders_read(&f, s, &subs);
 	for (size_t i = 0; i < f.n; i++) {
 		const struct folder *e = &f.v[i];
 		bool childinfo = false;
 
-		if (!matches_any(ref, pats, npats, e->name))
+		if (!matches_any(ref, pats, npats, e->shown))
 			continue;
 		if ((o->sel_subscribed || o->lsub) && !e->subscribed) {
 			/* A parent of a subscribed folder that the patterns hide

@@ -4,11 +4,13 @@
  * "/" separates levels (cmd-list.c lists them, cmd-folders.c makes them).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "imapd/session-int.h"
@@ -17,11 +19,11 @@
 
 char *folder_arg(struct session *s, const struct imapd_arg *a)
 {
-	char *name = arg_string(a), *dir;
+	char *name = name_arg_utf(s, a), *dir;
 	struct stat st;
 
 	if (name == NULL) {
-		done(s, ST_BAD, "a folder name was expected");
+		done(s, ST_BAD, "a folder name was expected%s", s->utf8 ? " (UTF-8)" : "");
 		return NULL;
 	}
 	dir = view_folder_dir(s->cfg->maildir, name);
@@ -47,6 +49,18 @@ char *folder_arg(struct session *s, const struct imapd_arg *a)
 	return dir;
 }
 
+/* Whether flags can change in the folder at dir: its cur/ can be written
+ * (not so on a read-only mount, or without permission: SELECT is then
+ * READ-ONLY, RFC 3501 6.3.1). */
+static bool cur_writable(const char *dir)
+{
+	char *cur = xasprintf("%s/cur", dir);
+	bool yes = faccessat(AT_FDCWD, cur, W_OK, AT_EACCESS) == 0;
+
+	free(cur);
+	return yes;
+}
+
 static void open_folder(struct session *s, const char *what)
 {
 	char *dir, err[256];
@@ -70,7 +84,7 @@ static void open_folder(struct session *s, const char *what)
 	}
 	s->modseq_told = false;
 	if ((dir = folder_arg(s, &s->cmd->args[0])) == NULL) {
-		seqset_free(&q.known);
+		qresync_free(&q);
 		return;
 	}
 	if (view_open(dir, VIEW_WATCH | (strcmp(what, "SELECT") == 0 ? VIEW_RW : 0), &s->view, err,
@@ -78,13 +92,13 @@ static void open_folder(struct session *s, const char *what)
 		log_err("%s: %s", s->peer, err);
 		done(s, ST_NO, "[SERVERBUG] cannot open the folder");
 		free(dir);
-		seqset_free(&q.known);
+		qresync_free(&q);
 		return;
 	}
 	free(dir);
 	for (size_t i = 0; i < s->view.n; i++)
 		recent += s->view.msgs[i].recent;
-	s->readonly = strcmp(what, "EXAMINE") == 0;
+	s->readonly = strcmp(what, "EXAMINE") == 0 || !cur_writable(s->view.dir);
 	session_flags(s);
 	reply(s, "* %zu EXISTS", s->view.n);
 	s->exists = s->view.n;
@@ -100,13 +114,17 @@ static void open_folder(struct session *s, const char *what)
 	 * says it then: condstore_on). */
 	if (q.condstore || q.qresync)
 		s->condstore = true;
-	if (s->condstore) {
+	/* 3.1.2.2: a folder whose mod-sequences would not last says so at
+	 * every SELECT and EXAMINE, and never HIGHESTMODSEQ. */
+	if (s->view.nomodseq) {
+		reply(s, "* OK [NOMODSEQ] this folder cannot be written: no mod-sequences");
+	} else if (s->condstore) {
 		reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
 		      (unsigned long long)s->view.highestmodseq);
 		s->modseq_told = true;
 	}
 	qresync_select(s, &q);
-	seqset_free(&q.known);
+	qresync_free(&q);
 	s->state = S_SELECTED;
 	done(s, ST_OK, "[%s] %s completed", s->readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
@@ -136,7 +154,7 @@ void imap_cmd_status(struct session *s)
 	}
 	if ((dir = folder_arg(s, &c->args[0])) == NULL)
 		return;
-	name = arg_string(&c->args[0]);
+	name = name_arg_utf(s, &c->args[0]);
 	rc = put_status(s, name, dir, c->args[1].sub, c->args[1].nsub);
 	free(name);
 	free(dir);

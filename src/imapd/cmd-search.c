@@ -58,9 +58,15 @@ static char *msg_load(void *arg, size_t *len)
 	return buf_steal(&b, len);
 }
 
+/* RFC 6855 3 (erratum 4029): after ENABLE UTF8=ACCEPT strings are UTF-8,
+ * and a CHARSET conflicts with that. */
+static const char no_charset[] = "no CHARSET after ENABLE UTF8=ACCEPT: strings are UTF-8";
+
 static void answer_parse_error(struct session *s, enum search_parsed r, const char *err)
 {
-	if (r == SEARCH_BADCHARSET)
+	if (r == SEARCH_BADCHARSET && s->utf8)
+		done(s, ST_BAD, "%s", no_charset);
+	else if (r == SEARCH_BADCHARSET)
 		done(s, ST_NO, "[BADCHARSET (UTF-8 US-ASCII)] %s", err);
 	else
 		done(s, ST_BAD, "%s", err);
@@ -78,6 +84,15 @@ static void do_search(struct session *s, const struct imapd_arg *args, size_t na
 
 	if (r != SEARCH_OK) {
 		answer_parse_error(s, r, err);
+		return;
+	}
+	if (s->utf8 && q.charset) {
+		search_query_free(&q);
+		done(s, ST_BAD, "%s", no_charset);
+		return;
+	}
+	if (q.modseq && modseq_refused(s) < 0) {
+		search_query_free(&q);
 		return;
 	}
 	if (q.modseq)

@@ -115,6 +115,10 @@ int flag_letters(struct session *s, const struct imapd_arg *a, char want[128], s
 	return rc < 0 ? -1 : 0;
 }
 
+/* SELECT said [READ-ONLY], or the client used EXAMINE. */
+static const char read_only[] =
+    "[READ-ONLY] the folder is read-only (EXAMINE, or it cannot be written)";
+
 static void do_store(struct session *s, const struct imapd_arg *args, size_t nargs, bool uid)
 {
 	char want[128], mode, letters[32];
@@ -142,8 +146,11 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 		done(s, ST_BAD, "STORE needs a sequence set, an item and flags");
 		return;
 	}
+	/* RFC 7162 3.1.2.2 wants BAD there, before READ-ONLY's NO. */
+	if (cond && modseq_refused(s) < 0)
+		return;
 	if (s->readonly) {
-		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "%s", read_only);
 		return;
 	}
 	what = args[1].s;
@@ -189,12 +196,12 @@ static void do_store(struct session *s, const struct imapd_arg *args, size_t nar
 			view_msg_put_flags(&s->view, m, &s->out);
 			if (uid || s->qresync)
 				buf_printf(&s->out, " UID %u", m->uid);
-			if (s->condstore) {
+			if (modseq_shown(s)) {
 				buf_putc(&s->out, ' ');
 				put_modseq(s, m);
 			}
 			buf_puts(&s->out, ")\r\n");
-		} else if (s->condstore) {
+		} else if (modseq_shown(s)) {
 			/* RFC 7162 3.1.3: .SILENT still says the new mod-sequence. */
 			buf_printf(&s->out, "* %zu FETCH (", i + 1);
 			if (uid || s->qresync)
@@ -233,7 +240,7 @@ void session_expunge_deleted(struct session *s, bool silent, const struct seqset
 void imap_cmd_expunge(struct session *s)
 {
 	if (s->readonly) {
-		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "%s", read_only);
 		return;
 	}
 	session_expunge_deleted(s, false, NULL);
@@ -247,7 +254,7 @@ void imap_uid_expunge(struct session *s, const struct imapd_arg *args, size_t na
 	uint32_t star = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
 
 	if (s->readonly) {
-		done(s, ST_NO, "[READ-ONLY] the folder was opened with EXAMINE");
+		done(s, ST_NO, "%s", read_only);
 		return;
 	}
 	if (nargs != 1 || args[0].kind != IMAPD_ATOM ||

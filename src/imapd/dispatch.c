@@ -100,6 +100,9 @@ void dispatch(struct session *s, const struct imapd_cmd *cmd)
 	} else if (!(c->states & s->state)) {
 		done(s, ST_BAD, "%s is not allowed %s", c->name,
 		     s->state == S_NOT_AUTH ? "before LOGIN" : "now");
+	} else if (s->utf8 && !args_utf8_valid(cmd->args, cmd->nargs)) {
+		/* RFC 6855 3: 8-bit bytes in a quoted string are UTF-8 or BAD. */
+		done(s, ST_BAD, "a quoted string that is not UTF-8");
 	} else {
 		if (s->state == S_SELECTED && c->sync != SYNC_NONE)
 			session_sync(s, false);

@@ -188,12 +188,17 @@ static int parse_quoted(struct cursor *c, struct imapd_arg *a)
 	return -1;
 }
 
-/* {N}CRLF or {N+}CRLF, then N bytes (the reader checked the framing). */
+/* {N}CRLF or {N+}CRLF, then N bytes (the reader checked the framing);
+ * ~{N} is literal8 (RFC 4466: APPEND's UTF8 data, RFC 6855). */
 static int parse_literal(struct cursor *c, struct imapd_arg *a)
 {
+	bool eight = *c->p == '~';
 	char *q;
-	unsigned long long n = strtoull(c->p + 1, &q, 10);
+	unsigned long long n;
 
+	if (eight && (++c->p == c->end || *c->p != '{'))
+		goto bad;
+	n = strtoull(c->p + 1, &q, 10);
 	if (q == c->p + 1)
 		goto bad;
 	if (*q == '+')
@@ -205,7 +210,8 @@ static int parse_literal(struct cursor *c, struct imapd_arg *a)
 		q++;
 	if (q >= c->end || *q++ != '\n' || n > (unsigned long long)(c->end - q))
 		goto bad;
-	*a = (struct imapd_arg){.kind = IMAPD_STRING, .s = q, .len = (size_t)n, .literal = true};
+	*a = (struct imapd_arg){
+	    .kind = IMAPD_STRING, .s = q, .len = (size_t)n, .literal = true, .literal8 = eight};
 	c->p = q + n;
 	return 0;
 bad:
@@ -271,6 +277,10 @@ static int parse_arg(struct cursor *c, struct imapd_arg *a, unsigned depth)
 		return parse_quoted(c, a);
 	case '{':
 		return parse_literal(c, a);
+	case '~':
+		if (c->p + 1 < c->end && c->p[1] == '{')
+			return parse_literal(c, a);
+		return parse_atom(c, a);
 	case ')':
 		c->err = "a ) without its (";
 		return -1;

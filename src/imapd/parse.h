@@ -2,7 +2,8 @@
  * The IMAP server's command reader (RFC 3501 section 9, RFC 7888
  * LITERAL+): fed the client's bytes as they arrive, it yields one command
  * at a time: a tag, a command name and its arguments, each an atom, a
- * string (quoted or literal), NIL or a parenthesised list.
+ * string (quoted, literal or RFC 4466 literal8 "~{N}"), NIL or a
+ * parenthesised list.
  *
  * What the grammar needs beyond plain atoms is kept in the atom: a flag's
  * backslash (\Seen), LIST wildcards (% and *), sequence sets (1:*,4), and a
@@ -33,6 +34,7 @@ struct imapd_arg {
 	const char *s; /* ATOM, STRING: the bytes (quoted strings unescaped) */
 	size_t len;
 	bool literal;                /* STRING: came as a literal */
+	bool literal8;               /* STRING: came as ~{N} (RFC 4466 literal8) */
 	const struct imapd_arg *sub; /* LIST: its items */
 	size_t nsub;
 };

@@ -473,6 +473,7 @@ enum search_parsed search_parse(const struct imapd_arg *args, size_t nargs, uint
 	}
 	if (c.i < c.n && imapd_arg_is(&c.a[c.i], "CHARSET")) {
 		c.i++;
+		q->charset = true;
 		if (!take_string(&c, &cs, &cslen))
 			return bad(&p, "CHARSET needs a name%s", NULL, 0);
 		if (!str_ieq_n(cs, cslen, "UTF-8") && !str_ieq_n(cs, cslen, "US-ASCII")) {

@@ -73,7 +73,8 @@ enum { SEARCH_RET_MIN = 1, SEARCH_RET_MAX = 2, SEARCH_RET_ALL = 4, SEARCH_RET_CO
 struct search_query {
 	unsigned ret; /* 0: a plain "* SEARCH" answer; else ESEARCH with these */
 	struct search_key *key;
-	bool modseq; /* a MODSEQ key: the answer says the mod-sequence (RFC 7162 3.1.5) */
+	bool modseq;  /* a MODSEQ key: the answer says the mod-sequence (RFC 7162 3.1.5) */
+	bool charset; /* a CHARSET was given */
 };
 
 enum search_parsed {

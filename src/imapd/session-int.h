@@ -68,6 +68,9 @@ struct session {
 	/* RFC 7162 (condstore.c): enabled in this session; HIGHESTMODSEQ
 	 * said in this selection. */
 	bool condstore, qresync, modseq_told;
+	/* ENABLE UTF8=ACCEPT (RFC 6855): folder names are UTF-8 on the wire,
+	 * never modified UTF-7, and quoted strings may carry UTF-8. */
+	bool utf8;
 };
 
 /* Appends an answer line (CRLF added). */
@@ -83,6 +86,19 @@ int flush_out(struct session *s);
 char *arg_string(const struct imapd_arg *a);
 /* Appends a as an IMAP string: quoted when it can be, a literal otherwise. (args.c) */
 void put_string(struct buf *b, const char *p, size_t len);
+/* A folder name argument as the Maildir names it (modified UTF-7, "/"
+ * between levels): after ENABLE UTF8=ACCEPT the client's UTF-8, encoded
+ * (RFC 6855 3). NULL when it is not a string, or not UTF-8 a folder name
+ * may hold (controls, U+2028, U+2029). (args.c) */
+char *name_arg_utf(const struct session *s, const struct imapd_arg *a);
+/* Appends the folder name (as the Maildir names it) as the client reads
+ * it: modified UTF-7, or UTF-8 in a quoted string after ENABLE UTF8=ACCEPT. */
+void put_name(struct session *s, const char *name);
+/* The folder name as the client reads it (a copy). */
+char *name_shown(const struct session *s, const char *name);
+/* After ENABLE UTF8=ACCEPT: whether every quoted string of args is UTF-8
+ * (RFC 6855 3: other 8-bit bytes are answered BAD). */
+bool args_utf8_valid(const struct imapd_arg *args, size_t n);
 /* The sequence set a (UIDs when uid) of the selected folder into set; -1
  * after a tagged BAD when it is not one or names a message number past
  * the count. (args.c) */
@@ -171,10 +187,19 @@ struct qresync {
 	bool condstore, qresync, have_known;
 	uint32_t uidvalidity;
 	uint64_t modseq;
-	struct seqset known; /* have_known */
+	struct seqset known;                  /* have_known */
+	struct seqset match_seqs, match_uids; /* the seq-match data (3.2.5.2), or empty */
 };
+/* Frees what select_params() put into q. */
+void qresync_free(struct qresync *q);
 /* CONDSTORE enabled by a command; while selected, HIGHESTMODSEQ said once. */
 void condstore_on(struct session *s);
+/* Whether FETCH responses carry MODSEQ: CONDSTORE is on and the selected
+ * folder keeps mod-sequences (not NOMODSEQ). */
+bool modseq_shown(const struct session *s);
+/* -1 after a tagged BAD when the selected folder is NOMODSEQ (RFC 7162
+ * 3.1.2.2: no CHANGEDSINCE, UNCHANGEDSINCE, MODSEQ item or key there). */
+int modseq_refused(struct session *s);
 /* "MODSEQ (n)" of m. */
 void put_modseq(struct session *s, const struct view_msg *m);
 /* "* VANISHED (EARLIER) set": the UIDs of known (NULL: any) expunged after

@@ -100,7 +100,7 @@ const char *capabilities(struct session *s)
 	snprintf(
 	    s->caps, sizeof(s->caps),
 	    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
-	    "SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH CONDSTORE QRESYNC%s%s",
+	    "SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH CONDSTORE QRESYNC UTF8=ACCEPT%s%s",
 	    starttls ? " STARTTLS" : "", login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
 	return s->caps;
 }

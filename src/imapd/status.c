@@ -32,7 +32,7 @@ int put_status(struct session *s, const char *name, const char *dir, const struc
 	for (size_t k = 0; k < v.n; k++)
 		recent += v.msgs[k].recent;
 	buf_puts(&s->out, "* STATUS ");
-	put_string(&s->out, name, strlen(name));
+	put_name(s, name);
 	buf_puts(&s->out, " (");
 	for (size_t i = 0; i < nitems; i++) {
 		const struct imapd_arg *it = &items[i];
@@ -51,7 +51,8 @@ int put_status(struct session *s, const char *name, const char *dir, const struc
 			buf_printf(&s->out, "RECENT %zu", recent);
 		else if (imapd_arg_is(it, "HIGHESTMODSEQ"))
 			buf_printf(&s->out, "HIGHESTMODSEQ %llu",
-			           (unsigned long long)v.highestmodseq);
+			           /* RFC 7162 3.1.2.2: 0 where they do not last */
+			           (unsigned long long)(v.nomodseq ? 0 : v.highestmodseq));
 	}
 	buf_puts(&s->out, ")\r\n");
 	view_close(&v);

@@ -132,7 +132,7 @@ void session_sync(struct session *s, bool force)
 		m->changed = false;
 		buf_printf(&s->out, "* %zu FETCH (UID %u ", i + 1, m->uid);
 		view_msg_put_flags(&s->view, m, &s->out);
-		if (s->condstore) {
+		if (modseq_shown(s)) {
 			buf_putc(&s->out, ' ');
 			put_modseq(s, m);
 		}

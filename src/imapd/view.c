@@ -332,7 +332,8 @@ static void mark_recent(struct view *v, size_t from)
 
 	if (from >= v->n)
 		return;
-	if (v->rw && (lock = uidlist_lock(v->dir, 10000, err, sizeof(err))) < 0)
+	/* A folder that cannot be written (nomodseq) has no lock to take. */
+	if (v->rw && !v->nomodseq && (lock = uidlist_lock(v->dir, 10000, err, sizeof(err))) < 0)
 		log_warn("%s", err);
 	/* Without the file, the messages that came in new/ are (add_msg). */
 	if (read_recent(v, &first))
@@ -415,6 +416,9 @@ int view_open(const char *dir, unsigned how, struct view *v, char *err, size_t e
 	}
 	v->msgs = xcalloc(1, sizeof(*v->msgs));
 	v->ix = mdindex_load(dir, FETCH_CACHE_TAG);
+	/* The index is replaced by rename() in dir: without write access (or
+	 * on a read-only mount) no mod-sequence given here would last. */
+	v->nomodseq = faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0;
 	view_modseq_init(v);
 	if (view_sync(v, err, errlen) < 0) {
 		mdindex_free(v->ix);
@@ -497,7 +501,9 @@ void view_msg_remember(struct view *v, const struct view_msg *m, const char *hdr
 
 void view_save_index(struct view *v)
 {
-	if (v->ix != NULL && (mdindex_dirty(v->ix) || v->modseq_changed) && view_modseq_save(v) < 0)
+	/* A folder that cannot be written (nomodseq) is not tried each time. */
+	if (v->ix != NULL && !v->nomodseq && (mdindex_dirty(v->ix) || v->modseq_changed) &&
+	    view_modseq_save(v) < 0)
 		log_warn("%s/%s: %s", v->dir, MDINDEX_NAME, strerror(errno));
 }
 

@@ -50,6 +50,9 @@ struct view {
 	struct mdindex_gone *gone; /* expunged UIDs, ascending modseqs */
 	size_t ngone, gone_cap;
 	bool modseq_changed;
+	/* The folder's index cannot be written (a read-only directory): its
+	 * mod-sequences would not last, RFC 7162 3.1.2.2 NOMODSEQ. */
+	bool nomodseq;
 };
 
 /*

@@ -45,7 +45,6 @@ size_t hdr_section_start(const char *data, size_t len);
 
 /* Length (1-4) of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
 size_t utf8_seq_len(const unsigned char *s, size_t n);
-bool utf8_valid(const char *s, size_t n);
 void utf8_put(struct buf *b, unsigned int cp);
 /*
  * Raw bytes as mail means them: valid UTF-8 is kept, any other byte is read

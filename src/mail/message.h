@@ -91,6 +91,8 @@ char *rfc2047_decode(const char *s, size_t len);
  * above; ISO-8859-1 is read as its superset Windows-1252. NUL bytes become
  * U+FFFD. *outlen gets the length (not counting the NUL). */
 char *charset_to_utf8(const char *charset, const char *s, size_t len, size_t *outlen);
+/* Whether s[0..n) is valid UTF-8 (RFC 3629: no overlong form, no surrogate). */
+bool utf8_valid(const char *s, size_t n);
 
 struct msg_addr {
 	char *name; /* display name, decoded UTF-8, or NULL */

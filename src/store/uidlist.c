@@ -448,7 +448,10 @@ int uidlist_sync(const char *dir, struct uidlist *ul, bool *changed, char *err, 
 	bool stable, missing;
 
 	*changed = false;
-	if ((lock = uidlist_lock(dir, 10000, err, errlen)) < 0)
+	/* A folder no one may write (a read-only mount, no write permission)
+	 * is read without the lock: nothing is written, UIDs given to files
+	 * the list lacks last as long as the reader. */
+	if ((lock = uidlist_lock(dir, 10000, err, errlen)) < 0 && errno != EROFS && errno != EACCES)
 		return -1;
 	if (uidlist_read(dir, ul, err, errlen) < 0)
 		goto out;
@@ -475,12 +478,13 @@ int uidlist_sync(const char *dir, struct uidlist *ul, bool *changed, char *err, 
 		*changed = true;
 	}
 	*changed |= merge(ul, files, nf, !missing || stable);
-	rc = *changed ? uidlist_write(dir, ul, err, errlen) : 0;
+	rc = *changed && lock >= 0 ? uidlist_write(dir, ul, err, errlen) : 0;
 out:
 	for (size_t i = 0; i < nf; i++)
 		free(files[i].name);
 	free(files);
-	uidlist_unlock(dir, lock);
+	if (lock >= 0)
+		uidlist_unlock(dir, lock);
 	if (rc < 0)
 		uidlist_free(ul);
 	return rc;

@@ -59,7 +59,9 @@ void uidlist_unlock(const char *dir, int fd);
 
 /*
  * Brings dir's list up to date with its files (see above), under the lock.
- * *changed says whether the list was written. 0, or -1 with err.
+ * *changed says whether the list changed; it is written unless dir cannot
+ * be written at all (EROFS, EACCES: then read without the lock, nothing
+ * written). 0, or -1 with err.
  */
 int uidlist_sync(const char *dir, struct uidlist *ul, bool *changed, char *err, size_t errlen);
 

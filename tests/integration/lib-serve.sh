@@ -25,6 +25,11 @@
 #   serve_stop     Stops it (SIGTERM, then SIGKILL after 5 s); safe to repeat.
 #   serve_sanitizer_check
 #                  One check: the serve log has no sanitizer report.
+#   serve_tap SECS CMD...
+#                  Runs CMD (at most SECS seconds) and counts each of its
+#                  "ok NAME" and "not ok NAME" lines as a check (imapraw.py
+#                  writes them), echoes its "#" lines; a CMD that ends
+#                  otherwise than with 0 is one failed check more.
 #   freeport       A free TCP port on 127.0.0.1.
 
 _serve_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -107,6 +112,22 @@ serve_stop() {
 	wait "$SERVE_PID" 2>/dev/null
 	SERVE_PID=
 	return 0
+}
+
+serve_tap() { # SECS CMD...
+	local secs=$1 out rc l
+	shift
+	out=$(timeout "$secs" "$@" 2>&1)
+	rc=$?
+	while IFS= read -r l; do
+		case $l in
+		"ok "*) ok "${l#ok }" ;;
+		"not ok "*) not_ok "${l#not ok }" ;;
+		"#"*) echo "$l" ;;
+		esac
+	done <<<"$out"
+	[ $rc -eq 0 ] || not_ok "$(basename "$2") ran to its end (status $rc)" \
+		"$(echo "$out" | grep -v -E '^(ok|not ok|#)' | tail -5 | tr '\n' ' ')"
 }
 
 serve_sanitizer_check() {

@@ -17,16 +17,7 @@ serve_add "$M" "$NMSGS"
 made=$(echo "$(date +%s.%N) - $start" | bc)
 echo "# $NMSGS messages written in ${made}s"
 serve_start "$M"
-out=$(timeout 120 python3 "$here/serve-qresync.py" "$SERVE_PORT" "$NMSGS" 2>&1)
-rc=$?
-while IFS= read -r l; do
-	case $l in
-	"ok "*) ok "${l#ok }" ;;
-	*) not_ok "${l#not ok }" ;;
-	esac
-done < <(echo "$out" | grep -E '^(ok|not ok)')
-echo "$out" | grep '^#'
-[ $rc -eq 0 ] || echo "$out" | grep -v -E '^(ok|not ok|#)' | head -5 | sed 's/^/# /'
+serve_tap 120 python3 "$here/serve-qresync.py" "$SERVE_PORT" "$NMSGS"
 
 # The index keeps them: after a restart, nothing changed since.
 highestmodseq() {

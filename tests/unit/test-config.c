@@ -286,6 +286,15 @@ static const struct {
      ":3:10: server.users.me.passwd_hash: unknown key (did you mean 'password_hash'?)"},
     {"server_user_hash_not_crypt", "server:\n  users:\n    me: {password_hash: secret}\n",
      ":3:25: server.users.me.password_hash: expected a crypt(3) hash"},
+    {"special_use_unknown_use", "server:\n  special_use: {outbox: Outbox}\n" SERVER_USERS,
+     ":2:17: server.special_use: unknown use 'outbox' (expected sent, drafts, trash, junk, "
+     "archive, all or flagged)"},
+    {"special_use_dot_in_name", "server:\n  special_use: {sent: Sent.2024}\n" SERVER_USERS,
+     ":2:23: server.special_use.sent: a folder name cannot hold '.'"},
+    {"special_use_empty_level", "server:\n  special_use:\n    junk: [Spam, /Junk]\n" SERVER_USERS,
+     ":3:18: server.special_use.junk[1]: expected a folder name such as Sent or Archive/2024"},
+    {"special_use_not_a_mapping", "server:\n  special_use: [Sent]\n" SERVER_USERS,
+     ":2:16: server.special_use: expected a mapping, got a list"},
     {"server_user_not_a_mapping", "server:\n  users:\n    me: x\n",
      ":3:9: server.users.me: expected a mapping, got a string"},
 };
@@ -676,6 +685,29 @@ static void smtp_and_server_defaults(void **state)
 	assert_int_equal(c->server.listen[0].port, 1143);
 	assert_int_equal(c->server.ntls_listen, 0);
 	assert_null(c->server.cert);
+	for (size_t u = 0; u < SU_COUNT; u++)
+		assert_false(c->server.special_use[u].set);
+	config_free(c);
+}
+
+/* special_use: a name or a list, UTF-8 as written; [] sets none. */
+static void special_use_names_folders_per_use(void **state)
+{
+	static const char yaml[] = "server:\n  special_use:\n    sent: \"Envoy\xc3\xa9s\"\n"
+	                           "    junk: [Pourriel, Spam]\n    archive: []\n" SERVER_USERS;
+	struct diag d;
+	struct config *c = load_text(*state, yaml, 0600, &d, NULL);
+
+	assert_non_null(c);
+	assert_true(c->server.special_use[SU_SENT].set);
+	assert_int_equal(c->server.special_use[SU_SENT].folders.n, 1);
+	assert_string_equal(c->server.special_use[SU_SENT].folders.v[0], "Envoy\xc3\xa9s");
+	assert_int_equal(c->server.special_use[SU_JUNK].folders.n, 2);
+	assert_string_equal(c->server.special_use[SU_JUNK].folders.v[1], "Spam");
+	assert_true(c->server.special_use[SU_ARCHIVE].set);
+	assert_int_equal(c->server.special_use[SU_ARCHIVE].folders.n, 0);
+	assert_false(c->server.special_use[SU_TRASH].set);
+	assert_string_equal(special_use_attrs[SU_JUNK], "\\Junk");
 	config_free(c);
 }
 
@@ -976,6 +1008,7 @@ int main(void)
 	    cmocka_unit_test_setup(every_value_is_parsed, test_setup),
 	    cmocka_unit_test_setup(merge_keys_fill_what_the_mapping_does_not_set, test_setup),
 	    cmocka_unit_test_setup(smtp_and_server_defaults, test_setup),
+	    cmocka_unit_test_setup(special_use_names_folders_per_use, test_setup),
 	    cmocka_unit_test_setup(an_empty_listen_list_is_socket_activation_only, test_setup),
 	    cmocka_unit_test_setup(local_smtp_relay_may_take_a_password_in_clear, test_setup),
 	    cmocka_unit_test_setup(state_dir_follows_xdg_state_home, test_setup),

@@ -119,6 +119,38 @@ static void literals_synchronizing_and_plus(void **state)
 static const char fetch[] =
     "a4 UID FETCH 1:*,7 (UID FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100> BODY[])\r\n";
 
+/* RFC 4466 literal8 "~{N}" (APPEND's UTF8 data, RFC 6855): any byte, NUL
+ * included; a "~" not before "{" stays an atom's character. */
+static void literal8_in_a_list(void **state)
+{
+	struct run t = {.r = imapd_reader_new(NULL)};
+	const char cmd[] = "a APPEND \"Envoy\xc3\xa9s\" UTF8 (~{4+}\r\nZ\0\xc3\xa9)\r\n";
+	const struct imapd_arg *l;
+
+	(void)state;
+	assert_int_equal(feed(&t, cmd, sizeof(cmd) - 1), IMAPD_COMMAND);
+	assert_int_equal(t.cmd->nargs, 3);
+	assert_arg(&t.cmd->args[0], IMAPD_STRING, "Envoy\xc3\xa9s");
+	assert_arg(&t.cmd->args[1], IMAPD_ATOM, "UTF8");
+	l = &t.cmd->args[2];
+	assert_int_equal(l->kind, IMAPD_LIST);
+	assert_int_equal(l->nsub, 1);
+	assert_int_equal(l->sub[0].kind, IMAPD_STRING);
+	assert_true(l->sub[0].literal && l->sub[0].literal8);
+	assert_int_equal(l->sub[0].len, 4);
+	assert_memory_equal(l->sub[0].s, "Z\0\xc3\xa9", 4);
+	/* A synchronizing literal8 asks for "+" like a literal. */
+	assert_int_equal(feed_str(&t, "b APPEND x UTF8 (~{2}\r\n"), IMAPD_CONTINUE);
+	assert_int_equal(feed_str(&t, "hi)\r\n"), IMAPD_COMMAND);
+	assert_true(t.cmd->args[2].sub[0].literal8);
+	assert_int_equal(feed_str(&t, "c LIST \"\" ~user\r\n"), IMAPD_COMMAND);
+	assert_arg(&t.cmd->args[1], IMAPD_ATOM, "~user");
+	assert_int_equal(feed_str(&t, "d NOOP {1}\r\n"), IMAPD_CONTINUE);
+	assert_int_equal(feed_str(&t, "x\r\n"), IMAPD_COMMAND);
+	assert_false(t.cmd->args[0].literal8);
+	imapd_reader_free(t.r);
+}
+
 static void check_fetch(const struct imapd_cmd *c)
 {
 	const struct imapd_arg *l = &c->args[2];
@@ -271,6 +303,7 @@ int main(void)
 	    cmocka_unit_test(malformed_commands_are_bad_and_dropped),
 	    cmocka_unit_test(an_open_bracket_without_its_close_is_part_of_an_atom),
 	    cmocka_unit_test(caps_drop_the_command_and_resync),
+	    cmocka_unit_test(literal8_in_a_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
