@@ -30,7 +30,8 @@ static const struct help helps[] = {
             "the config has server:.\n"
             "\n"
             "options:\n"
-            "  --syslog    log to syslog instead of stderr\n"
+            "  --syslog        log to syslog instead of stderr\n"
+            "  --allow-root    run as root all the same (refused otherwise)\n"
             "\n"
             "example:\n"
             "  corral -v run\n"},
@@ -38,7 +39,8 @@ static const struct help helps[] = {
               "Only the IMAP server, on the Maildir (the config's server: section).\n"
               "\n"
               "options:\n"
-              "  --syslog    log to syslog instead of stderr\n"
+              "  --syslog        log to syslog instead of stderr\n"
+              "  --allow-root    run as root all the same (refused otherwise)\n"
               "\n"
               "example:\n"
               "  corral serve\n"},

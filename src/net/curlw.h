@@ -42,6 +42,10 @@ struct curl_api {
 int curlw_load(char *err, size_t errlen);
 /* The loaded library; calling it before a successful curlw_load() is a bug. */
 const struct curl_api *curlw(void);
+/* tls_fingerprint (corral.yml(5)): the server's public key must be one of
+ * pins ("sha256//BASE64;..."); the pin then stands in for the CA chain and
+ * the host name, which are not checked (a self-signed certificate). */
+void curlw_pin(CURL *c, const char *pins);
 
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
