@@ -122,10 +122,16 @@ struct server_conf {
 	/* Sessions at once, in all and from one client address. */
 	unsigned max_connections;
 	unsigned max_connections_per_address;
+	/* Seconds without a command before a session is closed: before login
+	 * (a slot held by nobody), and after (RFC 3501's autologout). */
+	uint64_t login_timeout_s;
+	uint64_t idle_timeout_s;
 };
 
 #define SERVER_MAX_CONNECTIONS             128
 #define SERVER_MAX_CONNECTIONS_PER_ADDRESS 32
+#define SERVER_LOGIN_TIMEOUT_S             60
+#define SERVER_IDLE_TIMEOUT_S              (31 * 60)
 
 #define CONFIG_MAX_CONNECTIONS 4
 
