@@ -21,6 +21,7 @@
 char *view_folder_dir(const char *root, const char *name)
 {
 	struct buf out;
+	struct stat st;
 	const char *p = name;
 
 	if (strcasecmp(name, "INBOX") == 0)
@@ -57,6 +58,12 @@ char *view_folder_dir(const char *root, const char *name)
 		p += n;
 		if (*p == '/')
 			p++;
+	}
+	/* A folder that is a symbolic link may lead out of the Maildir: none is
+	 * followed (SECURITY.md). */
+	if (lstat(out.data, &st) == 0 && S_ISLNK(st.st_mode)) {
+		buf_free(&out);
+		return NULL;
 	}
 	return buf_steal(&out, NULL);
 }
@@ -186,8 +193,10 @@ static int open_path(const struct view *v, const struct view_msg *m)
 {
 	const char *rel = rel_path(v, m);
 
-	return rel != NULL ? openat(v->dirfd, rel, O_RDONLY | O_CLOEXEC)
-	                   : open(m->path, O_RDONLY | O_CLOEXEC);
+	/* A message file that is a symbolic link could show any file the server
+	 * can read: never followed (SECURITY.md). */
+	return rel != NULL ? openat(v->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+	                   : open(m->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 int view_msg_open(struct view *v, struct view_msg *m)
