@@ -14,8 +14,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-fetch.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/corral-test.XXXXXX")
 chmod 755 "$T" # Dovecot's users (nobody, dovecot) reach its files below
-SINK=
-trap 'dovecot_cleanup; [ -n "$SINK" ] && kill "$SINK" 2>/dev/null; rm -rf "$T"' EXIT
+SINKS=()
+trap 'dovecot_cleanup; for p in "${SINKS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 need openssl
 need_py aiosmtpd
 export HOME=$T/home XDG_STATE_HOME=$T/xstate
@@ -26,12 +26,12 @@ C=$T/certs
 mkdir -p "$C"
 # wrong: signed by the test CA, but for mail.example.org only (the tests
 # connect to 127.0.0.1). self: self-signed, for the right names.
-openssl req -newkey rsa:2048 -nodes -subj "/CN=mail.example.org" \
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=mail.example.org" \
 	-keyout "$C/wrong.key" -out "$C/wrong.csr" 2>/dev/null &&
 	printf 'subjectAltName=DNS:mail.example.org\nextendedKeyUsage=serverAuth\n' >"$C/wrong.ext" &&
 	openssl x509 -req -in "$C/wrong.csr" -CA "$DOVECOT_DIR/ca.crt" -CAkey "$DOVECOT_DIR/ca.key" \
 		-CAcreateserial -days 2 -extfile "$C/wrong.ext" -out "$C/wrong.crt" 2>/dev/null &&
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \
 		-addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
 		-keyout "$C/self.key" -out "$C/self.crt" 2>/dev/null ||
 	setup_fail "openssl could not make the test certificates"
@@ -127,20 +127,34 @@ check "a malformed pin is a config error naming the key" \
 	sh -c "[ $RC -eq 78 ] && grep -qE 'c.yml:[0-9]+:[0-9]+: accounts.a.tls_fingerprint: expected sha256//' '$T/err'"
 
 # 4. The SMTP relay (a forward from corral deliver): the same checks.
-# relay TLS CERT LINE...: a forward through a sink serving CERT; RC, $T/err,
-# SENT (messages the sink stored).
+# Four sinks, started at once: implicit or STARTTLS, serving wrong or self.
+SINKS=()
+for tls in implicit starttls; do
+	for cert in wrong self; do
+		port=$(_dovecot_free_port)
+		opt=--starttls
+		[ "$tls" = implicit ] && opt=--implicit
+		mkdir -p "$T/sink-$tls-$cert"
+		/usr/bin/python3 "$here/smtpsink.py" "$port" "$T/sink-$tls-$cert" "$opt" "$C/$cert.crt" "$C/$cert.key" \
+			>"$T/sink-$tls-$cert.log" 2>&1 &
+		SINKS+=($!)
+		eval "PORT_${tls}_$cert=$port"
+	done
+done
+for tls in implicit starttls; do
+	for cert in wrong self; do
+		wait_until 20 grep -q '^ready' "$T/sink-$tls-$cert.log" || setup_fail "smtpsink.py ($tls, $cert) did not start"
+	done
+done
+# relay TLS CERT LINE...: a forward through the sink serving CERT; RC,
+# $T/err, SENT (messages that sink stored for it).
 relay() {
-	local tls=$1 cert=$2 port opt
+	local tls=$1 cert=$2 port before
 	shift 2
-	port=$(_dovecot_free_port)
-	opt=--starttls
-	[ "$tls" = implicit ] && opt=--implicit
-	rm -rf "$T/sink" "$T/Maildir" "$T/state"
-	mkdir -p "$T/sink"
-	/usr/bin/python3 "$here/smtpsink.py" "$port" "$T/sink" "$opt" "$C/$cert.crt" "$C/$cert.key" \
-		>"$T/sink.log" 2>&1 &
-	SINK=$!
-	wait_until 10 grep -q '^ready' "$T/sink.log" || setup_fail "smtpsink.py did not start"
+	port=PORT_${tls}_$cert
+	port=${!port}
+	before=$(find "$T/sink-$tls-$cert" -name '*.eml' | wc -l)
+	rm -rf "$T/Maildir" "$T/state"
 	printf -- '- name: fwd\n  if: {subject: "*"}\n  then: [{forward: me@example.org}, keep]\n' >"$T/fwd.yml"
 	{
 		printf 'maildir: %s\nstate: %s\nrules: %s\nsmtp:\n  host: 127.0.0.1\n  port: %s\n  tls: %s\n' \
@@ -149,10 +163,7 @@ relay() {
 	} | write_config "$T/c.yml"
 	printf 'From: a@example.org\nTo: me@example.org\nSubject: hello\nMessage-ID: <r@x>\n\nbody\n' >"$T/msg"
 	CORRAL_STDIN=$T/msg corral_run 60 -c "$T/c.yml" deliver
-	kill "$SINK" 2>/dev/null
-	wait "$SINK" 2>/dev/null
-	SINK=
-	SENT=$(find "$T/sink" -name '*.eml' | wc -l)
+	SENT=$(($(find "$T/sink-$tls-$cert" -name '*.eml' | wc -l) - before))
 }
 for tls in implicit starttls; do
 	relay "$tls" wrong "ca_file: $DOVECOT_DIR/ca.crt"
