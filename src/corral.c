@@ -63,7 +63,7 @@ static void usage(FILE *fp)
 	        "  -c FILE      config file (default $XDG_CONFIG_HOME/corral/config.yml)\n"
 	        "  -v, -vv      more output; -q less\n"
 	        "  --dry-run    fetch and sort without writing anything or changing any server\n"
-	        "  --allow-root run or serve as root (they refuse otherwise)\n"
+	        "  --allow-root run or serve as root (refused otherwise; others warn)\n"
 	        "  --version    print the version\n"
 	        "  --help       this text; corral COMMAND --help for one command; corral(1)\n");
 }

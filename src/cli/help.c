@@ -180,7 +180,7 @@ void cli_help_options(FILE *fp, const char *cmd)
 	const char *p, *end;
 
 	if (cmd == NULL) {
-		fprintf(fp, "-c\n--config\n-v\n-q\n--dry-run\n--version\n--help\n");
+		fprintf(fp, "-c\n--config\n-v\n-q\n--dry-run\n--allow-root\n--version\n--help\n");
 		return;
 	}
 	for (p = h ? h->text : ""; (end = strchr(p, '\n')) != NULL; p = end + 1)
