@@ -3,7 +3,7 @@
 # (IMAP PLAIN and LOGIN, POP3 USER/PASS and AUTH PLAIN; from password_command and
 # from the file) and of the SMTP relay (AUTH PLAIN), and their base64 forms
 # as they cross the wire, appear in no output of corral fetch or corral run
-# at -q, default, -v and -vv (libcurl's protocol trace included), nor in the
+# at the default verbosity, -v and -vv (libcurl's protocol trace included), nor in the
 # error a wrong password gives, nor in /proc/PID/cmdline or environ of
 # corral, of the IMAP server it starts or of the pipe actions it runs; and
 # corral is not dumpable (no core file, /proc/PID/environ readable by root
