@@ -18,14 +18,32 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+/* Whether dir, or its tmp/ new/ cur/, is a symbolic link: it may lead out
+ * of the Maildir, and none is followed (SECURITY.md). dir itself is not
+ * looked at for INBOX (the Maildir root may be a link, ~/Maildir -> /data). */
+static bool has_link(const char *dir, bool self)
+{
+	static const char *const sub[] = {"", "/tmp", "/new", "/cur"};
+	struct stat st;
+
+	for (size_t i = self ? 0 : 1; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		char *p = xasprintf("%s%s", dir, sub[i]);
+		bool link = lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+
+		free(p);
+		if (link)
+			return true;
+	}
+	return false;
+}
+
 char *view_folder_dir(const char *root, const char *name)
 {
 	struct buf out;
-	struct stat st;
 	const char *p = name;
 
 	if (strcasecmp(name, "INBOX") == 0)
-		return xstrdup(root);
+		return has_link(root, false) ? NULL : xstrdup(root);
 	/* LIST's wildcards name no folder. */
 	if (name[0] == '\0' || name[0] == '/' || name[strlen(name) - 1] == '/' ||
 	    strpbrk(name, "%*") != NULL)
@@ -59,9 +77,7 @@ char *view_folder_dir(const char *root, const char *name)
 		if (*p == '/')
 			p++;
 	}
-	/* A folder that is a symbolic link may lead out of the Maildir: none is
-	 * followed (SECURITY.md). */
-	if (lstat(out.data, &st) == 0 && S_ISLNK(st.st_mode)) {
+	if (has_link(buf_cstr(&out), true)) {
 		buf_free(&out);
 		return NULL;
 	}

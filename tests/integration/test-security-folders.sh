@@ -2,10 +2,11 @@
 # No folder name leaves the Maildir root (SECURITY.md): from an IMAP client
 # (CREATE, RENAME, SELECT, EXAMINE, STATUS, APPEND, COPY, MOVE, DELETE with
 # "..", "/", absolute names, "~"), from a symbolic link inside the Maildir
-# (a folder and a message file that point outside: never listed, opened,
-# read or written, by corral serve or by a delivery) and from a rule's
-# capture ('$1' holding "../.."). After all of it, nothing outside the
-# Maildir was created or changed. No Dovecot; bounded in time.
+# (a folder, a folder's tmp/, and a message file that point outside: never
+# opened, read or written by corral serve or by a delivery, the folder link
+# not even listed) and from a rule's capture ('$1' holding "../.."). After
+# all of it, nothing outside the Maildir was created or changed. No
+# Dovecot; bounded in time.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-serve.sh"
@@ -18,6 +19,9 @@ mkdir -p "$O/cur" "$O/new" "$O/tmp"
 printf 'From: x@example.org\nSubject: OUTSIDE-FOLDER-MESSAGE\n\nbody\n' >"$O/cur/1.M1.out:2,S"
 printf 'OUTSIDE-FILE-SECRET\n' >"$T/top/secret.txt"
 ln -s "$O" "$M/.Evil"
+# A real folder whose tmp/ is a link outside (APPEND writes through tmp/).
+mkdir -p "$M/.Half/cur" "$M/.Half/new" "$T/top/outside2"
+ln -s "$T/top/outside2" "$M/.Half/tmp"
 ln -s "$T/top/secret.txt" "$M/cur/1700000009.M9P9.link:2,S"
 mkdir -p "$T/victim"
 before=$(cd "$T" && find . -path ./top/Maildir -prune -o -printf '%p %s %T@\n' | sort | grep -v '^\. \|^\./serve\|^\./home\|^\./xstate\|^\./config.yml\|^\./state')
@@ -47,7 +51,7 @@ cmd("LOGIN me sesame")
 u, t = cmd('LIST "" *')
 print("LIST", " ".join(u))
 bad = ["../escape", "../../victim", "/etc", "/tmp/x", "~root", "a/../../b", "..", "&AC4ALg-/x",
-       "Evil"]
+       "Evil", "Half"]
 for name in bad:
     q = '"%s"' % name
     res = {}
@@ -76,10 +80,10 @@ sed 's/^/# /' "$T/py.out" | cut -c1-200
 check "LIST does not show the folder that is a link (Evil)" \
 	sh -c "grep -q '^LIST .*INBOX' '$T/py.out' && ! grep -q '^LIST .*Evil' '$T/py.out'"
 n=$(grep -c '^NAME ' "$T/py.out")
-check "every bad name was tried with 11 commands ($n names)" test "$n" -eq 9
+check "every bad name was tried with 11 commands ($n names)" test "$n" -eq 10
 bad_ok=$(grep '^NAME ' "$T/py.out" | tr ' ' '\n' | grep -E "=(b')?OK" | head -5)
 check "every command with a bad name or the link is refused (NO or BAD)" \
-	sh -c "[ $n -eq 9 ] && [ -z '$bad_ok' ]"
+	sh -c "[ $n -eq 10 ] && [ -z '$bad_ok' ]"
 [ -z "$bad_ok" ] || echo "# accepted: $bad_ok"
 check "INBOX lists its 3 messages, not the linked file" grep -q '^INBOX 3$' "$T/py.out"
 check "no FETCH shows a byte of a file outside (the link is not followed)" grep -q '^BODIES 0 3$' "$T/py.out"
