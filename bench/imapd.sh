@@ -40,6 +40,9 @@ SEED=${SEED:-1}
 ROUNDS=${ROUNDS:-3}
 BODIES=${BODIES:-200}
 CORRAL=${CORRAL:-$PWD/corral}
+# Run as root here (the test servers need it): corral run and serve refuse
+# root unless told, the other commands warn (corral(1)).
+export CORRAL_ALLOW_ROOT=1
 CACHE=${BENCH_CACHE:-/tmp/corral-bench-imapd}
 if [ -z "${DROP_CACHES:-}" ]; then
 	DROP_CACHES=0

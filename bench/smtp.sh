@@ -57,6 +57,9 @@ done
 	exit 77
 }
 CORRAL=${CORRAL:-./corral}
+# Run as root here (the test servers need it): corral run and serve refuse
+# root unless told, the other commands warn (corral(1)).
+export CORRAL_ALLOW_ROOT=1
 case $CORRAL in /*) ;; *) CORRAL=$top/$CORRAL ;; esac
 BENCH_USER=corralbench
 PY=/usr/bin/python3 # Debian's, with python3-aiosmtpd

@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORRAL=${CORRAL:-$PWD/corral}
+# Run as root here (the test servers need it): corral run and serve refuse
+# root unless told, the other commands warn (corral(1)).
+export CORRAL_ALLOW_ROOT=1
 . tests/integration/lib-dovecot.sh
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -61,6 +63,7 @@ static void usage(FILE *fp)
 	        "  -c FILE      config file (default $XDG_CONFIG_HOME/corral/config.yml)\n"
 	        "  -v, -vv      more output; -q less\n"
 	        "  --dry-run    fetch and sort without writing anything or changing any server\n"
+	        "  --allow-root run or serve as root (refused otherwise; others warn)\n"
 	        "  --version    print the version\n"
 	        "  --help       this text; corral COMMAND --help for one command; corral(1)\n");
 }
@@ -98,6 +101,10 @@ static int take_common_option(struct cli *cli, int argc, char **argv, int *i)
 	}
 	if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 		cli->verbosity = -1;
+		return 1;
+	}
+	if (strcmp(a, "--allow-root") == 0) {
+		cli->allow_root = true;
 		return 1;
 	}
 	if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) {
@@ -144,17 +151,46 @@ static bool mda_mode(char **rest, int nrest)
 static void read_knobs(struct cli *cli)
 {
 	const char *delay = getenv("CORRAL_RETRY_DELAY"), *idle = getenv("CORRAL_IDLE_CHECK");
+	const char *root = getenv("CORRAL_ALLOW_ROOT");
 	uint64_t v;
 
 	cli->fault = getenv("CORRAL_FAULT");
 	cli->dns_server = getenv("CORRAL_DNS_SERVER");
 	cli->rules_dir = getenv("CORRAL_RULES_DIR");
+	if (root != NULL && strcmp(root, "1") == 0)
+		cli->allow_root = true;
 	cli->retry_delay_s = 60;
 	if (delay != NULL && parse_duration(delay, &cli->retry_delay_s) < 0)
 		cli->retry_delay_s = 60;
 	cli->idle_check_s = IDLE_CHECK_S;
 	if (idle != NULL && parse_duration(idle, &v) == 0 && v > 0 && v < 3600)
 		cli->idle_check_s = (unsigned)v;
+}
+
+/*
+ * Nothing in corral needs root. The long-running commands, which talk to the
+ * network and to local clients for hours, refuse it; the others say it once.
+ * --allow-root (or CORRAL_ALLOW_ROOT=1) says it is meant, and silences both.
+ */
+static int root_policy(const struct command *cmd, const struct cli *cli)
+{
+	bool daemon = strcmp(cmd->name, "run") == 0 || strcmp(cmd->name, "serve") == 0;
+
+	if (geteuid() != 0 || cli->allow_root || cmd->usage == NULL)
+		return 0;
+	if (daemon) {
+		fprintf(stderr,
+		        "corral %s: refusing to run as root: nothing in corral needs it, and a "
+		        "root daemon on the network is a risk; run it as the mail's owner, or give "
+		        "--allow-root (or CORRAL_ALLOW_ROOT=1) if this is meant\n",
+		        cmd->name);
+		return EX_NOPERM;
+	}
+	fprintf(stderr,
+	        "corral %s: warning: running as root (nothing in corral needs it; "
+	        "--allow-root silences this)\n",
+	        cmd->name);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -187,6 +223,11 @@ int main(int argc, char **argv)
 			rest[nrest++] = argv[i];
 	}
 	log_set_verbosity(cli.verbosity);
+	/* State, config and mail are private: whatever corral creates is at most
+	 * 0700/0600, even where a call forgets its mode (children inherit it). */
+	umask(umask(077) | 077);
+	/* A secret read into memory must not end in a core file. */
+	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
 	/* A peer that goes away is an error return from write(), not a death. */
 	signal(SIGPIPE, SIG_IGN);
 	cli.progress = cli.verbosity >= 0 && isatty(STDOUT_FILENO);
@@ -209,6 +250,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "corral: unknown command '%s' (try corral --help)\n", rest[0]);
 		free(rest);
 		return EX_USAGE;
+	}
+	if ((rc = root_policy(cmd, &cli)) != 0) {
+		free(rest);
+		return rc;
 	}
 	rc = cmd->run(&cli, nrest, rest);
 	free(rest);

@@ -70,7 +70,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	                          .retry_delay_s = cli->retry_delay_s,
 	                          .idle_check_s = cli->idle_check_s};
 	struct daemon_conf *dc;
-	char *serve_argv[7] = {NULL};
+	char *serve_argv[8] = {NULL}, *path = NULL;
 	bool use_syslog = false;
 	int lock, rc;
 
@@ -107,17 +107,22 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (dc->cfg->server.present && dc->cfg->server.nlisten + dc->cfg->server.ntls_listen > 0) {
 		char *verb = cli->verbosity >= 2 ? "-vv" : cli->verbosity < 0 ? "-q" : "-v";
 
-		serve_argv[0] = "/proc/self/exe";
-		serve_argv[1] = "-c";
+		int k = 0;
+
+		serve_argv[k++] = "/proc/self/exe";
+		serve_argv[k++] = "-c";
 		/* A copy: a SIGHUP frees the config it came from. */
-		serve_argv[2] = xstrdup(dc->cfg->path);
-		serve_argv[3] = verb;
-		serve_argv[4] = "serve";
-		serve_argv[5] = use_syslog ? "--syslog" : NULL;
+		path = serve_argv[k++] = xstrdup(dc->cfg->path);
+		serve_argv[k++] = verb;
+		/* Root was allowed for this run: for its server too. */
+		if (cli->allow_root)
+			serve_argv[k++] = "--allow-root";
+		serve_argv[k++] = "serve";
+		serve_argv[k] = use_syslog ? "--syslog" : NULL;
 		p.serve_argv = serve_argv;
 	}
 	rc = daemon_run(&p, dc);
-	free(serve_argv[2]);
+	free(path);
 	close(lock);
 	return rc;
 }

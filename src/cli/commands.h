@@ -22,6 +22,7 @@ struct cli {
 	int verbosity;           /* -q -1, default 0, -v 1, -vv 2 */
 	bool dry_run;            /* --dry-run */
 	bool progress;           /* stdout is a terminal and not -q */
+	bool allow_root;         /* --allow-root or CORRAL_ALLOW_ROOT=1 */
 	/* Test knobs from the environment, read once at start (corral.1 documents
 	 * them): CORRAL_FAULT, a crash step; CORRAL_RETRY_DELAY, the first wait
 	 * before a deferred forward or pipe is tried again (seconds, default 60). */

@@ -30,7 +30,8 @@ static const struct help helps[] = {
             "the config has server:.\n"
             "\n"
             "options:\n"
-            "  --syslog    log to syslog instead of stderr\n"
+            "  --syslog        log to syslog instead of stderr\n"
+            "  --allow-root    run as root all the same (refused otherwise)\n"
             "\n"
             "example:\n"
             "  corral -v run\n"},
@@ -38,7 +39,8 @@ static const struct help helps[] = {
               "Only the IMAP server, on the Maildir (the config's server: section).\n"
               "\n"
               "options:\n"
-              "  --syslog    log to syslog instead of stderr\n"
+              "  --syslog        log to syslog instead of stderr\n"
+              "  --allow-root    run as root all the same (refused otherwise)\n"
               "\n"
               "example:\n"
               "  corral serve\n"},
@@ -178,7 +180,7 @@ void cli_help_options(FILE *fp, const char *cmd)
 	const char *p, *end;
 
 	if (cmd == NULL) {
-		fprintf(fp, "-c\n--config\n-v\n-q\n--dry-run\n--version\n--help\n");
+		fprintf(fp, "-c\n--config\n-v\n-q\n--dry-run\n--allow-root\n--version\n--help\n");
 		return;
 	}
 	for (p = h ? h->text : ""; (end = strchr(p, '\n')) != NULL; p = end + 1)

@@ -18,6 +18,7 @@ enum {
 	A_TLS,
 	A_ALLOW_PLAINTEXT,
 	A_CA_FILE,
+	A_PIN,
 	A_INSECURE,
 	A_USER,
 	A_PASSWORD,
@@ -41,6 +42,7 @@ static const struct key account_keys[] = {
     [A_TLS] = ENUM_KEY("tls", AOFF(tls), cfg_tls_names, 0),
     [A_ALLOW_PLAINTEXT] = KEY("allow_plaintext", K_BOOL, AOFF(allow_plaintext)),
     [A_CA_FILE] = KEY("ca_file", K_PATH, AOFF(ca_file)),
+    [A_PIN] = KEY("tls_fingerprint", K_STRING, AOFF(tls_fingerprint)),
     [A_INSECURE] = KEY("insecure", K_BOOL, AOFF(insecure)),
     [A_USER] = KEY("user", K_STRING, AOFF(cred.user)),
     [A_PASSWORD] = KEY("password", K_STRING, AOFF(cred.password)),
@@ -135,6 +137,7 @@ static void check_account(struct loader *L, struct account *a, yaml_node_t *map,
 		           "oauth2_token_command");
 	cfg_check_host(L, v[A_HOST], path, a->host);
 	cfg_check_readable(L, v[A_CA_FILE], path, "ca_file", a->ca_file);
+	cfg_check_pin(L, v[A_PIN], path, a->tls_fingerprint, a->insecure, a->tls == TLS_OFF);
 	cfg_check_positive(L, v[A_TIMEOUT], path, "timeout", a->timeout_s);
 	cfg_check_positive(L, v[A_POLL], path, "poll", a->poll_s);
 	if (v[A_TLS] && a->tls == TLS_OFF && !a->allow_plaintext)

@@ -257,7 +257,19 @@ static void load_count(struct loader *L, yaml_node_t *v, const char *path, void 
 		*(unsigned *)field = (unsigned)n;
 }
 
-enum { V_LISTEN, V_TLS_LISTEN, V_CERT, V_KEY, V_USERS, V_PLAIN, V_MAXC, V_MAXA, V_SPECIAL };
+enum {
+	V_LISTEN,
+	V_TLS_LISTEN,
+	V_CERT,
+	V_KEY,
+	V_USERS,
+	V_PLAIN,
+	V_MAXC,
+	V_MAXA,
+	V_SPECIAL,
+	V_LOGIN_TO,
+	V_IDLE_TO
+};
 
 static const struct key server_keys[] = {
     [V_LISTEN] = CUSTOM_KEY("listen", 0, load_listen),
@@ -271,6 +283,8 @@ static const struct key server_keys[] = {
     [V_MAXA] = CUSTOM_KEY("max_connections_per_address",
                           offsetof(struct server_conf, max_connections_per_address), load_count),
     [V_SPECIAL] = CUSTOM_KEY("special_use", 0, load_special_use),
+    [V_LOGIN_TO] = KEY("login_timeout", K_DURATION, offsetof(struct server_conf, login_timeout_s)),
+    [V_IDLE_TO] = KEY("idle_timeout", K_DURATION, offsetof(struct server_conf, idle_timeout_s)),
 };
 
 /* Each address may be bound once, plain or TLS. */
@@ -340,5 +354,11 @@ void cfg_load_server(struct loader *L, yaml_node_t *map, const char *path, void 
 		s->max_connections = SERVER_MAX_CONNECTIONS;
 	if (!v[V_MAXA])
 		s->max_connections_per_address = SERVER_MAX_CONNECTIONS_PER_ADDRESS;
+	if (!v[V_LOGIN_TO])
+		s->login_timeout_s = SERVER_LOGIN_TIMEOUT_S;
+	if (!v[V_IDLE_TO])
+		s->idle_timeout_s = SERVER_IDLE_TIMEOUT_S;
+	cfg_check_positive(L, v[V_LOGIN_TO], "server", "login_timeout", s->login_timeout_s);
+	cfg_check_positive(L, v[V_IDLE_TO], "server", "idle_timeout", s->idle_timeout_s);
 	check_server(L, s, map, v);
 }

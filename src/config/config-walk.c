@@ -284,6 +284,51 @@ void cfg_check_host(struct loader *L, yaml_node_t *v, const char *path, const ch
 		ydoc_error(L->y, L->d, v, ydoc_path_key(kp, path, "host"), "%s", why);
 }
 
+/* Whether s (len bytes) is "sha256//" and the base64 of 32 bytes. */
+static bool pin_ok(const char *s, size_t len)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	if (len != 8 + 44 || strncmp(s, "sha256//", 8) != 0 || s[len - 1] != '=')
+		return false;
+	for (size_t i = 8; i < len - 1; i++)
+		if (strchr(b64, s[i]) == NULL)
+			return false;
+	return true;
+}
+
+void cfg_check_pin(struct loader *L, yaml_node_t *v, const char *path, const char *pin,
+                   bool insecure, bool tls_off)
+{
+	char kp[YDOC_PATH_MAX];
+	const char *p = pin;
+
+	if (pin == NULL)
+		return;
+	ydoc_path_key(kp, path, "tls_fingerprint");
+	for (;;) {
+		size_t len = strcspn(p, ";");
+
+		if (!pin_ok(p, len)) {
+			ydoc_error(
+			    L->y, L->d, v, kp,
+			    "expected sha256// and the base64 SHA-256 of the server's public "
+			    "key (44 characters; several separated by ';')");
+			return;
+		}
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	if (insecure)
+		ydoc_error(L->y, L->d, v, kp,
+		           "a pinned key with insecure: true pins nothing; "
+		           "drop insecure");
+	else if (tls_off)
+		ydoc_error(L->y, L->d, v, kp, "needs TLS (tls: implicit or starttls)");
+}
+
 void cfg_check_readable(struct loader *L, yaml_node_t *v, const char *path, const char *key,
                         const char *file)
 {

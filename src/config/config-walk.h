@@ -86,6 +86,10 @@ bool cfg_has_ctl(const char *s);
 int cfg_one_credential(struct loader *L, yaml_node_t *const *cv, const char *path);
 /* These report at v under path.key (nothing when the value is absent). */
 void cfg_check_host(struct loader *L, yaml_node_t *v, const char *path, const char *host);
+/* tls_fingerprint: each ';'-separated pin is sha256// and 44 base64
+ * characters; not with insecure: true, not with tls: off. */
+void cfg_check_pin(struct loader *L, yaml_node_t *v, const char *path, const char *pin,
+                   bool insecure, bool tls_off);
 void cfg_check_readable(struct loader *L, yaml_node_t *v, const char *path, const char *key,
                         const char *file);
 void cfg_check_positive(struct loader *L, yaml_node_t *v, const char *path, const char *key,

@@ -41,6 +41,7 @@ enum {
 	S_TLS,
 	S_ALLOW_PLAINTEXT,
 	S_CA_FILE,
+	S_PIN,
 	S_INSECURE,
 	S_USER,
 	S_PASSWORD,
@@ -57,6 +58,7 @@ static const struct key smtp_keys[] = {
     [S_TLS] = ENUM_KEY("tls", SOFF(tls), cfg_tls_names, 0),
     [S_ALLOW_PLAINTEXT] = KEY("allow_plaintext", K_BOOL, SOFF(allow_plaintext)),
     [S_CA_FILE] = KEY("ca_file", K_PATH, SOFF(ca_file)),
+    [S_PIN] = KEY("tls_fingerprint", K_STRING, SOFF(tls_fingerprint)),
     [S_INSECURE] = KEY("insecure", K_BOOL, SOFF(insecure)),
     [S_USER] = KEY("user", K_STRING, SOFF(cred.user)),
     [S_PASSWORD] = KEY("password", K_STRING, SOFF(cred.password)),
@@ -83,6 +85,7 @@ static void check_smtp(struct loader *L, struct smtp_conf *s, yaml_node_t *map, 
 		           "needs one of password, password_command or oauth2_token_command");
 	cfg_check_host(L, v[S_HOST], "smtp", s->host);
 	cfg_check_readable(L, v[S_CA_FILE], "smtp", "ca_file", s->ca_file);
+	cfg_check_pin(L, v[S_PIN], "smtp", s->tls_fingerprint, s->insecure, s->tls == TLS_OFF);
 	cfg_check_positive(L, v[S_TIMEOUT], "smtp", "timeout", s->timeout_s);
 	if (v[S_TO] && s->to && (cfg_has_ctl(s->to) || strpbrk(s->to, " \t<>")))
 		ydoc_error(L->y, L->d, v[S_TO], "smtp.to", "expected a mail address");
@@ -432,6 +435,7 @@ void config_free(struct config *c)
 		free(a->name);
 		free(a->host);
 		free(a->ca_file);
+		free(a->tls_fingerprint);
 		cred_free(&a->cred);
 		strlist_free(&a->folders);
 		strlist_free(&a->rules);
@@ -439,6 +443,7 @@ void config_free(struct config *c)
 	free(c->accounts);
 	free(c->smtp.host);
 	free(c->smtp.ca_file);
+	free(c->smtp.tls_fingerprint);
 	free(c->smtp.to);
 	cred_free(&c->smtp.cred);
 	server_free(&c->server);

@@ -61,6 +61,9 @@ struct account {
 	enum tls_mode tls;
 	bool allow_plaintext;
 	char *ca_file; /* expanded path or NULL */
+	/* "sha256//BASE64[;sha256//...]": the server's public key pinned; it then
+	 * stands in for the CA chain and the host name. NULL when not set. */
+	char *tls_fingerprint;
 	bool insecure;
 	struct credentials cred;
 	enum auth_mech auth; /* AUTH_DEFAULT: none given; AUTH_XOAUTH2 when only a token command */
@@ -80,6 +83,7 @@ struct smtp_conf {
 	enum tls_mode tls;    /* default off */
 	bool allow_plaintext; /* needed for a password over tls: off to a non-loopback host */
 	char *ca_file;
+	char *tls_fingerprint; /* as struct account's */
 	bool insecure;
 	struct credentials cred;
 	char *to; /* envelope recipient for deliver: smtp */
@@ -142,10 +146,16 @@ struct server_conf {
 		struct strlist folders;
 		bool set;
 	} special_use[SU_COUNT];
+	/* Seconds without a command before a session is closed: before login
+	 * (a slot held by nobody), and after (RFC 3501's autologout). */
+	uint64_t login_timeout_s;
+	uint64_t idle_timeout_s;
 };
 
 #define SERVER_MAX_CONNECTIONS             128
 #define SERVER_MAX_CONNECTIONS_PER_ADDRESS 32
+#define SERVER_LOGIN_TIMEOUT_S             60
+#define SERVER_IDLE_TIMEOUT_S              (31 * 60)
 
 #define CONFIG_MAX_CONNECTIONS 4
 

@@ -12,6 +12,7 @@
  * to something, every folder counts as subscribed.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,16 @@ static void specials(struct folders *f, const struct server_conf *conf)
 	}
 }
 
+/* Whether e is a symbolic link: such a folder is not followed (SECURITY.md). */
+static bool is_link(DIR *d, const struct dirent *e)
+{
+	struct stat st;
+
+	if (e->d_type != DT_UNKNOWN)
+		return e->d_type == DT_LNK;
+	return fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
 /* The folders under root: INBOX, each Maildir++ folder and the parents
  * they imply, with their children, subscriptions and special uses. */
 static void folders_read(struct folders *f, const struct session *s,
@@ -149,7 +160,8 @@ static void folders_read(struct folders *f, const struct session *s,
 	memset(f, 0, sizeof(*f));
 	add(f, "INBOX", 5, true);
 	while (d != NULL && (e = readdir(d)) != NULL)
-		if (e->d_name[0] == '.' && e->d_name[1] != '\0' && e->d_name[1] != '.')
+		if (e->d_name[0] == '.' && e->d_name[1] != '\0' && e->d_name[1] != '.' &&
+		    !is_link(d, e))
 			add_dir(f, root, e->d_name);
 	if (d != NULL)
 		closedir(d);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -19,9 +20,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-/* RFC 3501 5.4: at least 30 minutes before an idle client is logged out. */
-#define AUTOLOGOUT_MS (31 * 60 * 1000)
-#define OUT_MAX       (256u * 1024 * 1024)
+#define OUT_MAX (256u * 1024 * 1024)
 /* IDLE (RFC 2177): a keepalive line every 2 minutes; changes gathered for
  * 50 ms; without inotify the folder is looked at every 5 s. */
 #define IDLE_KEEPALIVE_MS (2 * 60 * 1000)
@@ -243,15 +242,27 @@ static int idle_report(struct session *s, bool keepalive)
 	return flush_out(s);
 }
 
-/* Waits for the client's bytes: 1 when there are some, 0 after 30 minutes
- * without a command (not in IDLE), -1 when the connection is of no use. */
+/* How long a session may stay without a command (not in IDLE): server's
+ * login_timeout before login (a slot held by nobody), idle_timeout after
+ * (RFC 3501 5.4 asks for at least 30 minutes: the default is 31). */
+static int autologout_ms(const struct session *s)
+{
+	uint64_t t =
+	    s->state == S_NOT_AUTH ? s->cfg->server.login_timeout_s : s->cfg->server.idle_timeout_s;
+
+	return t > 0 && t < INT_MAX / 1000 ? (int)t * 1000 : INT_MAX;
+}
+
+/* Waits for the client's bytes: 1 when there are some, 0 after the
+ * autologout time without a command (not in IDLE), -1 when the connection
+ * is of no use. */
 static int wait_input(struct session *s)
 {
 	for (;;) {
 		struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
 		                      {.fd = -1, .events = POLLIN}};
 		bool idle = s->idle_tag != NULL;
-		int timeout = idle ? IDLE_KEEPALIVE_MS : AUTOLOGOUT_MS, r;
+		int timeout = idle ? IDLE_KEEPALIVE_MS : autologout_ms(s), r;
 
 		/* What OpenSSL holds already decrypted is not seen by poll(). */
 		if (s->tls != NULL && tls_pending(s->tls))
@@ -287,7 +298,8 @@ static void loop(struct session *s)
 		if (flush_out(s) < 0 || (ready = wait_input(s)) < 0)
 			return;
 		if (ready == 0) {
-			reply(s, "* BYE autologout: 30 minutes without a command");
+			reply(s, "* BYE autologout: %s",
+			      s->state == S_NOT_AUTH ? "no login in time" : "idle for too long");
 			flush_out(s);
 			return;
 		}

@@ -23,6 +23,7 @@
 	X(SSL_CTX_free)                                                                            \
 	X(SSL_CTX_ctrl)                                                                            \
 	X(SSL_CTX_set_options)                                                                     \
+	X(SSL_CTX_set_cipher_list)                                                                 \
 	X(SSL_CTX_use_certificate_chain_file)                                                      \
 	X(SSL_CTX_use_PrivateKey_file)                                                             \
 	X(SSL_CTX_check_private_key)                                                               \
@@ -98,6 +99,17 @@ static bool key_mismatch(void)
 	return ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
 }
 
+/*
+ * TLS 1.2's suites (SECURITY.md): forward secret key exchange and AEAD
+ * ciphers only, as Mozilla's "intermediate" profile; TLS 1.3's are
+ * OpenSSL's defaults (AES-GCM and ChaCha20-Poly1305, all of them AEAD).
+ */
+#define TLS12_CIPHERS                                                                              \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                               \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                               \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+
 struct tls_ctx *tls_ctx_new(const char *cert, const char *key, char *err, size_t errlen)
 {
 	struct tls_ctx *t;
@@ -115,8 +127,13 @@ struct tls_ctx *tls_ctx_new(const char *cert, const char *key, char *err, size_t
 	ssl.SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 	                                    SSL_OP_CIPHER_SERVER_PREFERENCE |
 	                                    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* DHE's group chosen by OpenSSL from the key's size (SSL_CTX_set_dh_auto). */
+	ssl.SSL_CTX_ctrl(t->ctx, SSL_CTRL_SET_DH_AUTO, 1, NULL);
 	ssl.ERR_clear_error();
-	if (ssl.SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {
+	if (ssl.SSL_CTX_set_cipher_list(t->ctx, TLS12_CIPHERS) != 1) {
+		ssl_error(why, sizeof(why), "no cipher");
+		snprintf(err, errlen, "cannot set up TLS: the cipher list: %s", why);
+	} else if (ssl.SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {
 		ssl_error(why, sizeof(why), "unreadable");
 		snprintf(err, errlen, "server.cert %s: not a PEM certificate (%s)", cert, why);
 	} else if (ssl.SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1 &&

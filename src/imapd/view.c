@@ -18,13 +18,32 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+/* Whether dir, or its tmp/ new/ cur/, is a symbolic link: it may lead out
+ * of the Maildir, and none is followed (SECURITY.md). dir itself is not
+ * looked at for INBOX (the Maildir root may be a link, ~/Maildir -> /data). */
+static bool has_link(const char *dir, bool self)
+{
+	static const char *const sub[] = {"", "/tmp", "/new", "/cur"};
+	struct stat st;
+
+	for (size_t i = self ? 0 : 1; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		char *p = xasprintf("%s%s", dir, sub[i]);
+		bool link = lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+
+		free(p);
+		if (link)
+			return true;
+	}
+	return false;
+}
+
 char *view_folder_dir(const char *root, const char *name)
 {
 	struct buf out;
 	const char *p = name;
 
 	if (strcasecmp(name, "INBOX") == 0)
-		return xstrdup(root);
+		return has_link(root, false) ? NULL : xstrdup(root);
 	/* LIST's wildcards name no folder. */
 	if (name[0] == '\0' || name[0] == '/' || name[strlen(name) - 1] == '/' ||
 	    strpbrk(name, "%*") != NULL)
@@ -57,6 +76,10 @@ char *view_folder_dir(const char *root, const char *name)
 		p += n;
 		if (*p == '/')
 			p++;
+	}
+	if (has_link(buf_cstr(&out), true)) {
+		buf_free(&out);
+		return NULL;
 	}
 	return buf_steal(&out, NULL);
 }
@@ -186,8 +209,10 @@ static int open_path(const struct view *v, const struct view_msg *m)
 {
 	const char *rel = rel_path(v, m);
 
-	return rel != NULL ? openat(v->dirfd, rel, O_RDONLY | O_CLOEXEC)
-	                   : open(m->path, O_RDONLY | O_CLOEXEC);
+	/* A message file that is a symbolic link could show any file the server
+	 * can read: never followed (SECURITY.md). */
+	return rel != NULL ? openat(v->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+	                   : open(m->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 int view_msg_open(struct view *v, struct view_msg *m)

@@ -60,7 +60,8 @@ struct view {
  * under root: "INBOX" is root, "A/B" is root/.A.B, as Dovecot's Maildir++
  * with "/" as the separator. NULL for a name that is not valid modified
  * UTF-7 (mail/mutf7.h) or would leave root: a leading, trailing or doubled
- * "/", a "." in a level, control characters.
+ * "/", a "." in a level, control characters; and for a folder that is a
+ * symbolic link, or whose tmp/, new/ or cur/ is one (never followed).
  */
 char *view_folder_dir(const char *root, const char *name);
 

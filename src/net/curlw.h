@@ -51,6 +51,10 @@ const struct curl_api *curlw(void);
  * built on OpenSSL 3. */
 void curlw_tls_bulk_prepare(CURL *c, void **ssl_slot);
 void curlw_tls_bulk_start(void *ssl);
+/* tls_fingerprint (corral.yml(5)): the server's public key must be one of
+ * pins ("sha256//BASE64;..."); the pin then stands in for the CA chain and
+ * the host name, which are not checked (a self-signed certificate). */
+void curlw_pin(CURL *c, const char *pins);
 
 #undef curl_easy_setopt
 #undef curl_easy_getinfo

@@ -233,6 +233,8 @@ static int set_tls(struct net *n, const struct account *a, struct result *err)
 		curlw_tls_bulk_prepare(n->curl, &n->ssl);
 	if (a->ca_file != NULL)
 		curl_easy_setopt(n->curl, CURLOPT_CAINFO, a->ca_file);
+	if (a->tls_fingerprint != NULL)
+		curlw_pin(n->curl, a->tls_fingerprint);
 	if (a->insecure) {
 		log_warn("%s: insecure: true: the server's certificate is NOT verified; "
 		         "anyone on the path can read the password and the mail",
@@ -318,6 +320,7 @@ static int perform_error(struct net *n, CURLcode rc, const char *detail, struct 
 		                    ? ": the token oauth2_token_command printed was not accepted"
 		                    : "");
 	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_USE_SSL_FAILED:

@@ -346,6 +346,8 @@ static void set_tls(struct smtp *s)
 	                 (long)(c->tls == TLS_STARTTLS ? CURLUSESSL_ALL : CURLUSESSL_NONE));
 	if (c->ca_file != NULL)
 		curl_easy_setopt(s->curl, CURLOPT_CAINFO, c->ca_file);
+	if (c->tls_fingerprint != NULL && c->tls != TLS_OFF)
+		curlw_pin(s->curl, c->tls_fingerprint);
 	if (c->insecure && c->tls != TLS_OFF) {
 		log_warn("smtp: insecure: true: the relay's certificate is NOT verified; anyone "
 		         "on the path can read the password and the mail");

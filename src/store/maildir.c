@@ -201,8 +201,12 @@ static int mkdir_at(struct maildir *md, const char *rel, bool *created, char *er
 	}
 	if (errno != EEXIST)
 		return md_fail_errno(md, errno, "cannot create", rel, err, errlen);
-	if (fstatat(md->root_fd, rel, &st, 0) < 0)
+	/* A symbolic link may lead out of the Maildir: not followed (SECURITY.md). */
+	if (fstatat(md->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return md_fail_errno(md, errno, "cannot stat", rel, err, errlen);
+	if (S_ISLNK(st.st_mode))
+		return md_fail_errno(md, ELOOP, "will not follow the symbolic link", rel, err,
+		                     errlen);
 	if (!S_ISDIR(st.st_mode))
 		return md_fail_errno(md, ENOTDIR, "cannot use", rel, err, errlen);
 	return RES_OK;

@@ -247,7 +247,9 @@ static int scan(const char *dir, const char *sub, unsigned no, struct file **v, 
 	while ((e = readdir(d)) != NULL) {
 		struct file *f;
 
-		if (e->d_name[0] == '.')
+		/* A symbolic link is no message: it could show any file the reader
+		 * can read (SECURITY.md). */
+		if (e->d_name[0] == '.' || e->d_type == DT_LNK)
 			continue;
 		*v = xreallocarray_grow(*v, cap, *n + 1, sizeof(**v));
 		f = &(*v)[(*n)++];

@@ -4,7 +4,8 @@
 # refused with FILE:LINE:COL; a plain listener on a non-loopback address
 # says LOGINDISABLED until STARTTLS unless server.allow_plaintext says
 # otherwise; sessions are capped in all and per client address; failed
-# logins are counted per address across connections. Bounded in time.
+# logins are counted per address across connections; login_timeout and
+# idle_timeout close silent sessions. Bounded in time.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-serve.sh"
@@ -137,6 +138,42 @@ sed 's/^/# /' "$T/fail.out"
 second=$(sed -n 's/^second \[(\([0-9.]*\), .NO.)\]/\1/p' "$T/fail.out")
 check "a failed login on a new connection waits longer after two failed before (${second:-?} s >= 3.5)" \
 	sh -c "[ -n '$second' ] && python3 -c 'import sys; sys.exit(0 if float(\"$second\") >= 3.5 else 1)'"
+serve_stop
+
+# 6. Idle time: a connection that does not log in is closed after
+# login_timeout (it holds a slot of max_connections_per_address); a
+# logged-in one after idle_timeout without a command (not in IDLE).
+serve_start "$M" "login_timeout: 2s" "idle_timeout: 4s"
+/usr/bin/python3 - "$SERVE_PORT" >"$T/idle.out" 2>&1 <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def wait_bye(s, f):
+    t = time.monotonic()
+    lines = []
+    for l in f:
+        lines.append(l.decode().rstrip())
+    return round(time.monotonic() - t, 1), lines
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+f = s.makefile("rb")
+f.readline()
+print("prelogin", *wait_bye(s, f))
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"a LOGIN me sesame\r\n")
+print("login", f.readline().decode().rstrip())
+time.sleep(2.5)
+s.sendall(b"b NOOP\r\n")
+print("noop", f.readline().decode().rstrip())
+print("postlogin", *wait_bye(s, f))
+PY
+sed 's/^/# /' "$T/idle.out"
+check "login_timeout: 2s: no login, then BYE after about 2 s and the end" \
+	grep -qE "^prelogin (1\.[89]|2\.[0-9]|3\.[0-9]) \['\* BYE autologout: no login in time'\]$" "$T/idle.out"
+check "a command within idle_timeout keeps the session (NOOP after 2.5 s, once logged in)" \
+	grep -q '^noop b OK' "$T/idle.out"
+check "idle_timeout: 4s: then BYE after about 4 s without a command" \
+	grep -qE "^postlogin (3\.[89]|4\.[0-9]|5\.[0-9]) \['\* BYE autologout: idle for too long'\]$" "$T/idle.out"
 serve_stop
 serve_sanitizer_check
 finish

@@ -341,6 +341,26 @@ s_client -connect "127.0.0.1:$tls" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' >"$T/sc
 sed -n '1,3p' "$T/sc-11.out" | sed 's/^/# /'
 check "openssl s_client -tls1_1 is refused by the server (protocol version alert)" \
 	sh -c "grep -q 'alert protocol version' '$T/sc-11.out' && ! grep -q '^a OK' '$T/sc-11.out'"
+s_client -connect "127.0.0.1:$plain" -starttls imap -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' >"$T/sc-11s.out"
+check "STARTTLS with TLS 1.1 is refused too (protocol version alert)" \
+	sh -c "grep -q 'alert protocol version' '$T/sc-11s.out' && ! grep -q '^a OK' '$T/sc-11s.out'"
+# No TLS compression (CRIME): s_client offers it where its OpenSSL has it;
+# the server must not pick it.
+check "no TLS compression (s_client: Compression: NONE)" \
+	sh -c "grep -q '^Compression: NONE' '$T/sc-12.out' && ! grep -qE '^Compression: [^N]' '$T/sc-12.out'"
+# The curated TLS 1.2 suites (SECURITY.md): forward secret AEAD only.
+s_client -connect "127.0.0.1:$tls" -tls1_2 -cipher 'AES128-SHA:AES256-SHA256:@SECLEVEL=0' >"$T/sc-cbc.out"
+check "TLS 1.2 with only RSA key exchange and CBC suites offered is refused" \
+	sh -c "grep -qiE 'alert handshake failure|no shared cipher|handshake failure' '$T/sc-cbc.out' && ! grep -q '^a OK' '$T/sc-cbc.out'"
+s_client -connect "127.0.0.1:$tls" -tls1_2 -cipher 'ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:@SECLEVEL=0' >"$T/sc-ecbc.out"
+check "TLS 1.2 with only ECDHE+CBC suites offered is refused" \
+	sh -c "! grep -q '^a OK' '$T/sc-ecbc.out'"
+s_client -connect "127.0.0.1:$tls" -tls1_2 -cipher 'ECDHE-RSA-AES256-GCM-SHA384' >"$T/sc-gcm.out"
+check "TLS 1.2 with ECDHE-RSA-AES256-GCM-SHA384 is accepted" \
+	sh -c "grep -qE 'Cipher *: ECDHE-RSA-AES256-GCM-SHA384' '$T/sc-gcm.out' && grep -q '^a OK' '$T/sc-gcm.out'"
+s_client -connect "127.0.0.1:$tls" -tls1_3 >"$T/sc-13.out"
+check "TLS 1.3 is accepted (an AEAD suite)" \
+	sh -c "grep -qE '^ *Protocol *: TLSv1\.3' '$T/sc-13.out' && grep -qE 'Cipher is TLS_(AES_(128|256)_GCM|CHACHA20_POLY1305)' '$T/sc-13.out' && grep -q '^a OK' '$T/sc-13.out'"
 
 # Five failed logins end the connection (1+2+4+8+8 s of delays).
 /usr/bin/python3 - "$plain" >"$T/fail.out" 2>&1 <<'PY'

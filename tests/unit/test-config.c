@@ -103,6 +103,8 @@ static struct config *load_text(struct fixture *fx, const char *text, mode_t mod
 	"    host: imap.example.com\n"                                                             \
 	"    user: me\n"
 #define PWCMD "    password_command: pass show mail\n"
+/* A well-formed pin: 43 base64 characters and '='. */
+#define PIN44 "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 #define SERVER_USERS                                                                               \
 	"  users:\n"                                                                               \
 	"    me: {password_hash: \"$6$salt$hash\"}\n"
@@ -157,6 +159,25 @@ static const struct {
      ":7:11: accounts.work.poll: expected a duration such as 30s, 5m, 2h or 7d"},
     {"timeout_zero", ACCT PWCMD "    timeout: 0s\n",
      ":7:14: accounts.work.timeout: expected a duration of at least 1s"},
+    /* tls_fingerprint: sha256// and 44 base64 characters, ';' between pins */
+    {"pin_without_prefix", ACCT PWCMD "    tls_fingerprint: 0123456789abcdef\n",
+     ":7:22: accounts.work.tls_fingerprint: expected sha256// and the base64 SHA-256"},
+    {"pin_too_short", ACCT PWCMD "    tls_fingerprint: sha256//AAAA=\n",
+     ":7:22: accounts.work.tls_fingerprint: expected sha256//"},
+    {"pin_second_bad", ACCT PWCMD "    tls_fingerprint: 'sha256//" PIN44 ";md5//x'\n",
+     ":7:22: accounts.work.tls_fingerprint: expected sha256//"},
+    {"pin_with_insecure", ACCT PWCMD "    insecure: true\n    tls_fingerprint: sha256//" PIN44 "\n",
+     ":8:22: accounts.work.tls_fingerprint: a pinned key with insecure: true pins nothing"},
+    {"pin_with_tls_off",
+     ACCT PWCMD "    tls: off\n    allow_plaintext: true\n"
+                "    tls_fingerprint: sha256//" PIN44 "\n",
+     ":9:22: accounts.work.tls_fingerprint: needs TLS"},
+    {"smtp_pin_bad", "smtp:\n  host: relay\n  tls: starttls\n  tls_fingerprint: x\n",
+     ":4:20: smtp.tls_fingerprint: expected sha256//"},
+    {"server_login_timeout_zero", "server:\n  login_timeout: 0s\n" SERVER_USERS,
+     ":2:18: server.login_timeout: expected a duration of at least 1s"},
+    {"server_idle_timeout_bad", "server:\n  idle_timeout: never\n" SERVER_USERS,
+     ":2:17: server.idle_timeout: expected a duration"},
     {"folders_item_not_a_string", ACCT PWCMD "    folders: [INBOX, {a: b}]\n",
      ":7:22: accounts.work.folders[1]: expected a string, got a mapping"},
     {"dedupe_bad", "dedupe: forever\n", ":1:9: dedupe: expected a duration"},
