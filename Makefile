@@ -104,6 +104,7 @@ SRCS = \
 	src/daemon/idle.c \
 	src/daemon/notify.c \
 	src/daemon/sched.c \
+	src/daemon/watch-notify.c \
 	src/daemon/worker.c \
 	src/imapd/args.c \
 	src/imapd/clients.c \

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fetch_all(&source_imap, s, &f,
 		             p.max_message ? p.max_message : SOURCE_DEFAULT_MAX_MESSAGE);
 		if (opt & 64)
-			source_imap.wait_news(s, 1, &news, &err);
+			source_imap.wait_news(s, 1, &news, NULL, &err);
 	}
 	source_imap.close(s, &err);
 	return 0;
