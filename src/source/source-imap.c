@@ -2,7 +2,8 @@
  * IMAP source: after net.c logged in, speaks IMAP4rev1 itself so that it
  * can pipeline `UID FETCH set (UID RFC822.SIZE BODY.PEEK[])` commands and
  * stream each literal into the caller's file. Untagged responses are
- * accepted anywhere (EXISTS, EXPUNGE, FETCH FLAGS, OK [ALERT]...).
+ * accepted anywhere (EXISTS, EXPUNGE, FETCH FLAGS, OK [ALERT]...). What is
+ * asked without fetching (STATUS, NOTIFY, IDLE) is in source-imap-watch.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "source/imap-parse.h"
 #include "net/net.h"
 #include "net/respcode.h"
+#include "source/source-imap-int.h"
 #include "source/source-int.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -22,87 +24,20 @@
 #define CMD_MAX_SET 7000
 #define MAX_LISTED  (8u * 1024 * 1024)
 #define MAX_OUT     (1024 * 1024)
-/* A mailbox name as the server spells it (modified UTF-7), with its NUL. */
-#define NAME_MAX_WIRE 1024
-
-/* One UID FETCH in flight: req[first .. first+count). */
-struct fetch_cmd {
-	unsigned tag;
-	size_t first, count;
-	uint64_t bytes;
-	bool done;
-};
-
-/* The state of one fetch() call. */
-struct fetch_run {
-	const struct src_msg **req; /* ascending UID */
-	bool *got;                  /* done() was called */
-	size_t n;
-	const struct src_sink *sink;
-	struct fetch_cmd *cmds;
-	size_t ncmds;
-	size_t inflight_msgs;
-	uint64_t inflight_bytes;
-	bool stop; /* the sink asked to stop: drain, send nothing more */
-};
-
-enum body_mode { BODY_NONE, BODY_DISCARD, BODY_FILE, BODY_SPOOL };
-
-struct source {
-	struct net *net;
-	struct src_params p;
-	bool broken; /* an account-wide failure left the session out of step */
-	unsigned caps;
-	unsigned tag;
-	bool read_only;
-	bool logging_out;
-	struct src_folder folder;
-	char *folder_name;
-	uint32_t first_uid;
-	bool listing;         /* FETCH responses without a body add to folder.msgs */
-	bool continued;       /* a "+" continuation came (IDLE) */
-	unsigned exists_seen; /* EXISTS responses so far (IDLE: news) */
-	size_t msgs_cap;
-	/* status(): the folder asked about and what the server said. */
-	const char *status_want;
-	struct imap_status_data status_got;
-	bool status_seen;
-	/* watch(): the folders NOTIFY reports on (wire names) and their news. */
-	char **watched;
-	size_t nwatched;
-	bool *changed;  /* during wait_news(): the caller's array */
-	unsigned notes; /* reports about watched folders so far */
-	bool overflow;  /* NOTIFICATIONOVERFLOW: the server stopped reporting */
-	struct fetch_run *run;
-	struct buf out;
-	/* The body being received. */
-	enum body_mode mode;
-	const struct src_msg *cur;
-	size_t cur_idx;
-	int cur_fd;
-	FILE *spool;
-	struct src_body body;
-};
-
-struct tagged {
-	unsigned tag; /* 0: not one of ours */
-	enum imap_status status;
-	char text[256];
-};
 
 static uint64_t max_message(const struct source *s)
 {
 	return s->p.max_message ? s->p.max_message : SOURCE_DEFAULT_MAX_MESSAGE;
 }
 
-static unsigned next_tag(struct source *s, const char *fmt_rest)
+unsigned imap_next_tag(struct source *s, const char *fmt_rest)
 {
 	s->tag++;
 	buf_printf(&s->out, "c%u %s", s->tag, fmt_rest);
 	return s->tag;
 }
 
-static int flush_out(struct source *s, struct result *err)
+int imap_flush(struct source *s, struct result *err)
 {
 	int rc = 0;
 
@@ -305,7 +240,7 @@ static int handle_fetch(struct source *s, uint32_t seq, char *seg, size_t len, s
 /* ---- responses ---- */
 
 /* Skips the literals of a response we do not read ("* LIST ... {5}"). */
-static int skip_literals(struct source *s, const char *line, size_t len, struct result *err)
+int imap_skip_literals(struct source *s, const char *line, size_t len, struct result *err)
 {
 	uint64_t n;
 	char *next;
@@ -340,120 +275,6 @@ static void untagged_status(struct source *s, const struct imap_line *l)
 		log_info("%s: server says: %s", net_peer(s->net), text);
 }
 
-/* News about every watched folder: the server lost track, or a name changed. */
-static void all_changed(struct source *s)
-{
-	for (size_t i = 0; s->changed != NULL && i < s->nwatched; i++)
-		s->changed[i] = true;
-	s->notes++;
-}
-
-/* A report (STATUS or LIST) about the mailbox named name: news if it is watched. */
-static void note_mailbox(struct source *s, const char *name)
-{
-	for (size_t i = 0; i < s->nwatched; i++)
-		if (imap_mailbox_same(s->watched[i], name)) {
-			if (s->changed != NULL)
-				s->changed[i] = true;
-			s->notes++;
-			return;
-		}
-	if (s->nwatched > 0)
-		log_debug("%s: a report about '%s', not watched: ignored", net_peer(s->net), name);
-}
-
-/*
- * The mailbox name that starts p, and where what follows it is: a literal
- * ("{5}" ending the line) is read, and the rest is then the next line.
- * 0, 1 when the name could not be read (the caller assumes the worst), -1
- * when the session failed.
- */
-static int take_name(struct source *s, const char **p, size_t *len, char *name, struct result *err)
-{
-	uint64_t n;
-	size_t used;
-	char *next;
-
-	if (*len > 0 && **p == '{' && imap_literal_at_end(*p, *len, &n) == 1) {
-		const char *lit;
-		size_t got, k = 0;
-
-		while (k < n) {
-			if (net_read_some(s->net, &lit, &got, (size_t)(n - k), err) < 0)
-				return -1;
-			if (k + got < NAME_MAX_WIRE)
-				memcpy(name + k, lit, got);
-			k += got;
-		}
-		if (net_read_line(s->net, &next, len, err) < 0)
-			return -1;
-		*p = next;
-		if (n >= NAME_MAX_WIRE || memchr(name, '\0', (size_t)n) != NULL)
-			return 1;
-		name[n] = '\0';
-		return 0;
-	}
-	used = imap_mailbox_take(*p, *len, name, NAME_MAX_WIRE);
-	*p += used;
-	*len -= used;
-	return used > 0 ? 0 : 1;
-}
-
-/* "* STATUS name (items)": status()'s answer, or a NOTIFY report. */
-static int handle_status(struct source *s, const struct imap_line *l, struct result *err)
-{
-	char name[NAME_MAX_WIRE];
-	const char *p = l->rest;
-	size_t len = l->rest_len;
-	struct imap_status_data d;
-	int rc = take_name(s, &p, &len, name, err);
-
-	if (rc < 0)
-		return -1;
-	if (rc > 0) {
-		all_changed(s);
-		return skip_literals(s, p, len, err);
-	}
-	if (s->status_want != NULL && imap_mailbox_same(s->status_want, name) &&
-	    imap_status_items(p, len, &d) == 0) {
-		s->status_got = d;
-		s->status_seen = true;
-	}
-	note_mailbox(s, name);
-	return skip_literals(s, p, len, err);
-}
-
-/* "* LIST (attrs) delim name ...": NOTIFY's MailboxName event (created,
- * deleted: \NonExistent, renamed: OLDNAME). A rename, or a line this
- * client cannot read, is news for every watched folder. */
-static int handle_list(struct source *s, const struct imap_line *l, struct result *err)
-{
-	char name[NAME_MAX_WIRE];
-	const char *p = l->rest, *end = l->rest + l->rest_len, *q;
-	size_t len;
-	int rc = 1;
-
-	q = p < end && *p == '(' ? memchr(p, ')', (size_t)(end - p)) : NULL;
-	if (q != NULL && q + 1 < end && q[1] == ' ') {
-		p = q + 2;
-		/* The delimiter: a quoted character or NIL. */
-		while (p < end && *p != ' ')
-			p += *p == '\\' ? 2 : 1;
-		if (p < end) {
-			p++;
-			len = (size_t)(end - p);
-			if ((rc = take_name(s, &p, &len, name, err)) < 0)
-				return -1;
-			end = p + len;
-		}
-	}
-	if (rc == 0 && memmem(p, (size_t)(end - p), "OLDNAME", 7) == NULL)
-		note_mailbox(s, name);
-	else
-		all_changed(s);
-	return skip_literals(s, p, (size_t)(end - p), err);
-}
-
 static int handle_untagged(struct source *s, char *line, size_t len, const struct imap_line *l,
                            struct result *err)
 {
@@ -476,15 +297,15 @@ static int handle_untagged(struct source *s, char *line, size_t len, const struc
 	} else if (str_ieq_n(l->word, l->word_len, "CAPABILITY")) {
 		s->caps = imap_caps_parse(l->rest, l->rest_len);
 	} else if (str_ieq_n(l->word, l->word_len, "STATUS")) {
-		return handle_status(s, l, err);
+		return imap_on_status(s, l, err);
 	} else if (s->nwatched > 0 && str_ieq_n(l->word, l->word_len, "LIST")) {
-		return handle_list(s, l, err);
+		return imap_on_list(s, l, err);
 	}
-	return skip_literals(s, line, len, err);
+	return imap_skip_literals(s, line, len, err);
 }
 
 /* Reads one response. Returns 1 with *t for a tagged one, 0 otherwise. */
-static int read_response(struct source *s, struct tagged *t, struct result *err)
+int imap_read_response(struct source *s, struct tagged *t, struct result *err)
 {
 	struct imap_line l;
 	char *line;
@@ -514,10 +335,10 @@ static int read_response(struct source *s, struct tagged *t, struct result *err)
 }
 
 /* Reads responses until tag's tagged answer. */
-static int wait_tag(struct source *s, unsigned tag, struct tagged *t, struct result *err)
+int imap_wait_tag(struct source *s, unsigned tag, struct tagged *t, struct result *err)
 {
 	for (;;) {
-		int rc = read_response(s, t, err);
+		int rc = imap_read_response(s, t, err);
 
 		if (rc < 0)
 			return -1;
@@ -542,8 +363,8 @@ static struct source *imap_attach(struct net *conn, const struct src_params *p, 
 	buf_init(&s->out, MAX_OUT);
 	s->read_only = p->dry_run || p->acct == NULL || p->acct->keep;
 	/* libcurl does not ask again after login; the list may have grown. */
-	tag = next_tag(s, "CAPABILITY\r\n");
-	if (flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0)
+	tag = imap_next_tag(s, "CAPABILITY\r\n");
+	if (imap_flush(s, err) < 0 || imap_wait_tag(s, tag, &t, err) < 0)
 		goto fail;
 	if (t.status != IMAP_OK) {
 		res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text, "%s: CAPABILITY failed",
@@ -592,8 +413,8 @@ static int imap_close(struct source *s, struct result *err)
 		return 0;
 	}
 	s->logging_out = true;
-	tag = next_tag(s, "LOGOUT\r\n");
-	rc = flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0 ? -1 : 0;
+	tag = imap_next_tag(s, "LOGOUT\r\n");
+	rc = imap_flush(s, err) < 0 || imap_wait_tag(s, tag, &t, err) < 0 ? -1 : 0;
 	free_source(s);
 	return rc;
 }
@@ -649,10 +470,10 @@ static int do_select(struct source *s, const char *folder, uint32_t first_uid,
 	}
 	buf_puts(&s->out, "\r\n");
 	snprintf(rest, sizeof(rest), "UID FETCH %u:* (UID RFC822.SIZE FLAGS)\r\n", s->first_uid);
-	list = next_tag(s, rest);
+	list = imap_next_tag(s, rest);
 	s->listing = true;
-	if (flush_out(s, err) < 0 || wait_tag(s, sel, &t1, err) < 0 ||
-	    wait_tag(s, list, &t2, err) < 0) {
+	if (imap_flush(s, err) < 0 || imap_wait_tag(s, sel, &t1, err) < 0 ||
+	    imap_wait_tag(s, list, &t2, err) < 0) {
 		s->listing = false;
 		return -1;
 	}
@@ -756,11 +577,11 @@ static int fetch_loop(struct source *s, struct fetch_run *r, struct result *err)
 
 		while (!r->stop && next < r->n && window_open(s, r))
 			queue_fetch(s, r, &next);
-		if (flush_out(s, err) < 0)
+		if (imap_flush(s, err) < 0)
 			return -1;
 		if (r->inflight_msgs == 0 && (r->stop || next == r->n))
 			break;
-		rc = read_response(s, &t, err);
+		rc = imap_read_response(s, &t, err);
 		if (rc < 0)
 			return -1;
 		if (rc == 1)
@@ -834,12 +655,12 @@ static int do_delete(struct source *s, const struct src_msg *const *msgs, size_t
 	if (s->caps & IMAP_CAP_UIDPLUS)
 		last = queue_per_chunk(s, v, n, "UID EXPUNGE", "");
 	else
-		last = next_tag(s, "EXPUNGE\r\n");
+		last = imap_next_tag(s, "EXPUNGE\r\n");
 	free(v);
-	if (flush_out(s, err) < 0)
+	if (imap_flush(s, err) < 0)
 		return -1;
 	for (unsigned tag = first; tag <= last; tag++) {
-		if (wait_tag(s, tag, &t, err) < 0)
+		if (imap_wait_tag(s, tag, &t, err) < 0)
 			return -1;
 		if (t.status != IMAP_OK && rc == 0) {
 			bad = t;
@@ -873,170 +694,6 @@ static int imap_delete(struct source *s, const struct src_msg *const *msgs, size
 {
 	return s->broken ? src_refuse_broken(s->net, err)
 	                 : src_guard(&s->broken, do_delete(s, msgs, n, err), err);
-}
-
-/* ---- STATUS (CONDSTORE, RFC 7162) ---- */
-
-static int do_status(struct source *s, const char *folder, struct src_status *out,
-                     struct result *err)
-{
-	char want[NAME_MAX_WIRE];
-	struct tagged t;
-	unsigned tag;
-
-	res_clear(err);
-	memset(out, 0, sizeof(*out));
-	if (!(s->caps & IMAP_CAP_CONDSTORE) || imap_mailbox_wire(folder, want, sizeof(want)) < 0)
-		return 0;
-	tag = ++s->tag;
-	buf_printf(&s->out, "c%u STATUS ", tag);
-	imap_append_mailbox(&s->out, folder);
-	buf_puts(&s->out, " (UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n");
-	s->status_want = want;
-	s->status_seen = false;
-	if (flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0) {
-		s->status_want = NULL;
-		return -1;
-	}
-	s->status_want = NULL;
-	if (t.status != IMAP_OK || !s->status_seen || !s->status_got.has_uidnext ||
-	    !s->status_got.has_uidvalidity || !s->status_got.has_modseq ||
-	    s->status_got.highestmodseq == 0 || s->status_got.uidnext == 0 ||
-	    s->status_got.uidvalidity == 0)
-		return 0;
-	out->uidvalidity = s->status_got.uidvalidity;
-	out->uidnext = s->status_got.uidnext;
-	out->highestmodseq = s->status_got.highestmodseq;
-	return 1;
-}
-
-static int imap_status(struct source *s, const char *folder, struct src_status *out,
-                       struct result *err)
-{
-	return s->broken ? src_refuse_broken(s->net, err)
-	                 : src_guard(&s->broken, do_status(s, folder, out, err), err);
-}
-
-/* ---- NOTIFY (RFC 5465) ---- */
-
-static int do_watch(struct source *s, const char *const *folders, size_t n, struct result *err)
-{
-	struct tagged t;
-	unsigned tag;
-
-	res_clear(err);
-	if (!(s->caps & IMAP_CAP_NOTIFY))
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL,
-		                "%s: the server does not offer NOTIFY", net_peer(s->net));
-	if (n == 0 || s->nwatched > 0)
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL, "nothing to watch");
-	tag = ++s->tag;
-	/* MessageNew needs MessageExpunge beside it (RFC 5465 5.2). Nothing is
-	 * selected: every report is a STATUS (or a LIST) about one folder. */
-	buf_printf(&s->out, "c%u NOTIFY SET (SELECTED (MessageNew MessageExpunge)) (MAILBOXES (",
-	           tag);
-	s->watched = xcalloc(n, sizeof(*s->watched));
-	for (size_t i = 0; i < n; i++) {
-		char wire[NAME_MAX_WIRE];
-
-		if (imap_mailbox_wire(folders[i], wire, sizeof(wire)) < 0) {
-			buf_reset(&s->out);
-			return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL,
-			                "folder name '%s' is not valid", folders[i]);
-		}
-		s->watched[s->nwatched++] = xstrdup(wire);
-		if (i > 0)
-			buf_putc(&s->out, ' ');
-		imap_append_mailbox(&s->out, folders[i]);
-	}
-	buf_puts(&s->out, ") (MessageNew MessageExpunge MailboxName))\r\n");
-	if (flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0)
-		return -1;
-	if (t.status != IMAP_OK)
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, t.text, "%s: NOTIFY refused",
-		                net_peer(s->net));
-	return 0;
-}
-
-static int imap_watch(struct source *s, const char *const *folders, size_t n, struct result *err)
-{
-	return s->broken ? src_refuse_broken(s->net, err)
-	                 : src_guard(&s->broken, do_watch(s, folders, n, err), err);
-}
-
-/* ---- IDLE (RFC 2177) ---- */
-
-/*
- * IDLE for at most timeout_s, ended early by an EXISTS; then DONE, whose
- * answer within the connection's timeout also proves the connection alive
- * (a dead one is noticed here, not only when the server next has news).
- */
-static int do_wait_news(struct source *s, unsigned timeout_s, bool *news, struct result *err)
-{
-	uint64_t deadline = fs_now_ms() + (uint64_t)timeout_s * 1000;
-	unsigned tag, seen, noted;
-	struct tagged t;
-	int rc;
-
-	*news = false;
-	if (!(s->caps & IMAP_CAP_IDLE))
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL,
-		                "%s: the server does not offer IDLE", net_peer(s->net));
-	tag = next_tag(s, "IDLE\r\n");
-	s->continued = false;
-	if (flush_out(s, err) < 0)
-		return -1;
-	while (!s->continued) {
-		if ((rc = read_response(s, &t, err)) < 0)
-			return -1;
-		if (rc == 1 && t.tag == tag)
-			return res_fail(err, RES_SCOPE_ACCOUNT, resp_code_kind(t.text, RES_TEMP),
-			                t.text, "%s: IDLE refused", net_peer(s->net));
-	}
-	seen = s->exists_seen;
-	noted = s->notes;
-	while (s->exists_seen == seen && s->notes == noted && !s->overflow) {
-		uint64_t now = fs_now_ms();
-
-		if (now >= deadline)
-			break;
-		rc = net_wait(s->net, (int)(deadline - now), err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			break;
-		if ((rc = read_response(s, &t, err)) < 0)
-			return -1;
-		if (rc == 1 && t.tag == tag)
-			return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text,
-			                "%s: the server ended IDLE", net_peer(s->net));
-	}
-	buf_puts(&s->out, "DONE\r\n");
-	if (flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0)
-		return -1;
-	if (t.status != IMAP_OK)
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text, "%s: IDLE failed",
-		                net_peer(s->net));
-	*news = s->exists_seen != seen || s->notes != noted;
-	if (s->overflow)
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, NULL,
-		                "%s: the server stopped reporting (NOTIFICATIONOVERFLOW)",
-		                net_peer(s->net));
-	return 0;
-}
-
-static int imap_wait_news(struct source *s, unsigned timeout_s, bool *news, bool *changed,
-                          struct result *err)
-{
-	int rc;
-
-	if (s->broken)
-		return src_refuse_broken(s->net, err);
-	/* Every response is read inside a call: the array sees them all. */
-	s->changed = s->nwatched > 0 ? changed : NULL;
-	rc = src_guard(&s->broken, do_wait_news(s, timeout_s, news, err), err);
-	s->changed = NULL;
-	return rc;
 }
 
 const struct source_driver source_imap = {
