@@ -114,6 +114,9 @@ int imap_on_list(struct source *s, const struct imap_line *l, struct result *err
 		/* The delimiter: a quoted character or NIL. */
 		while (p < end && *p != ' ')
 			p += *p == '\\' ? 2 : 1;
+		/* A backslash as the last byte stepped past the end. */
+		if (p > end)
+			p = end;
 		if (p < end) {
 			p++;
 			len = (size_t)(end - p);
