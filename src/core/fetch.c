@@ -593,8 +593,8 @@ static int unchanged(struct run *r, const char *name, struct src_status *st)
 
 /*
  * After a full poll: when every message listed is seen and nothing of the
- * folder failed, the STATUS taken before it marks the folder (journal.h),
- * made durable at once; the next poll that hears the same skips it.
+ * folder failed, the STATUS taken before it marks the folder (journal.h);
+ * the next poll that hears the same skips it.
  */
 static void mark_folder(struct run *r, const struct src_folder *fo, const struct src_status *st)
 {
@@ -610,9 +610,9 @@ static void mark_folder(struct run *r, const struct src_folder *fo, const struct
 		if (!journal_seen(r->jf, id))
 			return;
 	}
-	if (journal_mark(r->jf, &m, r->err, sizeof(r->err)) == 0 &&
-	    journal_sync(r->j, r->err, sizeof(r->err)) < 0)
-		fetch_fail(r, RES_TEMP, "journal: %s", r->err);
+	/* Written with the next batch's records, or when the journal closes: a
+	 * mark lost to a crash costs one full poll, nothing more. */
+	journal_mark(r->jf, &m, r->err, sizeof(r->err));
 }
 
 static int fetch_folder(struct run *r, const char *name)
