@@ -94,6 +94,7 @@ SRCS = \
 	src/source/imap-parse.c \
 	src/source/source-common.c \
 	src/source/source-imap.c \
+	src/source/source-imap-watch.c \
 	src/source/source-pop3.c \
 	src/out/pipe.c \
 	src/out/smtp.c \
@@ -104,6 +105,7 @@ SRCS = \
 	src/daemon/idle.c \
 	src/daemon/notify.c \
 	src/daemon/sched.c \
+	src/daemon/watch-notify.c \
 	src/daemon/worker.c \
 	src/imapd/args.c \
 	src/imapd/clients.c \
@@ -198,7 +200,7 @@ test-mbox_DEPS    = store/mbox mail/flags $(UTIL)
 test-journal_DEPS = store/journal store/journal-state $(UTIL)
 test-respcode_DEPS = net/respcode $(UTIL)
 NET  = net/net net/pop3-login net/sasl net/respcode net/curlw util/spawn
-test-source-imap_DEPS = source/source-imap source/imap-parse source/source-common mail/flags \
+test-source-imap_DEPS = source/source-imap source/source-imap-watch source/imap-parse source/source-common mail/flags \
 	$(NET) $(UTIL)
 test-source-pop3_DEPS = source/source-pop3 source/source-common $(NET) $(UTIL)
 test-pop3-login_DEPS = $(NET) $(UTIL)

@@ -30,6 +30,7 @@ enum {
 	A_KEEP,
 	A_POLL,
 	A_IDLE,
+	A_NOTIFY,
 	A_RULES,
 	A_DELIVER,
 };
@@ -54,6 +55,7 @@ static const struct key account_keys[] = {
     [A_KEEP] = KEY("keep", K_BOOL, AOFF(keep)),
     [A_POLL] = KEY("poll", K_DURATION, AOFF(poll_s)),
     [A_IDLE] = KEY("idle", K_BOOL, AOFF(idle)),
+    [A_NOTIFY] = KEY("notify", K_BOOL, AOFF(notify)),
     [A_RULES] = KEY("rules", K_PATHS, AOFF(rules)),
     [A_DELIVER] = ENUM_KEY("deliver", AOFF(deliver), deliver_names, 0),
 };
@@ -106,6 +108,9 @@ static void check_imap_keys(struct loader *L, struct account *a, yaml_node_t **v
 		if (v[A_IDLE])
 			ydoc_error(L->y, L->d, v[A_IDLE], ydoc_path_key(kp, path, "idle"),
 			           "only for protocol imap");
+		if (v[A_NOTIFY])
+			ydoc_error(L->y, L->d, v[A_NOTIFY], ydoc_path_key(kp, path, "notify"),
+			           "only for protocol imap");
 		return;
 	}
 	if (f && f->type == YAML_SEQUENCE_NODE &&
@@ -157,7 +162,7 @@ static void account_defaults(struct account *a, yaml_node_t **v)
 		a->port = default_port(a->protocol, a->tls);
 	/* POP3 has no push: idle stays false so that nobody waits on it. */
 	if (a->protocol == PROTO_POP3)
-		a->idle = false;
+		a->idle = a->notify = false;
 	if (!v[A_FOLDERS] && a->folders.n == 0) {
 		a->folders.v = xcalloc(2, sizeof(char *));
 		a->folders.v[0] = xstrdup("INBOX");
@@ -196,6 +201,7 @@ static void load_account(struct loader *L, yaml_node_t *key, yaml_node_t *map)
 	a->keep = true;
 	a->poll_s = 300;
 	a->idle = true;
+	a->notify = true;
 	why = name ? account_name_problem(name) : "an account name must be a string";
 	/* A name with control characters is not echoed into the messages. */
 	ydoc_path_key(path, "accounts", name && !cfg_has_ctl(name) ? name : "?");

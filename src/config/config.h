@@ -72,6 +72,7 @@ struct account {
 	bool keep;              /* default true */
 	uint64_t poll_s;        /* default 300 */
 	bool idle;              /* default true; always false for pop3 */
+	bool notify;            /* idle over one NOTIFY connection where offered; default true */
 	struct strlist rules;   /* expanded rule file paths; empty = config's default */
 	enum deliver_mode deliver;
 };

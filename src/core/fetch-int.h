@@ -48,8 +48,9 @@ struct run {
 	const char *folder; /* the server folder being fetched */
 	const struct source_driver *drv;
 	struct source *src;
-	bool uv_changed; /* refetch after a UIDVALIDITY change: dedupe by Message-ID */
-	bool salvage;    /* committing what arrived before the source failed */
+	bool uv_changed;    /* refetch after a UIDVALIDITY change: dedupe by Message-ID */
+	bool salvage;       /* committing what arrived before the source failed */
+	bool folder_failed; /* fetch_fail() was called during this folder */
 	struct journal_pending *partial; /* intents with some targets missing (recovery) */
 	size_t npartial;
 	struct item *items;

@@ -33,6 +33,7 @@ int fetch_fail(struct run *r, enum res_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
+	r->folder_failed = true;
 	if (r->st->error[0] == '\0') {
 		va_start(ap, fmt);
 		vsnprintf(r->st->error, sizeof(r->st->error), fmt, ap);
@@ -558,14 +559,74 @@ static int select_folder(struct run *r, const char *name, struct src_folder *fo)
 	return 0;
 }
 
+/*
+ * CONDSTORE: one STATUS before the folder is selected. 1 when the server
+ * says what it said after the last poll that left nothing of the folder
+ * undone (journal.h): nothing new, nothing to delete, the folder is done.
+ * 0 with *st (zeros when the server cannot say) for a full poll; -1 when
+ * the session failed.
+ */
+static int unchanged(struct run *r, const char *name, struct src_status *st)
+{
+	struct journal_folder *known = journal_folder_find(r->j, name);
+	struct journal_mark m;
+	struct result e;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (r->drv->status == NULL)
+		return 0;
+	res_clear(&e);
+	if ((rc = r->drv->status(r->src, name, st, &e)) < 0)
+		return src_failed(r, &e);
+	if (rc == 0)
+		memset(st, 0, sizeof(*st));
+	if (rc == 0 || known == NULL || !journal_marked(known, &m))
+		return 0;
+	if (m.uidvalidity != st->uidvalidity || m.uidnext != st->uidnext ||
+	    m.highestmodseq != st->highestmodseq)
+		return 0;
+	log_info("%s: %s: 0 new, unchanged (UIDNEXT %u, HIGHESTMODSEQ %llu)", r->acct->name, name,
+	         st->uidnext, (unsigned long long)st->highestmodseq);
+	return 1;
+}
+
+/*
+ * After a full poll: when every message listed is seen and nothing of the
+ * folder failed, the STATUS taken before it marks the folder (journal.h);
+ * the next poll that hears the same skips it.
+ */
+static void mark_folder(struct run *r, const struct src_folder *fo, const struct src_status *st)
+{
+	struct journal_mark m = {st->uidvalidity, st->uidnext, st->highestmodseq};
+
+	if (st->highestmodseq == 0 || r->folder_failed || r->p->dry_run || !fo->has_ids ||
+	    st->uidvalidity != fo->uidvalidity)
+		return;
+	for (size_t i = 0; i < fo->nmsgs; i++) {
+		char id[JOURNAL_ID_MAX + 1];
+
+		item_id(r, &fo->msgs[i], id, sizeof(id));
+		if (!journal_seen(r->jf, id))
+			return;
+	}
+	/* Written with the next batch's records, or when the journal closes: a
+	 * mark lost to a crash costs one full poll, nothing more. */
+	journal_mark(r->jf, &m, r->err, sizeof(r->err));
+}
+
 static int fetch_folder(struct run *r, const char *name)
 {
 	struct src_folder fo;
+	struct src_status sst;
 	const struct src_msg **ms;
 	size_t n = 0;
 	int res;
 
 	r->folder = name;
+	r->folder_failed = false;
+	if ((res = unchanged(r, name, &sst)) != 0)
+		return res > 0 ? 0 : -1;
 	if (select_folder(r, name, &fo) < 0)
 		return -1;
 	if (!fo.has_ids && r->acct->keep)
@@ -593,6 +654,8 @@ static int fetch_folder(struct run *r, const char *name)
 	log_info("%s: %s: %zu new of %u", r->acct->name, name, n, fo.exists);
 	res = fetch_list(r, ms, n);
 	free(ms);
+	if (res == 0)
+		mark_folder(r, &fo, &sst);
 	return res;
 }
 
@@ -674,7 +737,7 @@ int fetch_account(const struct fetch_params *p, struct fetch_stats *st)
 			src_failed(&r, &e);
 	}
 	if (r.src != NULL) {
-		const struct strlist *folders = &p->acct->folders;
+		const struct strlist *folders = p->folders ? p->folders : &p->acct->folders;
 
 		if (p->acct->protocol == PROTO_POP3) {
 			fetch_folder(&r, SOURCE_POP3_FOLDER);

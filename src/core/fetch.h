@@ -25,6 +25,7 @@
 struct config;
 struct account;
 struct rules;
+struct strlist;
 
 #define FETCH_BATCH_MSGS  1024
 #define FETCH_BATCH_BYTES (32ull * 1024 * 1024)
@@ -59,6 +60,9 @@ struct fetch_params {
 	/* Raised by a signal handler (SIGTERM): network waits end at once, the
 	 * batch in flight is not committed and nothing is lost (NULL: never). */
 	const net_stop_flag *stop;
+	/* IMAP: the folders to fetch, a subset of the account's (the daemon's
+	 * push names those with news); NULL: all of them. */
+	const struct strlist *folders;
 	/* Called now and then while fetching (may be NULL). */
 	void (*progress)(void *ctx, const struct fetch_stats *st);
 	void *progress_ctx;

@@ -15,6 +15,7 @@
 #include "daemon/idle.h"
 #include "daemon/notify.h"
 #include "daemon/sched.h"
+#include "daemon/watch-notify.h"
 #include "daemon/worker.h"
 #include "rules/rules.h"
 #include "store/status.h"
@@ -24,7 +25,8 @@
 /* How long the fetches get to stop after SIGTERM before they are killed. */
 #define STOP_GRACE_MS 20000
 
-/* One IDLE connection: a watcher process on one folder. */
+/* One push connection: a watcher process on one folder (IDLE), or on all
+ * of the account's (NOTIFY: folder NULL). */
 struct watcher {
 	const char *folder;
 	pid_t pid;       /* 0: not running */
@@ -45,8 +47,14 @@ struct slot {
 	unsigned failures;
 	bool again; /* news came while it was fetching */
 	struct account_status st;
+	/* One per folder (IDLE), then the NOTIFY one: only one kind runs. */
 	struct watcher *watch;
 	size_t nwatch;
+	bool notify;         /* the NOTIFY watcher is used (until the server says it cannot) */
+	bool *dirty;         /* per folder: NOTIFY said it has news, not fetched yet */
+	bool news;           /* some folder is dirty: a fetch of those is due */
+	bool partial;        /* the fetch running is of the dirty folders only */
+	struct strlist only; /* their names, for the fetch running */
 };
 
 /* The IMAP server beside the daemon (params->serve_argv). */
@@ -123,7 +131,7 @@ static double rnd(void)
 /* Whether one of the account's IDLE connections is waiting for news. */
 static bool slot_push(const struct slot *s)
 {
-	for (size_t i = 0; i < s->nwatch; i++)
+	for (size_t i = 0; s->watch != NULL && i <= s->nwatch; i++)
 		if (s->watch[i].ready)
 			return true;
 	return false;
@@ -178,6 +186,23 @@ static void tell_systemd(struct daemon *d)
 
 /* ---- slots ---- */
 
+/*
+ * Whether the account's server refused NOTIFY before a reload (said in the
+ * log then: not again), or max_connections leaves no room for a watcher
+ * beside a fetch.
+ */
+static bool notify_refused(const struct daemon *d, const struct account *a, const struct slot *old,
+                           size_t nold)
+{
+	if (d->dc->cfg->max_connections < 2)
+		return true;
+	for (size_t k = 0; k < nold; k++)
+		if (strcmp(old[k].acct->name, a->name) == 0 && old[k].watch != NULL &&
+		    old[k].watch[old[k].nwatch].disabled && sched_same_server(old[k].acct, a))
+			return true;
+	return false;
+}
+
 static void build_slots(struct daemon *d, const struct slot *old, size_t nold)
 {
 	const struct config *cfg = d->dc->cfg;
@@ -208,31 +233,49 @@ static void build_slots(struct daemon *d, const struct slot *old, size_t nold)
 			}
 		if (a->protocol == PROTO_IMAP && a->idle) {
 			s->nwatch = a->folders.n;
-			s->watch = xcalloc(s->nwatch, sizeof(*s->watch));
-			for (size_t k = 0; k < s->nwatch; k++) {
-				s->watch[k].folder = a->folders.v[k];
+			s->watch = xcalloc(s->nwatch + 1, sizeof(*s->watch));
+			s->dirty = xcalloc(s->nwatch, sizeof(*s->dirty));
+			s->only.v = xcalloc(s->nwatch + 1, sizeof(char *));
+			for (size_t k = 0; k <= s->nwatch; k++) {
+				s->watch[k].folder = k < s->nwatch ? a->folders.v[k] : NULL;
 				s->watch[k].fd = -1;
 				s->watch[k].due_ms = now;
 			}
+			s->notify = a->notify && !notify_refused(d, a, old, nold);
 		}
 	}
+}
+
+static void free_slot(struct slot *s)
+{
+	free(s->watch);
+	free(s->dirty);
+	free(s->only.v);
 }
 
 static void free_slots(struct daemon *d)
 {
 	for (size_t i = 0; i < d->nslots; i++)
-		free(d->slots[i].watch);
+		free_slot(&d->slots[i]);
 	free(d->slots);
 	d->slots = NULL;
 	d->nslots = 0;
 }
 
+/* Connections to a's server: fetches, and NOTIFY watchers (IDLE ones are
+ * not counted: one per folder would take the cap). */
 static unsigned server_load(const struct daemon *d, const struct account *a)
 {
 	unsigned k = 0;
 
-	for (size_t i = 0; i < d->nslots; i++)
-		k += d->slots[i].w.pid > 0 && sched_same_server(d->slots[i].acct, a);
+	for (size_t i = 0; i < d->nslots; i++) {
+		const struct slot *s = &d->slots[i];
+
+		if (!sched_same_server(s->acct, a))
+			continue;
+		k += s->w.pid > 0;
+		k += s->watch != NULL && s->watch[s->nwatch].pid > 0;
+	}
 	return k;
 }
 
@@ -246,6 +289,17 @@ static void start_fetch(struct daemon *d, struct slot *s)
 	                           .fault = d->p->fault,
 	                           .retry_delay_s = d->p->retry_delay_s};
 
+	/* A fetch of the folders NOTIFY named, unless the poll is due anyway. */
+	s->partial = s->news && s->due_ms > fs_now_ms();
+	s->only.n = 0;
+	for (size_t k = 0; s->dirty != NULL && k < s->nwatch; k++) {
+		if (s->dirty[k])
+			s->only.v[s->only.n++] = s->acct->folders.v[k];
+		s->dirty[k] = false;
+	}
+	s->news = false;
+	if (s->partial)
+		wp.folders = &s->only;
 	s->again = false;
 	if (worker_start(&s->w, &wp) < 0) {
 		log_err("%s: cannot start a fetch: %s", s->acct->name, strerror(errno));
@@ -267,7 +321,10 @@ static void fetch_done(struct daemon *d, struct slot *s)
 	status_fold(&s->st, time(NULL), rc, st->error, st->delivered);
 	s->failures = kind == RES_OK ? 0 : s->failures + 1;
 	delay = sched_next_delay(kind, s->failures, s->acct->poll_s, rnd());
-	s->due_ms = fs_now_ms() + delay * 1000;
+	/* A fetch of some folders keeps the rhythm of the full polls. */
+	if (!s->partial || kind != RES_OK)
+		s->due_ms = fs_now_ms() + delay * 1000;
+	s->partial = false;
 	if (kind != RES_OK && d->stopping)
 		log_info("%s: %s", s->acct->name, st->error[0] ? st->error : "stopped");
 	else if (kind != RES_OK)
@@ -314,6 +371,8 @@ static void start_watcher(struct daemon *d, struct slot *s, struct watcher *w)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
 		close(pfd[0]);
+		if (w->folder == NULL)
+			watch_notify(s->acct, d->p->idle_check_s, pfd[1], &child_stop);
 		idle_watch(s->acct, w->folder, d->p->idle_check_s, pfd[1], &child_stop);
 	}
 	close(pfd[1]);
@@ -330,6 +389,47 @@ static void news(struct daemon *d, struct slot *s)
 		s->due_ms = fs_now_ms();
 }
 
+/* NOTIFY named a folder: a fetch of it (after the one running, if any). */
+static void news_of(struct slot *s, int folder)
+{
+	if (folder < 0 || (size_t)folder >= s->nwatch) {
+		if (s->w.pid > 0)
+			s->again = true;
+		else
+			s->due_ms = fs_now_ms();
+		return;
+	}
+	s->dirty[folder] = true;
+	s->news = true;
+}
+
+/* What the NOTIFY watcher said. */
+static void notify_msg(struct daemon *d, struct slot *s, struct watcher *w,
+                       const struct idle_msg *m)
+{
+	if (m->kind == 'r') {
+		log_info("%s: waiting for new mail in %zu folder%s over one connection (NOTIFY)",
+		         s->acct->name, s->nwatch, s->nwatch == 1 ? "" : "s");
+		/* Mail may have come before the server listened: every folder. */
+		news_of(s, -1);
+		w->ready = w->was_up = true;
+		w->failures = 0;
+		save_status(d, s);
+	} else if (m->kind == 'n') {
+		log_debug("%s: %s: new mail (NOTIFY)", s->acct->name,
+		          m->folder >= 0 && (size_t)m->folder < s->nwatch
+		              ? s->acct->folders.v[m->folder]
+		              : "every folder");
+		news_of(s, m->folder);
+	} else if (m->kind == 'e' && m->exit != 78) {
+		log_warn("%s: NOTIFY: %s", s->acct->name, m->text);
+	} else if (m->kind == 'e') {
+		/* Said once: the account keeps the IDLE connections from now on. */
+		log_info("%s: %s; one IDLE connection per folder instead (%zu)", s->acct->name,
+		         m->text, s->nwatch);
+	}
+}
+
 static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
 {
 	struct idle_msg m;
@@ -338,6 +438,10 @@ static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
 
 	while ((n = read(w->fd, &m, sizeof(m))) < 0 && errno == EINTR)
 		;
+	if (n == (ssize_t)sizeof(m) && w->folder == NULL) {
+		notify_msg(d, s, w, &m);
+		return;
+	}
 	if (n == (ssize_t)sizeof(m)) {
 		if (m.kind == 'r') {
 			log_info("%s: %s: waiting for new mail (IDLE)", s->acct->name, w->folder);
@@ -368,6 +472,9 @@ static void watcher_read(struct daemon *d, struct slot *s, struct watcher *w)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 78) {
 		w->disabled = true;
+		/* No NOTIFY: the IDLE watchers start now. */
+		if (w->folder == NULL)
+			s->notify = false;
 	} else {
 		uint64_t delay = w->failures == 0 ? 1
 		                                  : sched_next_delay(RES_TEMP, w->failures,
@@ -451,7 +558,7 @@ static void each_child(struct daemon *d, int sig)
 
 		if (s->w.pid > 0)
 			kill(s->w.pid, sig);
-		for (size_t k = 0; k < s->nwatch; k++)
+		for (size_t k = 0; s->watch != NULL && k <= s->nwatch; k++)
 			if (s->watch[k].pid > 0)
 				kill(s->watch[k].pid, sig);
 	}
@@ -463,24 +570,36 @@ static size_t running(const struct daemon *d, bool watchers_too)
 
 	for (size_t i = 0; i < d->nslots; i++) {
 		n += d->slots[i].w.pid > 0;
-		for (size_t k = 0; watchers_too && k < d->slots[i].nwatch; k++)
+		for (size_t k = 0;
+		     watchers_too && d->slots[i].watch != NULL && k <= d->slots[i].nwatch; k++)
 			n += d->slots[i].watch[k].pid > 0;
 	}
 	return n;
+}
+
+/* A NOTIFY watcher leaves room on its server for one fetch at least. */
+static bool watcher_room(const struct daemon *d, const struct slot *s, const struct watcher *w)
+{
+	return w->folder != NULL || server_load(d, s->acct) + 1 < d->dc->cfg->max_connections;
 }
 
 /* The account due the longest whose server has room, or NULL. */
 static struct slot *most_overdue(struct daemon *d, uint64_t now)
 {
 	struct slot *best = NULL;
+	uint64_t best_due = 0;
 
 	for (size_t i = 0; i < d->nslots; i++) {
 		struct slot *s = &d->slots[i];
 
-		if (s->w.pid > 0 || s->due_ms > now || (best != NULL && s->due_ms >= best->due_ms))
+		uint64_t due = s->news ? 0 : s->due_ms;
+
+		if (s->w.pid > 0 || due > now || (best != NULL && due >= best_due))
 			continue;
-		if (server_load(d, s->acct) < d->dc->cfg->max_connections)
+		if (server_load(d, s->acct) < d->dc->cfg->max_connections) {
 			best = s;
+			best_due = due;
+		}
 	}
 	return best;
 }
@@ -501,11 +620,14 @@ static uint64_t start_due(struct daemon *d)
 		start_fetch(d, s);
 	for (size_t i = 0; i < d->nslots; i++) {
 		s = &d->slots[i];
-		for (size_t k = 0; k < s->nwatch; k++) {
+		for (size_t k = 0; s->watch != NULL && k <= s->nwatch; k++) {
 			struct watcher *w = &s->watch[k];
 
-			if (w->pid > 0 || w->disabled)
+			/* NOTIFY (the last one) or IDLE per folder, never both. */
+			if (w->pid > 0 || w->disabled || s->notify != (k == s->nwatch))
 				continue;
+			if (w->due_ms <= now && !watcher_room(d, s, w))
+				w->due_ms = now + 1000;
 			if (w->due_ms <= now)
 				start_watcher(d, s, w);
 			else if (w->due_ms - now < next)
@@ -513,7 +635,9 @@ static uint64_t start_due(struct daemon *d)
 		}
 		if (s->w.pid > 0)
 			continue;
-		if (s->due_ms > now && s->due_ms - now < next)
+		if (s->news && next > 200)
+			next = 200; /* waiting for room on its server */
+		else if (s->due_ms > now && s->due_ms - now < next)
 			next = s->due_ms - now;
 		else if (s->due_ms <= now && next > 200)
 			next = 200; /* waiting for room on its server */
@@ -555,7 +679,7 @@ static void swap_config(struct daemon *d)
 		d->serve.due_ms = 0;
 	}
 	for (size_t i = 0; i < nold; i++)
-		for (size_t k = 0; k < old[i].nwatch; k++) {
+		for (size_t k = 0; old[i].watch != NULL && k <= old[i].nwatch; k++) {
 			struct watcher *w = &old[i].watch[k];
 
 			if (w->fd >= 0)
@@ -571,7 +695,7 @@ static void swap_config(struct daemon *d)
 	d->slots = NULL;
 	build_slots(d, old, nold);
 	for (size_t i = 0; i < nold; i++)
-		free(old[i].watch);
+		free_slot(&old[i]);
 	free(old);
 	daemon_conf_free(old_dc);
 	for (size_t i = 0; i < d->nslots; i++)
@@ -618,7 +742,7 @@ static void poll_once(struct daemon *d, uint64_t timeout_ms)
 
 		if (s->w.pid > 0)
 			pf[k++] = (struct pollfd){.fd = s->w.fd, .events = POLLIN};
-		for (size_t j = 0; j < s->nwatch; j++)
+		for (size_t j = 0; s->watch != NULL && j <= s->nwatch; j++)
 			if (s->watch[j].pid > 0)
 				pf[k++] = (struct pollfd){.fd = s->watch[j].fd, .events = POLLIN};
 	}
@@ -632,7 +756,7 @@ static void poll_once(struct daemon *d, uint64_t timeout_ms)
 
 		if (s->w.pid > 0 && pf[k++].revents && worker_read(&s->w))
 			fetch_done(d, s);
-		for (size_t j = 0; j < s->nwatch; j++)
+		for (size_t j = 0; s->watch != NULL && j <= s->nwatch; j++)
 			if (s->watch[j].pid > 0 && pf[k++].revents)
 				watcher_read(d, s, &s->watch[j]);
 	}

@@ -10,17 +10,17 @@
 #include "source/source.h"
 #include "util/log.h"
 
-static void tell(int fd, char kind, int exit_code, const char *text)
+void idle_tell(int fd, char kind, int exit_code, int folder, const char *text)
 {
-	struct idle_msg m = {.kind = kind, .exit = exit_code};
+	struct idle_msg m = {.kind = kind, .exit = exit_code, .folder = folder};
 
 	snprintf(m.text, sizeof(m.text), "%s", text != NULL ? text : "");
 	if (write(fd, &m, sizeof(m)) < 0 && errno != EPIPE)
 		log_debug("idle report: %s", strerror(errno));
 }
 
-static void fail(int fd, const struct account *acct, const char *folder, const struct result *err,
-                 const net_stop_flag *stop)
+void idle_fail(int fd, const struct account *acct, const char *folder, const struct result *err,
+               const net_stop_flag *stop)
 {
 	char text[300];
 	int code = (stop != NULL && *stop) ? 0 : res_exit_code(err->kind);
@@ -31,8 +31,8 @@ static void fail(int fd, const struct account *acct, const char *folder, const s
 	else
 		snprintf(text, sizeof(text), "%s", err->text);
 	if (code != 0)
-		tell(fd, 'e', code, text);
-	log_debug("%s: %s: IDLE ends: %s", acct->name, folder, text);
+		idle_tell(fd, 'e', code, -1, text);
+	log_debug("%s: %s: push ends: %s", acct->name, folder, text);
 	_exit(code);
 }
 
@@ -48,20 +48,20 @@ void idle_watch(const struct account *acct, const char *folder, unsigned check_s
 
 	if (drv->wait_news == NULL) {
 		res_fail(&err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL, "%s cannot push", drv->name);
-		fail(fd, acct, folder, &err, stop);
+		idle_fail(fd, acct, folder, &err, stop);
 	}
 	if ((s = drv->open(&p, &err)) == NULL)
-		fail(fd, acct, folder, &err, stop);
+		idle_fail(fd, acct, folder, &err, stop);
 	/* Lists nothing but the newest message: news is what the fetch is for. */
 	if (drv->select(s, folder, UINT32_MAX, &f, &err) < 0)
-		fail(fd, acct, folder, &err, stop);
-	tell(fd, 'r', 0, NULL);
+		idle_fail(fd, acct, folder, &err, stop);
+	idle_tell(fd, 'r', 0, -1, NULL);
 	for (;;) {
 		bool news;
 
-		if (drv->wait_news(s, check_s, &news, &err) < 0)
-			fail(fd, acct, folder, &err, stop);
+		if (drv->wait_news(s, check_s, &news, NULL, &err) < 0)
+			idle_fail(fd, acct, folder, &err, stop);
 		if (news)
-			tell(fd, 'n', 0, NULL);
+			idle_tell(fd, 'n', 0, -1, NULL);
 	}
 }

@@ -25,6 +25,8 @@ struct account;
 struct idle_msg {
 	char kind;      /* 'r' ready: idling; 'n' news; 'e' an error (then the exit) */
 	int exit;       /* 'e': the exit status it ends with */
+	int folder;     /* 'n' from watch_notify(): the folder's index in the account's
+	                   folders; -1: every folder (and always from idle_watch()) */
 	char text[300]; /* 'e': what went wrong */
 };
 
@@ -35,5 +37,11 @@ struct idle_msg {
  */
 void idle_watch(const struct account *acct, const char *folder, unsigned check_s, int fd,
                 const net_stop_flag *stop) __attribute__((noreturn));
+
+/* For the watchers: one message to the daemon, and the exit after a
+ * failure (0 when stop was raised; otherwise an 'e' message first). */
+void idle_tell(int fd, char kind, int exit_code, int folder, const char *text);
+void idle_fail(int fd, const struct account *acct, const char *what, const struct result *err,
+               const net_stop_flag *stop) __attribute__((noreturn));
 
 #endif

@@ -93,6 +93,7 @@ static void run_child(const struct worker_params *wp, const struct account *a, i
 	                         .dry_run_line = wp->dry_run_line,
 	                         .fault = wp->fault,
 	                         .retry_delay_s = wp->retry_delay_s,
+	                         .folders = wp->folders,
 	                         .stop = &child_stop,
 	                         .progress = child_progress,
 	                         .progress_ctx = &cc};

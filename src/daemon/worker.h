@@ -49,6 +49,8 @@ struct worker_params {
 	                     const char *what);
 	const char *fault;
 	uint64_t retry_delay_s;
+	/* The folders to fetch (the push named them); NULL: all the account's. */
+	const struct strlist *folders;
 };
 
 struct worker {

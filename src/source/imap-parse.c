@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "source/source.h"
 #include "util/buf.h"
@@ -159,7 +160,8 @@ unsigned imap_caps_parse(const char *list, size_t len)
 	} table[] = {
 	    {"IMAP4REV1", IMAP_CAP_IMAP4REV1},   {"UIDPLUS", IMAP_CAP_UIDPLUS},
 	    {"LITERAL+", IMAP_CAP_LITERALPLUS},  {"IDLE", IMAP_CAP_IDLE},
-	    {"LITERAL-", IMAP_CAP_LITERALMINUS},
+	    {"LITERAL-", IMAP_CAP_LITERALMINUS}, {"CONDSTORE", IMAP_CAP_CONDSTORE},
+	    {"NOTIFY", IMAP_CAP_NOTIFY},
 	};
 	const char *p = list, *end = list + len;
 	unsigned caps = 0;
@@ -482,4 +484,94 @@ size_t imap_append_uid_set(struct buf *b, const struct src_msg *const *msgs, siz
 		i = j + 1;
 	}
 	return i;
+}
+
+/* ---- STATUS and mailbox names (CONDSTORE, NOTIFY) ---- */
+
+size_t imap_mailbox_take(const char *p, size_t len, char *out, size_t cap)
+{
+	size_t i = 0, k = 0;
+
+	if (cap == 0 || len == 0)
+		return 0;
+	if (p[0] != '"') {
+		while (i < len && p[i] != ' ' && p[i] != '(' && p[i] != ')' && p[i] != '"' &&
+		       (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f && k + 1 < cap)
+			out[k++] = p[i++];
+		if (i == 0 || (i < len && p[i] != ' ' && p[i] != '(' && p[i] != ')'))
+			return 0;
+		out[k] = '\0';
+		return i;
+	}
+	for (i = 1; i < len && p[i] != '"'; i++) {
+		if (p[i] == '\\' && ++i >= len)
+			return 0;
+		if (k + 1 >= cap)
+			return 0;
+		out[k++] = p[i];
+	}
+	if (i >= len)
+		return 0;
+	out[k] = '\0';
+	return i + 1;
+}
+
+int imap_mailbox_wire(const char *name, char *out, size_t cap)
+{
+	struct buf b;
+	int rc = -1;
+
+	buf_init(&b, cap + 2 * cap + 8);
+	if (imap_append_mailbox(&b, name) == 0 &&
+	    imap_mailbox_take(b.data, b.len, out, cap) == b.len)
+		rc = 0;
+	buf_free(&b);
+	return rc;
+}
+
+bool imap_mailbox_same(const char *a, const char *b)
+{
+	/* INBOX is case-insensitive (RFC 3501 5.1); every other name is not. */
+	if (strcasecmp(a, "INBOX") == 0)
+		return strcasecmp(b, "INBOX") == 0;
+	return strcmp(a, b) == 0;
+}
+
+int imap_status_items(const char *p, size_t len, struct imap_status_data *out)
+{
+	const char *end = p + len;
+
+	memset(out, 0, sizeof(*out));
+	while (p < end && *p == ' ')
+		p++;
+	if (p >= end || *p++ != '(')
+		return -1;
+	while (p < end && *p != ')') {
+		size_t n = span_atom(p, end), m;
+		const char *key = p;
+		uint64_t v;
+
+		if (n == 0)
+			return -1;
+		p += n;
+		if (p >= end || *p++ != ' ')
+			return -1;
+		m = span_atom(p, end);
+		if (m == 0 || atom_number(p, m, &v) < 0)
+			return -1;
+		p += m;
+		if (str_ieq_n(key, n, "UIDNEXT") && v <= UINT32_MAX) {
+			out->uidnext = (uint32_t)v;
+			out->has_uidnext = true;
+		} else if (str_ieq_n(key, n, "UIDVALIDITY") && v <= UINT32_MAX) {
+			out->uidvalidity = (uint32_t)v;
+			out->has_uidvalidity = true;
+		} else if (str_ieq_n(key, n, "HIGHESTMODSEQ")) {
+			out->highestmodseq = v;
+			out->has_modseq = true;
+		}
+		while (p < end && *p == ' ')
+			p++;
+	}
+	return p < end ? 0 : -1;
 }

@@ -53,6 +53,8 @@ enum imap_cap {
 	IMAP_CAP_LITERALPLUS = 1 << 2,
 	IMAP_CAP_IDLE = 1 << 3,
 	IMAP_CAP_LITERALMINUS = 1 << 4,
+	IMAP_CAP_CONDSTORE = 1 << 5,
+	IMAP_CAP_NOTIFY = 1 << 6,
 };
 unsigned imap_caps_parse(const char *list, size_t len);
 
@@ -108,5 +110,28 @@ int imap_append_mailbox(struct buf *b, const char *name);
  */
 size_t imap_append_uid_set(struct buf *b, const struct src_msg *const *msgs, size_t n,
                            size_t max_len);
+
+/*
+ * A mailbox name at the start of p, as an atom or a quoted string
+ * (unescaped into out, NUL-terminated, at most cap - 1 bytes): the bytes
+ * consumed, or 0 when it is neither, malformed or too long. The name stays
+ * as the server spells it (modified UTF-7).
+ */
+size_t imap_mailbox_take(const char *p, size_t len, char *out, size_t cap);
+/* A configured (UTF-8) folder name as the server spells it: modified
+ * UTF-7, unquoted. -1 when it cannot be sent or is too long for out. */
+int imap_mailbox_wire(const char *name, char *out, size_t cap);
+/* Whether two wire names name one mailbox (INBOX in any case). */
+bool imap_mailbox_same(const char *a, const char *b);
+
+/* The items of a STATUS response this client reads. */
+struct imap_status_data {
+	uint32_t uidnext, uidvalidity;
+	uint64_t highestmodseq;
+	bool has_uidnext, has_uidvalidity, has_modseq;
+};
+/* Parses the item list "(UIDNEXT 5 UIDVALIDITY 7 HIGHESTMODSEQ 9 ...)" of a
+ * STATUS response (unknown items skipped). 0, or -1 when malformed. */
+int imap_status_items(const char *p, size_t len, struct imap_status_data *out);
 
 #endif

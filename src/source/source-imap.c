@@ -2,7 +2,8 @@
  * IMAP source: after net.c logged in, speaks IMAP4rev1 itself so that it
  * can pipeline `UID FETCH set (UID RFC822.SIZE BODY.PEEK[])` commands and
  * stream each literal into the caller's file. Untagged responses are
- * accepted anywhere (EXISTS, EXPUNGE, FETCH FLAGS, OK [ALERT]...).
+ * accepted anywhere (EXISTS, EXPUNGE, FETCH FLAGS, OK [ALERT]...). What is
+ * asked without fetching (STATUS, NOTIFY, IDLE) is in source-imap-watch.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "source/imap-parse.h"
 #include "net/net.h"
 #include "net/respcode.h"
+#include "source/source-imap-int.h"
 #include "source/source-int.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -23,74 +25,19 @@
 #define MAX_LISTED  (8u * 1024 * 1024)
 #define MAX_OUT     (1024 * 1024)
 
-/* One UID FETCH in flight: req[first .. first+count). */
-struct fetch_cmd {
-	unsigned tag;
-	size_t first, count;
-	uint64_t bytes;
-	bool done;
-};
-
-/* The state of one fetch() call. */
-struct fetch_run {
-	const struct src_msg **req; /* ascending UID */
-	bool *got;                  /* done() was called */
-	size_t n;
-	const struct src_sink *sink;
-	struct fetch_cmd *cmds;
-	size_t ncmds;
-	size_t inflight_msgs;
-	uint64_t inflight_bytes;
-	bool stop; /* the sink asked to stop: drain, send nothing more */
-};
-
-enum body_mode { BODY_NONE, BODY_DISCARD, BODY_FILE, BODY_SPOOL };
-
-struct source {
-	struct net *net;
-	struct src_params p;
-	bool broken; /* an account-wide failure left the session out of step */
-	unsigned caps;
-	unsigned tag;
-	bool read_only;
-	bool logging_out;
-	struct src_folder folder;
-	char *folder_name;
-	uint32_t first_uid;
-	bool listing;         /* FETCH responses without a body add to folder.msgs */
-	bool continued;       /* a "+" continuation came (IDLE) */
-	unsigned exists_seen; /* EXISTS responses so far (IDLE: news) */
-	size_t msgs_cap;
-	struct fetch_run *run;
-	struct buf out;
-	/* The body being received. */
-	enum body_mode mode;
-	const struct src_msg *cur;
-	size_t cur_idx;
-	int cur_fd;
-	FILE *spool;
-	struct src_body body;
-};
-
-struct tagged {
-	unsigned tag; /* 0: not one of ours */
-	enum imap_status status;
-	char text[256];
-};
-
 static uint64_t max_message(const struct source *s)
 {
 	return s->p.max_message ? s->p.max_message : SOURCE_DEFAULT_MAX_MESSAGE;
 }
 
-static unsigned next_tag(struct source *s, const char *fmt_rest)
+unsigned imap_next_tag(struct source *s, const char *fmt_rest)
 {
 	s->tag++;
 	buf_printf(&s->out, "c%u %s", s->tag, fmt_rest);
 	return s->tag;
 }
 
-static int flush_out(struct source *s, struct result *err)
+int imap_flush(struct source *s, struct result *err)
 {
 	int rc = 0;
 
@@ -293,7 +240,7 @@ static int handle_fetch(struct source *s, uint32_t seq, char *seg, size_t len, s
 /* ---- responses ---- */
 
 /* Skips the literals of a response we do not read ("* LIST ... {5}"). */
-static int skip_literals(struct source *s, const char *line, size_t len, struct result *err)
+int imap_skip_literals(struct source *s, const char *line, size_t len, struct result *err)
 {
 	uint64_t n;
 	char *next;
@@ -319,6 +266,8 @@ static void untagged_status(struct source *s, const struct imap_line *l)
 		s->folder.uidvalidity = v;
 	else if (imap_code_number(l->code, l->code_len, "UIDNEXT", &v) == 0)
 		s->folder.uidnext = v;
+	if (l->code != NULL && str_ieq_n(l->code, l->code_len, "NOTIFICATIONOVERFLOW"))
+		s->overflow = true;
 	str_sanitise(text, sizeof(text), l->rest, l->rest_len);
 	if (l->code != NULL && str_ieq_n(l->code, l->code_len, "ALERT"))
 		log_warn("%s: server alert: %s", net_peer(s->net), text);
@@ -347,12 +296,16 @@ static int handle_untagged(struct source *s, char *line, size_t len, const struc
 		s->exists_seen++;
 	} else if (str_ieq_n(l->word, l->word_len, "CAPABILITY")) {
 		s->caps = imap_caps_parse(l->rest, l->rest_len);
+	} else if (str_ieq_n(l->word, l->word_len, "STATUS")) {
+		return imap_on_status(s, l, err);
+	} else if (s->nwatched > 0 && str_ieq_n(l->word, l->word_len, "LIST")) {
+		return imap_on_list(s, l, err);
 	}
-	return skip_literals(s, line, len, err);
+	return imap_skip_literals(s, line, len, err);
 }
 
 /* Reads one response. Returns 1 with *t for a tagged one, 0 otherwise. */
-static int read_response(struct source *s, struct tagged *t, struct result *err)
+int imap_read_response(struct source *s, struct tagged *t, struct result *err)
 {
 	struct imap_line l;
 	char *line;
@@ -382,10 +335,10 @@ static int read_response(struct source *s, struct tagged *t, struct result *err)
 }
 
 /* Reads responses until tag's tagged answer. */
-static int wait_tag(struct source *s, unsigned tag, struct tagged *t, struct result *err)
+int imap_wait_tag(struct source *s, unsigned tag, struct tagged *t, struct result *err)
 {
 	for (;;) {
-		int rc = read_response(s, t, err);
+		int rc = imap_read_response(s, t, err);
 
 		if (rc < 0)
 			return -1;
@@ -410,8 +363,8 @@ static struct source *imap_attach(struct net *conn, const struct src_params *p, 
 	buf_init(&s->out, MAX_OUT);
 	s->read_only = p->dry_run || p->acct == NULL || p->acct->keep;
 	/* libcurl does not ask again after login; the list may have grown. */
-	tag = next_tag(s, "CAPABILITY\r\n");
-	if (flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0)
+	tag = imap_next_tag(s, "CAPABILITY\r\n");
+	if (imap_flush(s, err) < 0 || imap_wait_tag(s, tag, &t, err) < 0)
 		goto fail;
 	if (t.status != IMAP_OK) {
 		res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text, "%s: CAPABILITY failed",
@@ -441,6 +394,9 @@ static void free_source(struct source *s)
 	buf_free(&s->out);
 	free(s->folder.msgs);
 	free(s->folder_name);
+	for (size_t i = 0; i < s->nwatched; i++)
+		free(s->watched[i]);
+	free(s->watched);
 	free(s);
 }
 
@@ -457,8 +413,8 @@ static int imap_close(struct source *s, struct result *err)
 		return 0;
 	}
 	s->logging_out = true;
-	tag = next_tag(s, "LOGOUT\r\n");
-	rc = flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0 ? -1 : 0;
+	tag = imap_next_tag(s, "LOGOUT\r\n");
+	rc = imap_flush(s, err) < 0 || imap_wait_tag(s, tag, &t, err) < 0 ? -1 : 0;
 	free_source(s);
 	return rc;
 }
@@ -514,10 +470,10 @@ static int do_select(struct source *s, const char *folder, uint32_t first_uid,
 	}
 	buf_puts(&s->out, "\r\n");
 	snprintf(rest, sizeof(rest), "UID FETCH %u:* (UID RFC822.SIZE FLAGS)\r\n", s->first_uid);
-	list = next_tag(s, rest);
+	list = imap_next_tag(s, rest);
 	s->listing = true;
-	if (flush_out(s, err) < 0 || wait_tag(s, sel, &t1, err) < 0 ||
-	    wait_tag(s, list, &t2, err) < 0) {
+	if (imap_flush(s, err) < 0 || imap_wait_tag(s, sel, &t1, err) < 0 ||
+	    imap_wait_tag(s, list, &t2, err) < 0) {
 		s->listing = false;
 		return -1;
 	}
@@ -621,11 +577,11 @@ static int fetch_loop(struct source *s, struct fetch_run *r, struct result *err)
 
 		while (!r->stop && next < r->n && window_open(s, r))
 			queue_fetch(s, r, &next);
-		if (flush_out(s, err) < 0)
+		if (imap_flush(s, err) < 0)
 			return -1;
 		if (r->inflight_msgs == 0 && (r->stop || next == r->n))
 			break;
-		rc = read_response(s, &t, err);
+		rc = imap_read_response(s, &t, err);
 		if (rc < 0)
 			return -1;
 		if (rc == 1)
@@ -699,12 +655,12 @@ static int do_delete(struct source *s, const struct src_msg *const *msgs, size_t
 	if (s->caps & IMAP_CAP_UIDPLUS)
 		last = queue_per_chunk(s, v, n, "UID EXPUNGE", "");
 	else
-		last = next_tag(s, "EXPUNGE\r\n");
+		last = imap_next_tag(s, "EXPUNGE\r\n");
 	free(v);
-	if (flush_out(s, err) < 0)
+	if (imap_flush(s, err) < 0)
 		return -1;
 	for (unsigned tag = first; tag <= last; tag++) {
-		if (wait_tag(s, tag, &t, err) < 0)
+		if (imap_wait_tag(s, tag, &t, err) < 0)
 			return -1;
 		if (t.status != IMAP_OK && rc == 0) {
 			bad = t;
@@ -740,62 +696,6 @@ static int imap_delete(struct source *s, const struct src_msg *const *msgs, size
 	                 : src_guard(&s->broken, do_delete(s, msgs, n, err), err);
 }
 
-/* ---- IDLE (RFC 2177) ---- */
-
-/*
- * IDLE for at most timeout_s, ended early by an EXISTS; then DONE, whose
- * answer within the connection's timeout also proves the connection alive
- * (a dead one is noticed here, not only when the server next has news).
- */
-static int imap_wait_news(struct source *s, unsigned timeout_s, bool *news, struct result *err)
-{
-	uint64_t deadline = fs_now_ms() + (uint64_t)timeout_s * 1000;
-	unsigned tag, seen;
-	struct tagged t;
-	int rc;
-
-	*news = false;
-	if (!(s->caps & IMAP_CAP_IDLE))
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_CONFIG, NULL,
-		                "%s: the server does not offer IDLE", net_peer(s->net));
-	tag = next_tag(s, "IDLE\r\n");
-	s->continued = false;
-	if (flush_out(s, err) < 0)
-		return -1;
-	while (!s->continued) {
-		if ((rc = read_response(s, &t, err)) < 0)
-			return -1;
-		if (rc == 1 && t.tag == tag)
-			return res_fail(err, RES_SCOPE_ACCOUNT, resp_code_kind(t.text, RES_TEMP),
-			                t.text, "%s: IDLE refused", net_peer(s->net));
-	}
-	seen = s->exists_seen;
-	while (s->exists_seen == seen) {
-		uint64_t now = fs_now_ms();
-
-		if (now >= deadline)
-			break;
-		rc = net_wait(s->net, (int)(deadline - now), err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			break;
-		if ((rc = read_response(s, &t, err)) < 0)
-			return -1;
-		if (rc == 1 && t.tag == tag)
-			return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text,
-			                "%s: the server ended IDLE", net_peer(s->net));
-	}
-	buf_puts(&s->out, "DONE\r\n");
-	if (flush_out(s, err) < 0 || wait_tag(s, tag, &t, err) < 0)
-		return -1;
-	if (t.status != IMAP_OK)
-		return res_fail(err, RES_SCOPE_ACCOUNT, RES_TEMP, t.text, "%s: IDLE failed",
-		                net_peer(s->net));
-	*news = s->exists_seen != seen;
-	return 0;
-}
-
 const struct source_driver source_imap = {
     .name = "imap",
     .open = imap_open,
@@ -803,6 +703,8 @@ const struct source_driver source_imap = {
     .select = imap_select,
     .fetch = imap_fetch,
     .delete = imap_delete,
+    .status = imap_status,
+    .watch = imap_watch,
     .wait_news = imap_wait_news,
     .close = imap_close,
 };

@@ -84,6 +84,12 @@ struct src_folder {
 	size_t nmsgs;
 };
 
+/* What status() learned about a folder without selecting it. */
+struct src_status {
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+};
+
 /* Where fetch() puts bodies. Called in the order the server answers. */
 struct src_sink {
 	/* A file for m's body (write position at its start). Return -1 to stop
@@ -137,15 +143,40 @@ struct source_driver {
 	              struct result *err);
 
 	/*
-	 * Waits, on the selected folder, until the server reports news (new
-	 * or expunged messages) or timeout_s passes or the stop flag is
-	 * raised; *news says whether new messages came (EXISTS). Each call
-	 * also proves the connection alive (IMAP: IDLE, then DONE answered
-	 * within the timeout). What the daemon's push is built on. NULL: the
-	 * source cannot push and the caller polls (POP3). RES_CONFIG when the
-	 * server cannot (no IDLE capability).
+	 * STATUS folder (UIDNEXT UIDVALIDITY HIGHESTMODSEQ), without selecting
+	 * it: one round trip (CONDSTORE, RFC 7162). 1 with *out filled; 0 when
+	 * the server cannot say (no CONDSTORE: nothing is sent; a folder
+	 * without mod-sequences, HIGHESTMODSEQ 0; STATUS refused: the caller
+	 * selects the folder and learns why); -1 with err when the session
+	 * failed. NULL: POP3.
 	 */
-	int (*wait_news)(struct source *s, unsigned timeout_s, bool *news, struct result *err);
+	int (*status)(struct source *s, const char *folder, struct src_status *out,
+	              struct result *err);
+
+	/*
+	 * NOTIFY (RFC 5465), in place of a selected folder: from now on the
+	 * server reports new and expunged messages in folders[0..n) (STATUS
+	 * responses) and their creation, deletion and renaming (LIST), and
+	 * wait_news() waits on all of them. The names are copied. RES_CONFIG
+	 * when the server cannot (no NOTIFY capability, or it refused the
+	 * request). NULL: POP3.
+	 */
+	int (*watch)(struct source *s, const char *const *folders, size_t n, struct result *err);
+
+	/*
+	 * Waits until the server reports news or timeout_s passes or the stop
+	 * flag is raised. Without watch(): on the selected folder, *news says
+	 * whether new messages came (EXISTS) and changed is not used. After
+	 * watch(): changed[i] is set for each watched folder i with news
+	 * (every one of them when the server lost track: NOTIFICATIONOVERFLOW,
+	 * a rename), *news when any is; reports about folders not watched are
+	 * ignored. Each call also proves the connection alive (IMAP: IDLE,
+	 * then DONE answered within the timeout). What the daemon's push is
+	 * built on. NULL: the source cannot push and the caller polls (POP3).
+	 * RES_CONFIG when the server cannot (no IDLE capability).
+	 */
+	int (*wait_news)(struct source *s, unsigned timeout_s, bool *news, bool *changed,
+	                 struct result *err);
 
 	/* Sends LOGOUT / QUIT (POP3: commits the deletions) and frees s,
 	 * always. Returns -1 when the goodbye failed (POP3: deletions lost,

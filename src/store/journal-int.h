@@ -50,6 +50,8 @@ struct journal_folder {
 	size_t nslots;
 	struct buf ids; /* the ids back to back; forgotten ones stay until compaction */
 	size_t nintents, ndeleted;
+	bool marked; /* an 'M' record since the last change */
+	struct journal_mark mark;
 	uint64_t *legacy; /* set of Message-ID hashes, 0 = empty slot */
 	size_t nlegacy, legacy_slots;
 	struct journal *j;
@@ -75,6 +77,8 @@ void jr_put_str(struct buf *b, const char *s, size_t len, size_t width);
 /* The payload of an 'A' (outcome) record. */
 void jr_put_outcome(struct buf *b, uint32_t no, const char *id, size_t idlen, size_t idx,
                     unsigned outcome, unsigned attempts, int64_t when);
+/* The payload of an 'M' (mark) record. */
+void jr_put_mark(struct buf *b, uint32_t no, const struct journal_mark *m);
 /* Closes the record begun at off in j->out and applies it to the state. */
 void jr_emit(struct journal *j, size_t off);
 

@@ -14,6 +14,8 @@
  *   'L' legacy     u32 no, u32 n, n * u64 Message-ID hash
  *   'C' clear      u32 no (drop the legacy hashes)
  *   'A' outcome    u32 no, u16 action index, u8 outcome, u16 attempts, u64 time, s8 id
+ *   'M' mark       u32 no, u32 uidvalidity, u32 uidnext, u64 highestmodseq (every
+ *                  other record about the folder forgets it)
  * Folder numbers count 'F' records in order. Every live call encodes its
  * record and applies it through the function the replay uses, so memory
  * and file cannot disagree.
@@ -580,6 +582,30 @@ static const char *apply_outcome(struct journal *j, struct journal_folder *f, st
 	return NULL;
 }
 
+static const char *apply_mark(struct journal *j, struct journal_folder *f, struct rd *r)
+{
+	struct journal_mark m;
+
+	(void)j;
+	m.uidvalidity = (uint32_t)rd_int(r, 4);
+	m.uidnext = (uint32_t)rd_int(r, 4);
+	m.highestmodseq = rd_int(r, 8);
+	if (r->bad || m.uidvalidity == 0 || m.uidnext == 0 || m.highestmodseq == 0)
+		return "malformed mark record";
+	/* A mark for another UIDVALIDITY says nothing about this one. */
+	f->marked = m.uidvalidity == f->uidvalidity && f->nintents == 0;
+	f->mark = m;
+	return NULL;
+}
+
+void jr_put_mark(struct buf *b, uint32_t no, const struct journal_mark *m)
+{
+	jr_put_int(b, no, 4);
+	jr_put_int(b, m->uidvalidity, 4);
+	jr_put_int(b, m->uidnext, 4);
+	jr_put_int(b, m->highestmodseq, 8);
+}
+
 /* The 'A' record of one outcome (live calls and compaction). */
 void jr_put_outcome(struct buf *b, uint32_t no, const char *id, size_t idlen, size_t idx,
                     unsigned outcome, unsigned attempts, int64_t when)
@@ -600,6 +626,7 @@ static const struct {
     {'F', false, apply_folder}, {'V', true, apply_validity}, {'I', true, apply_intent},
     {'D', true, apply_done},    {'X', true, apply_deleted},  {'G', true, apply_forget},
     {'L', true, apply_legacy},  {'C', true, apply_clear},    {'A', true, apply_outcome},
+    {'M', true, apply_mark},
 };
 
 /* Applies one record (kind + payload). Returns NULL or why it is invalid. */
@@ -622,6 +649,9 @@ const char *jr_apply(struct journal *j, const unsigned char *rec, size_t len)
 		why = apply_table[i].fn(j, f, &r);
 		if (!why && (r.bad || r.n))
 			why = "malformed record";
+		/* Whatever changes a folder's state makes its mark stale. */
+		if (!why && f != NULL && rec[0] != 'M')
+			f->marked = false;
 		return why;
 	}
 	return "unknown record kind (written by a newer corral?)";
@@ -727,7 +757,8 @@ uint64_t jr_live_records(const struct journal *j)
 	for (size_t i = 0; i < j->nfolders; i++) {
 		const struct journal_folder *f = j->folders[i];
 
-		live += 1 + f->n + f->ndeleted + (f->nlegacy + LEGACY_CHUNK - 1) / LEGACY_CHUNK;
+		live += 1 + f->n + f->ndeleted + (f->nlegacy + LEGACY_CHUNK - 1) / LEGACY_CHUNK +
+		        f->marked;
 	}
 	return live;
 }
@@ -738,6 +769,13 @@ void jr_encode_state(const struct journal *j, struct buf *b)
 		encode_folder(b, j->folders[i]);
 		for (size_t k = 0; k < j->folders[i]->n; k++)
 			encode_entry(b, j->folders[i], &j->folders[i]->ents[k]);
+		/* Last: the records above would forget it. */
+		if (j->folders[i]->marked) {
+			size_t off = jr_rec_begin(b, 'M');
+
+			jr_put_mark(b, j->folders[i]->no, &j->folders[i]->mark);
+			rec_end(b, off);
+		}
 	}
 }
 

@@ -611,6 +611,33 @@ int journal_forget(struct journal_folder *f, const char *id, char *err, size_t e
 	return emit_id(f, 'G', id, err, errlen);
 }
 
+int journal_mark(struct journal_folder *f, const struct journal_mark *m, char *err, size_t errlen)
+{
+	size_t off;
+
+	if (f->marked && memcmp(&f->mark, m, sizeof(*m)) == 0)
+		return RES_OK;
+	if (f->j->failed)
+		return fail(err, errlen, RES_TEMP, "%s: failed earlier, reopen it", f->j->path);
+	if (m->uidvalidity != f->uidvalidity || m->uidnext == 0 || m->highestmodseq == 0 ||
+	    f->nintents > 0)
+		return fail(err, errlen, RES_CONFIG, "folder %s: no mark while anything is open",
+		            f->name);
+	if (!jr_room(&f->j->out, REC_HDR + 32))
+		return fail(err, errlen, RES_TEMP, "%s: too much buffered, sync first", f->j->path);
+	off = jr_rec_begin(&f->j->out, 'M');
+	jr_put_mark(&f->j->out, f->no, m);
+	jr_emit(f->j, off);
+	return RES_OK;
+}
+
+bool journal_marked(const struct journal_folder *f, struct journal_mark *m)
+{
+	if (f->marked)
+		*m = f->mark;
+	return f->marked;
+}
+
 /* Marks the listed ids; returns true when every one of them is seen. */
 static bool mark_listed(struct journal_folder *f, const char *const *ids, size_t n)
 {

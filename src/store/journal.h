@@ -133,6 +133,24 @@ uint32_t journal_max_uid(const struct journal_folder *f);
 /* Number of ids the folder remembers (any state). */
 size_t journal_count(const struct journal_folder *f);
 
+/*
+ * CONDSTORE (RFC 7162): what the server said of the folder before the last
+ * poll after which nothing of it was left undone (every message listed
+ * seen, no intent pending, nothing deferred or failed). While the server
+ * says the same again, the folder holds nothing new and need not be
+ * listed. Any later record about the folder (an intent, a done, a forget,
+ * a UIDVALIDITY change...) forgets the mark: when in doubt, poll in full.
+ */
+struct journal_mark {
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+};
+/* Buffers the mark (nothing when it is the one kept). Fails (RES_CONFIG)
+ * for a value of 0 or while the folder has intents pending. */
+int journal_mark(struct journal_folder *f, const struct journal_mark *m, char *err, size_t errlen);
+/* The folder's mark: true with *m, false when it has none. */
+bool journal_marked(const struct journal_folder *f, struct journal_mark *m);
+
 /* True when id is done or deleted (an intent alone is not seen). */
 bool journal_seen(const struct journal_folder *f, const char *id);
 

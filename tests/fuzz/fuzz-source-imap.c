@@ -1,6 +1,7 @@
 /* libFuzzer target: corral's IMAP client through a whole fetch, the fuzzed
  * bytes playing the server after the login: CAPABILITY, SELECT/EXAMINE and
- * its listing, UID FETCH with literals, the deletion, IDLE, LOGOUT. The
+ * its listing, UID FETCH with literals, the deletion, IDLE, STATUS
+ * (CONDSTORE), NOTIFY and its reports, LOGOUT. The
  * first byte picks the session's settings. Checked: the listing ascends
  * from first_uid, each message fetched gets exactly one done() and a body
  * within the cap (fuzz-fetch-session.h). */
@@ -35,7 +36,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fetch_all(&source_imap, s, &f,
 		             p.max_message ? p.max_message : SOURCE_DEFAULT_MAX_MESSAGE);
 		if (opt & 64)
-			source_imap.wait_news(s, 1, &news, &err);
+			source_imap.wait_news(s, 1, &news, NULL, &err);
+	}
+	if (opt & 128) {
+		static const char *const watched[] = {"INBOX", "Lists/caf\xc3\xa9"};
+		struct src_status st;
+		bool changed[2];
+
+		source_imap.status(s, "INBOX", &st, &err);
+		if (source_imap.watch(s, watched, 2, &err) == 0)
+			source_imap.wait_news(s, 1, &news, changed, &err);
 	}
 	source_imap.close(s, &err);
 	return 0;

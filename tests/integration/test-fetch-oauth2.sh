@@ -128,7 +128,7 @@ check "a token command that hangs is stopped at the timeout: exit 75 (got $RC) a
 	test "$RC" -eq 75 -a $((SECONDS - start)) -le 10
 check "a token command that hangs: the error says it timed out" grep -q "timed out" "$T/err"
 # corral run: the token command runs again for every new connection (access
-# tokens expire), for the fetches and for the IDLE connection alike; a
+# tokens expire), for the fetches and for the push connection alike; a
 # failing one is temporary, its stderr in the log.
 mkcmd counting "echo call >>'$T/token.calls'; echo token-of-alice"
 oauth_config r alice xoauth2 imap "$DOVECOT_IMAPS_PORT" counting |
@@ -136,8 +136,8 @@ oauth_config r alice xoauth2 imap "$DOVECOT_IMAPS_PORT" counting |
 "$CORRAL" -c "$T/r.yml" run >/dev/null 2>"$T/run.log" </dev/null &
 DPID=$!
 calls() { [ -e "$T/token.calls" ] && [ "$(wc -l <"$T/token.calls")" -ge "$1" ]; }
-check "corral run with a token: IDLE logs in with it" \
-	wait_until 15 grep -q "a: INBOX: waiting for new mail (IDLE)" "$T/run.log"
+check "corral run with a token: the push connection (NOTIFY, or IDLE) logs in with it" \
+	wait_until 15 grep -qE "a: (INBOX: waiting for new mail \(IDLE\)|waiting for new mail in 1 folder over one connection \(NOTIFY\))" "$T/run.log"
 check "corral run: the token command ran for each new connection (4 in a few seconds)" \
 	wait_until 10 calls 4
 kill -TERM "$DPID"

@@ -25,8 +25,9 @@ for _ in $(seq 100); do [ -s "$T/proxy.port" ] && break; sleep 0.05; done
 [ -s "$T/proxy.port" ] || setup_fail "cutproxy.py did not start"
 
 M=$T/Maildir
+# IDLE itself (Dovecot offers NOTIFY too: test-run-notify.sh).
 fetch_account cut alice imap off "$(cat "$T/proxy.port")" true "allow_plaintext: true" \
-	"idle: true" "poll: 1h" "timeout: 3s" |
+	"idle: true" "notify: false" "poll: 1h" "timeout: 3s" |
 	fetch_config "$T/config.yml" "$M" "$T/state"
 
 idles() { grep -c 'cut: INBOX: waiting for new mail (IDLE)' "$T/run.log"; }

@@ -38,10 +38,12 @@ cat >"$T/rules.yml" <<'EOF'
   if: {subject: "Receipt *"}
   then: {folder: Receipts}
 EOF
+# The push account idles per folder (notify: false): mail is dropped straight into
+# Dovecot's Maildir, which Dovecot's IDLE sees and its NOTIFY does not.
 write_run_config() { # FILE
 	{
 		fetch_account push alice imap implicit "$DOVECOT_IMAPS_PORT" true \
-			"folders: [INBOX, Receipts]" "idle: true" "poll: 1h"
+			"folders: [INBOX, Receipts]" "idle: true" "notify: false" "poll: 1h"
 		fetch_account polled bob imap off "$DOVECOT_IMAP_PORT" true "allow_plaintext: true" \
 			"idle: false" "poll: 3s"
 		fetch_account pop carol pop3 implicit "$DOVECOT_POP3S_PORT" false "poll: 3s"

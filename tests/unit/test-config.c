@@ -230,6 +230,10 @@ static const struct {
     {"idle_only_for_imap",
      "accounts:\n  work:\n    protocol: pop3\n    host: h\n    user: me\n" PWCMD "    idle: true\n",
      ":7:11: accounts.work.idle: only for protocol imap"},
+    {"notify_only_for_imap",
+     "accounts:\n  work:\n    protocol: pop3\n    host: h\n    user: me\n" PWCMD
+     "    notify: false\n",
+     ":7:13: accounts.work.notify: only for protocol imap"},
     {"folder_listed_twice", ACCT PWCMD "    folders: [INBOX, Sent, INBOX]\n",
      ":7:14: accounts.work.folders: folder 'INBOX' is listed twice"},
     {"password_command_unterminated_quote", ACCT "    password_command: pass show 'x\n",
@@ -476,6 +480,7 @@ static void minimal_account_gets_every_default(void **state)
 	assert_true(a->keep);
 	assert_int_equal(a->poll_s, 300);
 	assert_true(a->idle);
+	assert_true(a->notify);
 	assert_int_equal(a->rules.n, 0);
 	assert_int_equal(a->deliver, DELIVER_MAILDIR);
 	config_free(c);
@@ -604,6 +609,7 @@ static void every_value_is_parsed(void **state)
 	assert_false(a->keep);
 	assert_int_equal(a->poll_s, 3600);
 	assert_false(a->idle); /* pop3 has no IDLE */
+	assert_false(a->notify);
 	assert_int_equal(a->rules.n, 1);
 	free(want);
 	want = xasprintf("%s/fromvar.yml", dir);

@@ -735,6 +735,43 @@ static void hundred_thousand_ids_open_quickly(void **state)
 	journal_close(j);
 }
 
+/* CONDSTORE's mark: durable, kept by compaction, forgotten by any later
+ * change to the folder, refused while an intent is pending. */
+static void condstore_mark_survives_reopen_and_is_forgotten_by_any_change(void **state)
+{
+	struct fx *f = *state;
+	struct journal *j = jopen(f);
+	struct journal_mark m = {7, 43, 9000}, got;
+	char err[256];
+	bool changed;
+
+	assert_false(journal_marked(inbox(j), &got));
+	assert_int_equal(journal_intent(inbox(j), "42", 5, two_targets, 2, err, sizeof(err)),
+	                 RES_OK);
+	assert_int_equal(journal_mark(inbox(j), &m, err, sizeof(err)), RES_CONFIG);
+	assert_int_equal(journal_done(inbox(j), "42", err, sizeof(err)), RES_OK);
+	assert_int_equal(journal_mark(inbox(j), &m, err, sizeof(err)), RES_OK);
+	j = reopen(f, j);
+	assert_true(journal_marked(inbox(j), &got));
+	assert_int_equal(got.uidnext, 43);
+	assert_int_equal(got.highestmodseq, 9000);
+	assert_int_equal(journal_compact(j, err, sizeof(err)), RES_OK);
+	j = reopen(f, j);
+	assert_true(journal_marked(inbox(j), &got));
+	assert_true(journal_seen(inbox(j), "42"));
+	/* A forget (the server no longer lists 42) makes the mark stale. */
+	assert_int_equal(journal_forget(inbox(j), "42", err, sizeof(err)), RES_OK);
+	assert_false(journal_marked(inbox(j), &got));
+	j = reopen(f, j);
+	assert_false(journal_marked(inbox(j), &got));
+	/* A UIDVALIDITY change too. */
+	assert_int_equal(journal_mark(inbox(j), &m, err, sizeof(err)), RES_OK);
+	assert_non_null(journal_folder(j, "INBOX", 8, &changed));
+	assert_true(changed);
+	assert_false(journal_marked(journal_folder_find(j, "INBOX"), &got));
+	journal_close(j);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -754,6 +791,7 @@ int main(void)
 	    T(forward_outcome_is_kept_across_reopen_and_compaction),
 	    T(outcome_without_intent_changes_nothing),
 	    T(hundred_thousand_ids_open_quickly),
+	    T(condstore_mark_survives_reopen_and_is_forgotten_by_any_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
