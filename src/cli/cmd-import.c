@@ -6,9 +6,10 @@
  *
  * Every file is read and parsed before anything is written: a malformed one
  * is reported as FILE:LINE and nothing is imported. Each account's ids are
- * then written as "seen without a delivery" records with one fsync: a kill
- * at any instant leaves the journal as it was or with a torn tail that its
- * next open drops, and importing again adds only what is missing. IMAP ids
+ * then written as "seen without a delivery" records, one fsync per
+ * SYNC_EVERY of them: a kill at any instant leaves the journal with what
+ * was synced and at most a torn tail that its next open drops, and
+ * importing again adds only what is missing. IMAP ids
  * are recorded under the UIDVALIDITY the tool saw: when the server's
  * differs, the next fetch forgets them and fetches the folder (journal.h).
  */
@@ -33,6 +34,8 @@
 #define MAX_FILES   100000
 #define MAX_DEPTH   8
 #define MAX_REASONS 8
+/* Records written with one sync: a big import is durable piece by piece. */
+#define SYNC_EVERY 50000
 
 enum tool { T_FETCHMAIL, T_GETMAIL, T_MPOP, T_MBSYNC };
 static const char *const tool_names[] = {"fetchmail", "getmail", "mpop", "mbsync"};
@@ -486,7 +489,7 @@ static uint32_t batch_uidvalidity(const struct batch *b)
 	return 0;
 }
 
-static int write_batch(struct journal *j, struct batch *b)
+static int write_batch(struct journal *j, struct batch *b, bool dry_run)
 {
 	uint32_t uv = batch_uidvalidity(b);
 	struct journal_folder *f = journal_folder_find(j, b->folder);
@@ -520,7 +523,10 @@ static int write_batch(struct journal *j, struct batch *b)
 		} else {
 			if (journal_skip(f, e->id, 0, err, sizeof(err)) < 0)
 				return -1;
-			b->imported++;
+			/* A kill between two syncs loses only the ids since the last one. */
+			if (++b->imported % SYNC_EVERY == 0 && !dry_run &&
+			    journal_sync(j, err, sizeof(err)) < 0)
+				return -1;
 		}
 	}
 	return 0;
@@ -568,7 +574,7 @@ static int write_account(struct run *r, const struct account *a)
 	for (size_t i = 0; i < r->nb; i++) {
 		if (r->b[i].acct != a)
 			continue;
-		if (write_batch(j, &r->b[i]) < 0) {
+		if (write_batch(j, &r->b[i], r->dry_run) < 0) {
 			fprintf(stderr, "corral import: %s: %s: cannot record it\n", a->name,
 			        journal_path(j));
 			journal_close(j);
