@@ -14,6 +14,7 @@
  * differs, the next fetch forgets them and fetches the folder (journal.h).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +143,7 @@ static int find_files(struct run *r, const char *path)
 {
 	if (!is_dir(path)) {
 		if (access(path, R_OK) != 0) {
-			fprintf(stderr, "corral import: %s: cannot read it\n", path);
+			fprintf(stderr, "corral import: %s: %s\n", path, strerror(errno));
 			return -1;
 		}
 		add_file(r, path);
