@@ -35,6 +35,7 @@
 #define MAX_FILES   100000
 #define MAX_DEPTH   8
 #define MAX_REASONS 8
+#define MAX_KEYS    1000 /* accounts in one fetchmail or mpop file */
 /* Records written with one sync: a big import is durable piece by piece. */
 #define SYNC_EVERY 50000
 
@@ -218,32 +219,50 @@ static void count_unmatched(struct run *r, size_t file, const char *user, const 
 	       r->forced ? "" : " (corral import -a ACCOUNT names one)");
 }
 
+static bool same_key(const struct import_entry *a, const struct import_entry *b)
+{
+	return strcmp(a->user, b->user) == 0 && strcmp(a->host, b->host) == 0;
+}
+
+/* The first entry of each USER@HOST of a list, into keys (at most MAX_KEYS): their number,
+ * or -1 when there are more. */
+static long list_keys(const struct import_list *l, size_t *keys)
+{
+	size_t nkeys = 0, k;
+
+	for (size_t i = 0; i < l->n; i++) {
+		/* The ids of one account come together: most entries are their predecessor's. */
+		if (i > 0 && same_key(&l->v[i], &l->v[i - 1]))
+			continue;
+		for (k = 0; k < nkeys && !same_key(&l->v[keys[k]], &l->v[i]); k++)
+			;
+		if (k < nkeys)
+			continue;
+		if (nkeys == MAX_KEYS)
+			return -1;
+		keys[nkeys++] = i;
+	}
+	return (long)nkeys;
+}
+
 /* fetchmail, mpop: one batch per USER@HOST the file names. */
-static void match_pop(struct run *r, size_t file)
+static int match_pop(struct run *r, size_t file)
 {
 	const struct import_list *l = &r->lists[file];
-	size_t nkeys = 0;
+	size_t *keys = xcalloc(MAX_KEYS, sizeof(*keys));
+	long nkeys = list_keys(l, keys);
 
-	for (size_t i = 0; i < l->n; i++) {
-		const struct import_entry *e = &l->v[i];
-		bool seen = false;
-
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = strcmp(l->v[k].user, e->user) == 0 &&
-			       strcmp(l->v[k].host, e->host) == 0;
-		nkeys += !seen;
+	if (nkeys < 0) {
+		fprintf(stderr, "corral import: %s: the ids of more than %d accounts\n",
+		        r->files[file], MAX_KEYS);
+		free(keys);
+		return -1;
 	}
-	for (size_t i = 0; i < l->n; i++) {
-		const struct import_entry *e = &l->v[i];
+	for (long k = 0; k < nkeys; k++) {
+		const struct import_entry *e = &l->v[keys[k]];
 		const struct account *a = pop_account(r, e->user, e->host);
-		bool first = true;
 		struct batch *b;
 
-		for (size_t k = 0; k < i && first; k++)
-			first = !(strcmp(l->v[k].user, e->user) == 0 &&
-			          strcmp(l->v[k].host, e->host) == 0);
-		if (!first)
-			continue;
 		/* -a for a file of one account whose host or user the config spells otherwise. */
 		if (a == NULL && r->forced != NULL && nkeys == 1 &&
 		    r->forced->protocol == PROTO_POP3)
@@ -259,6 +278,8 @@ static void match_pop(struct run *r, size_t file)
 			snprintf(b->note, sizeof(b->note), " (the file says %s@%s)", e->user,
 			         e->host);
 	}
+	free(keys);
+	return 0;
 }
 
 /* getmail: the account and folder whose oldmail file name this is. */
@@ -454,8 +475,8 @@ static int read_all(struct run *r, const char *root)
 			bad = -1;
 			continue;
 		}
-		if (r->tool == T_FETCHMAIL || r->tool == T_MPOP)
-			match_pop(r, i);
+		if ((r->tool == T_FETCHMAIL || r->tool == T_MPOP) && match_pop(r, i) < 0)
+			bad = -1;
 	}
 	return bad;
 }
@@ -595,6 +616,11 @@ static int write_account(struct run *r, const struct account *a)
 	printf("account %s: %zu UIDs %s, %zu already known, %zu skipped\n", a->name, imported,
 	       r->dry_run ? "would be imported (dry run: nothing written)" : "imported", known,
 	       skipped);
+	/* keep: false deletes what is seen: what the other tool kept on the server goes. */
+	if (!a->keep && imported + known > 0)
+		printf("account %s has keep: false: its next fetch deletes these %zu messages from "
+		       "the server (%s fetched them)\n",
+		       a->name, imported + known, tool_names[r->tool]);
 	return 0;
 }
 
@@ -673,7 +699,16 @@ static int import_run(struct run *r, const char *path)
 
 	while (strlen(root) > 1 && root[strlen(root) - 1] == '/')
 		root[strlen(root) - 1] = '\0';
-	if (find_files(r, root) < 0 || read_all(r, root) < 0) {
+	if (find_files(r, root) < 0)
+		r->rc = EX_DATAERR;
+	else if (r->folder != NULL && r->nfiles > 1) {
+		fprintf(stderr,
+		        "corral import: --folder names the folder of one state file; %s holds %zu "
+		        "(name one of them)\n",
+		        path, r->nfiles);
+		r->rc = EX_USAGE;
+	}
+	if (r->rc != 0 || read_all(r, root) < 0) {
 		free(root);
 		if (r->rc == 0)
 			fprintf(stderr, "corral import: nothing imported\n");
