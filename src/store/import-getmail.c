@@ -7,6 +7,7 @@
  * those of the newest one (the UIDVALIDITY of the latest timestamp) are
  * the folder's now.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store/import-int.h"
@@ -64,6 +65,7 @@ static int parse_line(const char *file, unsigned no, const char *s, size_t len, 
 	int64_t stamp;
 	uint32_t uv = 0, u;
 	size_t uidlen;
+	char num[16];
 
 	if (start == end)
 		return 0;
@@ -86,7 +88,9 @@ static int parse_line(const char *file, unsigned no, const char *s, size_t len, 
 			               "expected 'UIDVALIDITY/UID' (an IMAP retriever's id), found "
 			               "'%.*s'",
 			               (int)(nul - start), start);
-		e = imp_add(out, uid, uidlen, uv, no);
+		/* As fetch names it: "7", never "007". */
+		snprintf(num, sizeof(num), "%u", (unsigned)u);
+		e = imp_add(out, num, strlen(num), uv, no);
 	}
 	e->stamp = stamp;
 	return 0;

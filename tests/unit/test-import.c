@@ -120,6 +120,12 @@ static const struct parse_case cases[] = {
              "5\n1796537848/3\0"
              "5\n"),
      "1796537848/1,1796537848/3", NULL},
+    {"getmail_imap_uid_with_leading_zeros_is_named_as_fetch_names_it", GETMAIL_IMAP,
+     "9/007\0"
+     "5\n",
+     NUL_LEN("9/007\0"
+             "5\n"),
+     "9/7", NULL},
     {"getmail_imap_pre_4_22_form_with_the_folder", GETMAIL_IMAP,
      "9/INBOX/4\0"
      "5\n",
