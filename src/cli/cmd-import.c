@@ -121,6 +121,13 @@ static void scan_dir(struct run *r, const char *dir, int depth)
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
+		/* A Maildir's messages are no state: not one stat for each. */
+		if (e->d_type == DT_DIR &&
+		    (strcmp(e->d_name, "cur") == 0 || strcmp(e->d_name, "new") == 0 ||
+		     strcmp(e->d_name, "tmp") == 0))
+			continue;
+		if (e->d_type == DT_REG && !wanted(r->tool, e->d_name))
+			continue;
 		p = xasprintf("%s/%s", dir, e->d_name);
 		if (is_dir(p)) {
 			/* mbsync keeps a state file in each Maildir folder of a tree. */
