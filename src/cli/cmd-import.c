@@ -67,6 +67,7 @@ struct run {
 	struct batch *b;
 	size_t nb, capb;
 	size_t unmatched; /* ids no account was found for */
+	size_t skipped;   /* files no account or folder was found for */
 	int rc;
 };
 
@@ -140,6 +141,15 @@ static void scan_dir(struct run *r, const char *dir, int depth)
 	}
 	if (d != NULL)
 		closedir(d);
+}
+
+static bool is_dir_in(const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	bool yes = is_dir(p);
+
+	free(p);
+	return yes;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -335,6 +345,7 @@ static struct batch *match_getmail(struct run *r, size_t file)
 			b = match_getmail_with(r, file, &r->cfg->accounts[i], false);
 	if (b == NULL && r->forced != NULL)
 		b = match_getmail_with(r, file, r->forced, true);
+	r->skipped += b == NULL;
 	if (b == NULL)
 		printf("%s: skipped: no account in %s has this getmail state file's server, "
 		       "port, user%s\n",
@@ -345,7 +356,7 @@ static struct batch *match_getmail(struct run *r, size_t file)
 
 /* mbsync: the server folder a state file belongs to, from its name or place. */
 static const char *mbsync_folder(const struct run *r, const struct account *a, const char *root,
-                                 const char *file)
+                                 const char *file, bool *as_inbox)
 {
 	const char *base = strrchr(file, '/'), *f = NULL;
 	char *far, *dir, *rel;
@@ -377,6 +388,10 @@ static const char *mbsync_folder(const struct run *r, const struct account *a, c
 	}
 	if (f == NULL && strrchr(rel, '/') != NULL)
 		f = account_folder(a, strrchr(rel, '/') + 1);
+	/* The Maildir at PATH itself is the INBOX of a Maildir++ tree (or Inbox PATH). */
+	if (f == NULL && strcmp(dir, root) == 0 && is_dir_in(dir, "cur") &&
+	    (f = account_folder(a, "INBOX")) != NULL)
+		*as_inbox = true;
 	free(dir);
 	return f;
 }
@@ -401,7 +416,8 @@ static struct batch *match_mbsync(struct run *r, size_t file, const char *root)
 	const struct account *a = imap_account(r);
 	const char *folder;
 	char *journal;
-	bool busy;
+	bool busy, as_inbox = false;
+	struct batch *b;
 
 	if (a == NULL) {
 		fprintf(stderr,
@@ -416,18 +432,26 @@ static struct batch *match_mbsync(struct run *r, size_t file, const char *root)
 	busy = access(journal, F_OK) == 0;
 	free(journal);
 	if (busy) {
+		r->skipped++;
 		printf("%s: skipped: mbsync was interrupted (%s.journal is there): run mbsync once "
 		       "more, then import\n",
 		       r->files[file], r->files[file]);
 		return NULL;
 	}
-	if ((folder = mbsync_folder(r, a, root, r->files[file])) == NULL) {
+	if ((folder = mbsync_folder(r, a, root, r->files[file], &as_inbox)) == NULL) {
+		r->skipped++;
 		printf("%s: skipped: which of %s's folders it mirrors is not clear from its name "
-		       "or place (--folder NAME says, one of the account's folders:)\n",
+		       "or place: corral import --folder NAME mbsync FILE says (one of",
 		       r->files[file], a->name);
+		for (size_t i = 0; i < a->folders.n; i++)
+			printf(" %s", a->folders.v[i]);
+		printf(")\n");
 		return NULL;
 	}
-	return add_batch(r, a, folder, file);
+	b = add_batch(r, a, folder, file);
+	if (as_inbox)
+		snprintf(b->note, sizeof(b->note), " (the Maildir at %s taken as INBOX)", root);
+	return b;
 }
 
 /* ---- reading ---- */
@@ -725,10 +749,11 @@ static int import_run(struct run *r, const char *path)
 	for (size_t i = 0; i < r->nfiles; i++)
 		entries += r->lists[i].n;
 	if (r->nb == 0) {
-		printf("nothing imported: %s\n", entries == 0 && r->unmatched == 0
-		                                     ? "the state holds no ids"
-		                                     : "no file matched an account");
-		return entries == 0 && r->unmatched == 0 ? 0 : EX_CONFIG;
+		bool empty = entries == 0 && r->unmatched == 0 && r->skipped == 0;
+
+		printf("nothing imported: %s\n",
+		       empty ? "the state holds no ids" : "no file matched an account and folder");
+		return empty ? 0 : EX_CONFIG;
 	}
 	return write_all(r);
 }

@@ -287,6 +287,30 @@ check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want 
 check_eq "mbsync, a stale UIDVALIDITY: $((2 + n_archive)) messages in the Maildir, none lost" \
 	"$(message_files "$s2/Maildir" | wc -l)" "$((2 + n_archive))"
 
+# Maildir++ (the root is INBOX, .Archive its folder), and a place that names
+# no folder, which --folder names.
+pp=$T/mbsync-pp
+mkdir -p "$pp/cur" "$pp/.Archive/cur" "$pp/odd/x"
+cp "$s/mail/INBOX/.mbsyncstate" "$pp/.mbsyncstate"
+cp "$s/mail/Archive/.mbsyncstate" "$pp/.Archive/.mbsyncstate"
+cp "$s/mail/Archive/.mbsyncstate" "$pp/odd/x/.mbsyncstate"
+imap_account mig bob | fetch_config "$pp/config.yml" "$pp/Maildir" "$pp/state"
+corral_run 30 -c "$pp/config.yml" --dry-run import mbsync "$pp/odd"
+check_rc "mbsync: a state whose place names no folder: nothing imported, exit 78" 78
+check_out "mbsync: ... and the import says to name it with --folder" "odd/x/.mbsyncstate: skipped: .*--folder"
+corral_run 30 -c "$pp/config.yml" --dry-run import --folder Archive mbsync "$pp/odd"
+check_out "mbsync: --folder names the folder of a state file" \
+	"odd/x/.mbsyncstate -> mig, Archive: 3 UIDs would be imported"
+rm -r "$pp/odd"
+corral_run 30 -c "$pp/config.yml" --dry-run import mbsync "$pp"
+if grep -qE "^$pp/.mbsyncstate -> mig, INBOX .*: $old_inbox UIDs would be" "$T/out" &&
+	grep -qE "^$pp/.Archive/.mbsyncstate -> mig, Archive: 3 UIDs would be" "$T/out"; then
+	ok "mbsync: a Maildir++ tree: the root's state is INBOX's, .Archive's is Archive's"
+else
+	not_ok "mbsync: a Maildir++ tree: the root's state is INBOX's, .Archive's is Archive's" \
+		"$(tr '\n' '|' <"$T/out")"
+fi
+
 # A state mbsync did not finish is not imported.
 touch "$s2/mail/INBOX/.mbsyncstate.journal"
 corral_run 30 -c "$s2/config.yml" --dry-run import mbsync "$s2/mail"
