@@ -6,7 +6,8 @@
 # must fetch exactly the new messages: 0 of the old ones again. Also: a
 # second import adds nothing, --dry-run writes nothing, a malformed file is
 # FILE:LINE and imports nothing, a kill -9 mid-import leaves a journal
-# corral reads, and IMAP UIDs of another UIDVALIDITY are never taken as seen.
+# corral reads, IMAP UIDs of another UIDVALIDITY are never taken as seen, an
+# interrupted mbsync state or a crashed corral fetch stops the import.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -176,6 +177,21 @@ check_out "mpop: 5 UIDLs imported for the account" "^account mig: 5 UIDs importe
 : >"$s/exp"
 track_add "$s/exp" bob INBOX 2
 fetched mpop "$s" "$s/exp" mig 2
+
+# A journal with deliveries a crash interrupted: import refuses until a fetch
+# has finished them (marking an id seen would drop its missing deliveries).
+s=$T/mpop-crash
+mkdir -p "$s"
+pop_account mig bob | fetch_config "$s/config.yml" "$s/Maildir" "$s/state"
+CORRAL_FAULT=after-intents corral_run 60 -c "$s/config.yml" fetch
+[ "$RC" -eq 75 ] || setup_fail "CORRAL_FAULT=after-intents: the fetch did not die as a crash (exit $RC, want 75)"
+corral_run 30 -c "$s/config.yml" import mpop "$T/mpop/uidls"
+check_rc "mpop, after a crashed fetch: import exits 75" 75
+if grep -q "pending: run corral fetch mig first" "$T/err"; then
+	ok "mpop, after a crashed fetch: import says to fetch first"
+else
+	not_ok "mpop, after a crashed fetch: import says to fetch first" "$(cat "$T/err")"
+fi
 
 # ---- getmail (POP3 and IMAP) ----
 section "getmail"
