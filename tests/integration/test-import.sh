@@ -303,6 +303,11 @@ check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want 
 check_eq "mbsync, a stale UIDVALIDITY: $((2 + n_archive)) messages in the Maildir, none lost" \
 	"$(message_files "$s2/Maildir" | wc -l)" "$((2 + n_archive))"
 
+# A folder corral fetched keeps its UIDVALIDITY: the file's other one is skipped.
+corral_run 30 -c "$s/config.yml" import mbsync "$s2/mail"
+check_out "mbsync: a folder corral fetched under another UIDVALIDITY: its ids skipped, with why" \
+	"^  3 skipped: UIDVALIDITY 12345 in the file, corral's journal has [0-9]+ for the folder"
+
 # Maildir++ (the root is INBOX, .Archive its folder), and a place that names
 # no folder, which --folder names.
 pp=$T/mbsync-pp
