@@ -75,8 +75,13 @@ struct run {
 
 static void add_file(struct run *r, const char *path)
 {
-	if (r->nfiles >= MAX_FILES)
+	if (r->nfiles >= MAX_FILES) {
+		if (r->rc == 0)
+			fprintf(stderr, "corral import: more than %d state files: name fewer\n",
+			        MAX_FILES);
+		r->rc = EX_DATAERR;
 		return;
+	}
 	r->files = xreallocarray_grow(r->files, &r->capfiles, r->nfiles + 1, sizeof(*r->files));
 	r->files[r->nfiles++] = xstrdup(path);
 }
@@ -168,6 +173,8 @@ static int find_files(struct run *r, const char *path)
 		return 0;
 	}
 	scan_dir(r, path, 0);
+	if (r->rc != 0)
+		return -1;
 	if (r->nfiles == 0) {
 		fprintf(stderr, "corral import: %s: no %s state file in it\n", path,
 		        tool_names[r->tool]);
