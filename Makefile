@@ -73,6 +73,11 @@ SRCS = \
 	src/rules/rules-lint.c \
 	src/rules/rules.c \
 	src/store/dedupe.c \
+	src/store/import-fetchmail.c \
+	src/store/import-getmail.c \
+	src/store/import-mbsync.c \
+	src/store/import-mpop.c \
+	src/store/import.c \
 	src/store/journal-state.c \
 	src/store/journal.c \
 	src/store/maildir-name.c \
@@ -143,6 +148,7 @@ SRCS = \
 	src/cli/cmd-complete.c \
 	src/cli/cmd-deliver.c \
 	src/cli/cmd-fetch.c \
+	src/cli/cmd-import.c \
 	src/cli/cmd-init.c \
 	src/cli/cmd-passwd.c \
 	src/cli/cmd-refile.c \
@@ -198,6 +204,8 @@ test-sniff_DEPS   = mail/sniff $(MAIL) $(UTIL)
 test-dedupe_DEPS  = store/dedupe $(UTIL)
 test-mbox_DEPS    = store/mbox mail/flags $(UTIL)
 test-journal_DEPS = store/journal store/journal-state $(UTIL)
+test-import_DEPS  = store/import store/import-fetchmail store/import-getmail store/import-mbsync \
+	store/import-mpop $(UTIL)
 test-respcode_DEPS = net/respcode $(UTIL)
 NET  = net/net net/pop3-login net/sasl net/respcode net/curlw util/spawn
 test-source-imap_DEPS = source/source-imap source/source-imap-watch source/imap-parse source/source-common mail/flags \

@@ -22,8 +22,10 @@ servers="dovecot-imapd dovecot-pop3d openssl ca-certificates python3 procps util
 # isync (mbsync) logs in with SASL PLAIN through the Cyrus plugins of
 # libsasl2-modules (without them it offers only EXTERNAL).
 # zsh loads the completion script in test-completion.sh (bash is there already).
+# fetchmail, getmail6 and mpop (and mbsync) write the state files that
+# test-import.sh has `corral import` read.
 # libfaketime steps the daemon's wall clock in test-run-stall-clock.sh.
-clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh libfaketime"
+clients="python3-aiosmtpd curl neomutt tmux isync libsasl2-modules postfix zsh libfaketime fetchmail getmail6 mpop"
 # Dovecot's imaptest, built from ../shared/vendor/ by ../shared/tools/imaptest-build.sh
 # (tests/integration/test-serve-imaptest.sh) against Debian's dovecot-dev.
 imaptest="dovecot-dev build-essential autoconf automake libtool"

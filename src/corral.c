@@ -47,6 +47,8 @@ static const struct command commands[] = {
      "passwd                   read a password, print a hash for the IMAP server"},
     {"init", cmd_init,
      "init [--email ADDRESS]   write a first config and rule file, after a login"},
+    {"import", cmd_import,
+     "import TOOL PATH         mark what fetchmail, getmail, mpop or mbsync fetched as seen"},
     {"_complete", cmd_complete, NULL},
     {"check", cmd_check,
      "check [--rules FILE...]  validate config and rules, every problem at once"},

@@ -95,6 +95,7 @@ int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_passwd(struct cli *cli, int argc, char **argv);
 int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
 /* Hidden: the words of the shell completion (contrib/completion/). */
 int cmd_complete(struct cli *cli, int argc, char **argv);
 

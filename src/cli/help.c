@@ -129,6 +129,22 @@ static const struct help helps[] = {
              "\n"
              "example:\n"
              "  corral init --email me@fastmail.com --password-command 'pass show mail/fm'\n"},
+    {"import",
+     "usage: corral import [-a ACCOUNT] [--folder NAME] fetchmail|getmail|mpop|mbsync PATH\n"
+     "Marks what the tool already fetched as seen in corral's journal, so that\n"
+     "corral fetch fetches only new mail. PATH: fetchmail's .fetchids, mpop's\n"
+     "UIDLs file or folder, getmail's oldmail-* file or its folder, mbsync's\n"
+     ".mbsyncstate or the Maildir tree or SyncState folder holding them. Accounts\n"
+     "are matched by host and user (getmail: also port and folder).\n"
+     "\n"
+     "options:\n"
+     "  -a, --account ACCOUNT  import into this account (mbsync needs it when\n"
+     "                         the config has several imap accounts)\n"
+     "  --folder NAME          mbsync: the server folder the state file mirrors\n"
+     "  --dry-run              say what would be imported, write nothing\n"
+     "\n"
+     "example:\n"
+     "  corral import fetchmail ~/.fetchids\n"},
 };
 
 static const struct help *find_help(const char *cmd)

@@ -67,6 +67,13 @@ check "bash: completes a folder after refile" test "$(bash_complete corral refil
 check "bash: completes a command's option" test "$(bash_complete corral init --add)" = --add-account
 check "bash: completes a common option" test "$(bash_complete corral --ver)" = --version
 check "bash: completes --tls values" test "$(bash_complete corral init --tls st)" = starttls
+check "bash: completes the tool after import" test "$(bash_complete corral import mb)" = mbsync
+check "bash: completes the tool after import -a ACCOUNT" \
+	test "$(bash_complete corral import -a work getm)" = getmail
+check "bash: completes a file after import TOOL" \
+	test "$(bash_complete corral import fetchmail "$T/other.y")" = "$T/other.yml"
+check "bash: completes a message file after test" \
+	test "$(bash_complete corral test "$T/other.y")" = "$T/other.yml"
 check "bash: nothing on stderr" test ! -s "$T/bash.err"
 
 # zsh: the script sourced (it registers itself with compdef), and found in
@@ -90,6 +97,8 @@ check "zsh: completes an account name of -c FILE" \
 	bash -c '[ "$(echo "$1" | tr "\n" " ")" = "work other-acct " ]' _ "$(zsh_complete corral -c "$T/other.yml" fetch '')"
 check "zsh: completes folders after refile" bash -c '[[ "$1" == *Lists/debian-devel* ]]' _ "$(zsh_complete corral refile '')"
 check "zsh: completes commands" bash -c '[[ "$1" == *refile* && "$1" != *_complete* ]]' _ "$(zsh_complete corral '')"
+check "zsh: completes the tools after import" \
+	bash -c '[ "$(echo "$1" | tr "\n" " ")" = "fetchmail getmail mpop mbsync " ]' _ "$(zsh_complete corral import '')"
 check "zsh: nothing on stderr" test ! -s "$T/zsh.err"
 
 # make install / uninstall into a DESTDIR, with a PREFIX.
