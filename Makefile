@@ -4,6 +4,7 @@
 #   make check      install what is missing, build, run every test (also under ASan+UBSan)
 #   make demo       a throwaway Dovecot, a fetch, a sort, the IMAP server, the result
 #   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
+#   make dist       corral-VERSION.tar.gz (DISTDIR=.): the tracked files, no build products
 #   make fuzz       libFuzzer targets for the parsers (clang)
 #   make bench      side-by-side benchmarks against other tools (bench/)
 
@@ -279,12 +280,28 @@ uninstall:
 	done
 	rm -rf $(DESTDIR)$(DATADIR)
 
+# The release, where corral --version takes it from.
+VERSION := $(shell sed -n 's/^\#define CORRAL_VERSION "\(.*\)"/\1/p' src/corral.c)
+DISTDIR ?= .
+
+# The files of `git ls-files` (or, in an unpacked tarball, of its MANIFEST),
+# without the compiled Python caches, plus the MANIFEST that lists them.
+dist:
+	@set -e; test -n "$(VERSION)" || { echo "make dist: no CORRAL_VERSION in src/corral.c" >&2; exit 1; }; \
+	n=corral-$(VERSION); t=$$(mktemp -d); trap 'rm -rf "$$t"' EXIT; \
+	if [ -f MANIFEST ]; then cat MANIFEST; else git ls-files; fi | \
+		grep -v -e '__pycache__/' -e '\.pyc$$' -e '^MANIFEST$$' | LC_ALL=C sort >"$$t/MANIFEST"; \
+	test -s "$$t/MANIFEST" || { echo "make dist: no file list (not a git checkout, no MANIFEST)" >&2; exit 1; }; \
+	tar -czf "$(DISTDIR)/$$n.tar.gz" --owner=0 --group=0 --numeric-owner --transform "s,^,$$n/," \
+		-T "$$t/MANIFEST" -C "$$t" MANIFEST; \
+	echo "$(DISTDIR)/$$n.tar.gz: $$(wc -l <"$$t/MANIFEST") files"
+
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/*.h)
 
 clean:
-	rm -rf build corral
+	rm -rf build corral corral-*.tar.gz
 
-.PHONY: all unit-bins asan deps check demo fuzz bench install uninstall format clean
+.PHONY: all unit-bins asan deps check demo fuzz bench install uninstall dist format clean
 
 -include $(shell find build -name '*.d' 2>/dev/null)
