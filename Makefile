@@ -253,10 +253,14 @@ fuzz:
 bench: all
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
 
+# The helpers for newcomers (each has --help): converters and the OAuth2 token helper.
+CONTRIB_BIN = contrib/corral-oauth2 contrib/fetchmailrc2corral contrib/procmailrc2corral
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(DATADIR)/rules
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/corral
+	install -m 755 $(CONTRIB_BIN) $(DESTDIR)$(BINDIR)/
 	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/corral.yml.5 man/corral-rules.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 rules/*.yml $(DESTDIR)$(DATADIR)/rules/
@@ -272,7 +276,8 @@ install: all
 # Removes what install put there (the same PREFIX and DESTDIR), and the
 # directories of corral's own.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/corral $(DESTDIR)$(MANDIR)/man1/corral.1 \
+	rm -f $(DESTDIR)$(BINDIR)/corral $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(CONTRIB_BIN))) \
+		$(DESTDIR)$(MANDIR)/man1/corral.1 \
 		$(DESTDIR)$(MANDIR)/man5/corral.yml.5 $(DESTDIR)$(MANDIR)/man5/corral-rules.5 \
 		$(DESTDIR)$(BASHCOMPDIR)/corral $(DESTDIR)$(ZSHCOMPDIR)/_corral
 	for u in contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.socket; do \
