@@ -4,6 +4,7 @@
 #   make check      install what is missing, build, run every test (also under ASan+UBSan)
 #   make demo       a throwaway Dovecot, a fetch, a sort, the IMAP server, the result
 #   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
+#   make dist       corral-VERSION.tar.gz (DISTDIR=.): the tracked files, no build products
 #   make fuzz       libFuzzer targets for the parsers (clang)
 #   make bench      side-by-side benchmarks against other tools (bench/)
 
@@ -262,10 +263,14 @@ fuzz:
 bench: all
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
 
+# The helpers for newcomers (each has --help): converters and the OAuth2 token helper.
+CONTRIB_BIN = contrib/corral-oauth2 contrib/fetchmailrc2corral contrib/procmailrc2corral
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(DATADIR)/rules
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/corral
+	install -m 755 $(CONTRIB_BIN) $(DESTDIR)$(BINDIR)/
 	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/corral.yml.5 man/corral-rules.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 rules/*.yml $(DESTDIR)$(DATADIR)/rules/
@@ -281,7 +286,8 @@ install: all
 # Removes what install put there (the same PREFIX and DESTDIR), and the
 # directories of corral's own.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/corral $(DESTDIR)$(MANDIR)/man1/corral.1 \
+	rm -f $(DESTDIR)$(BINDIR)/corral $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(CONTRIB_BIN))) \
+		$(DESTDIR)$(MANDIR)/man1/corral.1 \
 		$(DESTDIR)$(MANDIR)/man5/corral.yml.5 $(DESTDIR)$(MANDIR)/man5/corral-rules.5 \
 		$(DESTDIR)$(BASHCOMPDIR)/corral $(DESTDIR)$(ZSHCOMPDIR)/_corral
 	for u in contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.socket; do \
@@ -289,12 +295,28 @@ uninstall:
 	done
 	rm -rf $(DESTDIR)$(DATADIR)
 
+# The release, where corral --version takes it from.
+VERSION := $(shell sed -n 's/^\#define CORRAL_VERSION "\(.*\)"/\1/p' src/corral.c)
+DISTDIR ?= .
+
+# The files of `git ls-files` (or, in an unpacked tarball, of its MANIFEST),
+# without the compiled Python caches, plus the MANIFEST that lists them.
+dist:
+	@set -e; test -n "$(VERSION)" || { echo "make dist: no CORRAL_VERSION in src/corral.c" >&2; exit 1; }; \
+	n=corral-$(VERSION); t=$$(mktemp -d); trap 'rm -rf "$$t"' EXIT; \
+	if [ -f MANIFEST ]; then cat MANIFEST; else git ls-files; fi | \
+		grep -v -e '__pycache__/' -e '\.pyc$$' -e '^MANIFEST$$' | LC_ALL=C sort >"$$t/MANIFEST"; \
+	test -s "$$t/MANIFEST" || { echo "make dist: no file list (not a git checkout, no MANIFEST)" >&2; exit 1; }; \
+	tar -czf "$(DISTDIR)/$$n.tar.gz" --owner=0 --group=0 --numeric-owner --transform "s,^,$$n/," \
+		-T "$$t/MANIFEST" -C "$$t" MANIFEST; \
+	echo "$(DISTDIR)/$$n.tar.gz: $$(wc -l <"$$t/MANIFEST") files"
+
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/*.h)
 
 clean:
-	rm -rf build corral
+	rm -rf build corral corral-*.tar.gz
 
-.PHONY: all unit-bins asan deps check demo fuzz bench install uninstall format clean
+.PHONY: all unit-bins asan deps check demo fuzz bench install uninstall dist format clean
 
 -include $(shell find build -name '*.d' 2>/dev/null)

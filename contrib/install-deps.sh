@@ -32,10 +32,13 @@ imaptest="dovecot-dev build-essential autoconf automake libtool"
 # clang and its libFuzzer runtime: make fuzz, and make check's short fuzz runs
 # under ASan+UBSan (test-fuzz-smoke.sh).
 fuzz="clang libclang-rt-14-dev"
+# procmail sorts the sample messages of test-convert.sh: the reference that
+# procmailrc2corral's rules must match.
+convert="procmail"
 others="procmail maildrop mpop fdm fetchmail hyperfine time strace"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build $servers $clients $imaptest $fuzz" ;;
+check) want="$build $servers $clients $imaptest $fuzz $convert" ;;
 demo) want="$build $servers" ;;
 fuzz) want="$build $fuzz" ;;
 bench) want="$build $servers $clients $imaptest $fuzz $others" ;;

@@ -9,6 +9,11 @@
 #                         CA and a server certificate for 127.0.0.1/localhost, a
 #                         dovecot.conf, a passwd-file with three users. Picks
 #                         free ports. Does not start anything.
+#   dovecot_oauth2 URL    After dovecot_setup, before dovecot_start: Dovecot also
+#                         takes OAuth 2.0 bearer tokens (SASL XOAUTH2 and
+#                         OAUTHBEARER), asking the token introspection endpoint
+#                         URL (RFC 7662, POST token=...) whether a token is
+#                         active and whose it is ("active": "true", "username").
 #   dovecot_start         Starts Dovecot in the background and waits (at most
 #                         15 s) until all four ports answer.
 #   dovecot_stop          Stops it (SIGTERM, then SIGKILL after 5 s). Safe to call
@@ -206,6 +211,27 @@ dovecot_setup() {
 
 _dovecot_port_open() { # PORT
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+dovecot_oauth2() { # INTROSPECTION-URL
+	cat >"$DOVECOT_DIR/oauth2.conf" <<CONF
+introspection_mode = post
+introspection_url = $1
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+CONF
+	# The oauth2 passdb first, for the bearer mechanisms only.
+	python3 - "$DOVECOT_DIR/dovecot.conf" "$DOVECOT_DIR/oauth2.conf" <<'PY' ||
+import sys
+p, o = sys.argv[1], sys.argv[2]
+s = open(p).read()
+s = s.replace("auth_mechanisms = plain login cram-md5", "auth_mechanisms = plain login cram-md5 xoauth2 oauthbearer")
+s = s.replace("passdb {", "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\npassdb {" % o, 1)
+open(p, "w").write(s)
+PY
+		_dovecot_fail "could not add the oauth2 passdb to dovecot.conf"
 }
 
 dovecot_start() {

@@ -44,23 +44,7 @@ for ((i = 0; i < 50; i++)); do [ -s "$T/issuer.port" ] && break; sleep 0.1; done
 [ -s "$T/issuer.port" ] || setup_fail "the token introspection endpoint did not start"
 
 dovecot_setup >/dev/null
-cat >"$DOVECOT_DIR/oauth2.conf" <<CONF
-introspection_mode = post
-introspection_url = http://127.0.0.1:$(cat "$T/issuer.port")/introspect
-username_attribute = username
-active_attribute = active
-active_value = true
-force_introspection = yes
-CONF
-# The oauth2 passdb first, for the bearer mechanisms only.
-python3 - "$DOVECOT_DIR/dovecot.conf" "$DOVECOT_DIR/oauth2.conf" <<'PY'
-import sys
-p, o = sys.argv[1], sys.argv[2]
-s = open(p).read()
-s = s.replace("auth_mechanisms = plain login cram-md5", "auth_mechanisms = plain login cram-md5 xoauth2 oauthbearer")
-s = s.replace("passdb {", "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\npassdb {" % o, 1)
-open(p, "w").write(s)
-PY
+dovecot_oauth2 "http://127.0.0.1:$(cat "$T/issuer.port")/introspect"
 dovecot_start
 export HOME=$T/home XDG_STATE_HOME=$T/xstate
 mkdir -p "$HOME"
