@@ -5,10 +5,10 @@
  *                              of intents, sync, dones, sync, then deletes and
  *                              forgets what the "server" no longer lists; prints
  *                              "synced N" once ids 1..N are durably done.
- *   crash-journal check STATE N
+ *   crash-journal check STATE N CEILING
  *                              after a kill -9: the journal opens, every id of
  *                              the last WINDOW below N is seen, nothing past
- *                              the batch in flight is, no pending intent is
+ *                              a batch beyond CEILING is, no pending intent is
  *                              malformed. Prints one line, exits 1 on a problem.
  */
 #include <stdio.h>
@@ -140,49 +140,85 @@ static off_t size_of(const struct journal *j)
 	return stat(journal_path(j), &st) == 0 ? st.st_size : -1;
 }
 
-static int check(const char *state, unsigned long synced)
+/* The highest id the journal holds, done or pending. */
+static unsigned long top_of(unsigned long max, const struct journal_pending *p, size_t np)
 {
-	struct journal *j = open_or_die(state);
-	struct journal_folder *f = journal_folder_find(j, "INBOX");
-	struct journal_pending *p;
-	size_t np = journal_pending(j, &p);
+	for (size_t i = 0; i < np; i++) {
+		unsigned long id = strtoul(p[i].id, NULL, 10);
+
+		if (id > max)
+			max = id;
+	}
+	return max;
+}
+
+/* The verdict on one reopened journal; NULL when it holds what it must. */
+static const char *verdict(struct journal_folder *f, const struct journal_pending *p, size_t np,
+                           unsigned long synced, unsigned long ceiling, char *why, size_t len)
+{
 	unsigned long max = f ? journal_max_uid(f) : 0, lo;
-	size_t count = f ? journal_count(f) : 0;
-	off_t size = size_of(j);
 	char id[16];
 
-	if (synced && !f) {
-		printf("not ok: folder lost\n");
-		return 1;
-	}
-	if (max < synced || max > synced + BATCH_MAX) {
-		printf("not ok: highest done id %lu, synced %lu\n", max, synced);
-		return 1;
+	if (synced && !f)
+		return "folder lost";
+	if (max < synced || max > ceiling + BATCH_MAX) {
+		snprintf(why, len, "highest done id %lu, synced %lu, ceiling %lu", max, synced,
+		         ceiling);
+		return why;
 	}
 	lo = synced > WINDOW - 2 * BATCH_MAX ? synced - (WINDOW - 2 * BATCH_MAX) : 0;
 	for (unsigned long i = lo + 1; i <= synced; i++) {
 		snprintf(id, sizeof(id), "%lu", i);
 		if (!journal_seen(f, id)) {
-			printf("not ok: id %lu synced but not seen\n", i);
-			return 1;
+			snprintf(why, len, "id %lu synced but not seen", i);
+			return why;
 		}
 	}
 	for (size_t i = 0; i < np; i++) {
 		if (p[i].ntargets < 1 || p[i].ntargets > 2 ||
 		    strtoul(p[i].targets[0].name, NULL, 10) != strtoul(p[i].id, NULL, 10)) {
-			printf("not ok: malformed pending intent %s\n", p[i].id);
-			return 1;
+			snprintf(why, len, "malformed pending intent %s", p[i].id);
+			return why;
 		}
 	}
+	return NULL;
+}
+
+/*
+ * synced: the last "synced N" any run printed; ids 1..N must be seen.
+ * ceiling: the highest id any earlier check found, done or pending. A run
+ * goes at most one batch past it: recovery completes the pending intents
+ * (up to the ceiling), then one batch can be durable before its line is
+ * printed. Done ids above synced are no floor: recovery completes a killed
+ * batch's even ids and the next run re-delivers its odd ones, so a kill in
+ * that re-delivery leaves gaps below the highest done id, and nothing lost.
+ */
+static int check(const char *state, unsigned long synced, unsigned long ceiling)
+{
+	struct journal *j = open_or_die(state);
+	struct journal_folder *f = journal_folder_find(j, "INBOX");
+	struct journal_pending *p;
+	size_t np = journal_pending(j, &p), count = f ? journal_count(f) : 0;
+	unsigned long max = f ? journal_max_uid(f) : 0, top = top_of(max, p, np);
+	off_t size = size_of(j);
+	char why[128];
+	const char *bad = verdict(f, p, np, synced, ceiling, why, sizeof(why));
+
 	journal_pending_free(p, np);
 	journal_close(j);
+	if (bad) {
+		printf("not ok: %s\n", bad);
+		return 1;
+	}
 	/* Opening again must find nothing more to repair. */
 	j = open_or_die(state);
 	if (size_of(j) != size) {
+		journal_close(j);
 		printf("not ok: second open changed the file\n");
 		return 1;
 	}
-	printf("max %lu, %zu ids, %zu pending, %lld bytes\n", max, count, np, (long long)size);
+	printf("max %lu, top %lu, %zu ids, %zu pending, %lld bytes\n", max, top, count, np,
+	       (long long)size);
 	journal_close(j);
 	return 0;
 }
@@ -190,13 +226,13 @@ static int check(const char *state, unsigned long synced)
 int main(int argc, char **argv)
 {
 	/* check shows the warning about a dropped tail; run is quiet. */
-	log_set_verbosity(argc == 4 ? 0 : -1);
+	log_set_verbosity(argc == 5 ? 0 : -1);
 	/* Unbuffered: a verdict must survive a sanitizer's exit, which skips stdio's flush. */
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc == 3 && strcmp(argv[1], "run") == 0)
 		return run(argv[2]);
-	if (argc == 4 && strcmp(argv[1], "check") == 0)
-		return check(argv[2], strtoul(argv[3], NULL, 10));
-	fprintf(stderr, "usage: crash-journal run STATE | check STATE SYNCED\n");
+	if (argc == 5 && strcmp(argv[1], "check") == 0)
+		return check(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10));
+	fprintf(stderr, "usage: crash-journal run STATE | check STATE SYNCED CEILING\n");
 	return 64;
 }
